@@ -1,0 +1,1 @@
+from productizar.cli import main; import sys; sys.exit(main())
