@@ -1,0 +1,107 @@
+"""Environment settings (``parameters/environments.yaml``) and the write-safety rule.
+
+``local`` is the embedded default; ``dev``, ``qa``, ``prd`` point at real AWS accounts (through profiles)
+and real Hive. Nothing here holds a secret: passwords are named by environment variable, AWS credentials
+come from the standard chain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
+
+from . import paths
+from .problems import Loc, load_yaml_model
+
+REQUIRED = ("local", "dev", "qa", "prd")
+EMBEDDED = "embedded"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AwsSettings(_Strict):
+    region: str
+    profile: str | None = None
+    # "embedded": the moto server of `productizar local up`; a URL: any other endpoint; absent: AWS itself
+    endpoint: str | None = None
+
+
+class DuckDBZone(_Strict):
+    backend: Literal["duckdb"]
+    path: str = EMBEDDED
+
+
+class HiveZone(_Strict):
+    backend: Literal["hive"]
+    host: str
+    port: Annotated[int, Field(gt=0, lt=65536)] = 10000
+    database: str = "default"
+    auth: Literal["NONE", "NOSASL", "LDAP", "KERBEROS"] = "NONE"
+    username: str | None = None
+    password_env: Annotated[str | None, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")] = None
+    kerberos_service_name: str | None = None
+    query_timeout_s: Annotated[int, Field(gt=0)] = 600
+
+    @model_validator(mode="after")
+    def _auth_needs(self) -> "HiveZone":
+        if self.auth == "LDAP" and not (self.username and self.password_env):
+            raise ValueError("auth LDAP needs username and password_env (the variable that holds the password)")
+        if self.auth == "KERBEROS" and not self.kerberos_service_name:
+            raise ValueError("auth KERBEROS needs kerberos_service_name (usually hive)")
+        return self
+
+
+class Environment(_Strict):
+    description: str = ""
+    safety: Literal["open", "confirm"]
+    aws: AwsSettings
+    results_zone: Annotated[DuckDBZone | HiveZone, Field(discriminator="backend")]
+    coordinator_root: str
+    max_concurrent_queries: Annotated[int, Field(ge=1, le=32)] = 4
+
+
+class EnvironmentsFile(RootModel[dict[str, Environment]]):
+    pass
+
+
+def _cross_checks(raw: Any) -> list[tuple[Loc, str]]:
+    return [((name,), "required environment is missing") for name in REQUIRED if name not in raw]
+
+
+def load_environments(path: str | Path | None = None) -> dict[str, Environment]:
+    return load_yaml_model(path or paths.environments_file(), EnvironmentsFile, _cross_checks).root
+
+
+def get_environment(name: str, path: str | Path | None = None) -> Environment:
+    envs = load_environments(path)
+    if name not in envs:
+        raise KeyError(f"unknown environment {name!r}; known: {', '.join(envs)}")
+    return envs[name]
+
+
+@dataclass(frozen=True)
+class WriteMode:
+    """Whether a step that writes to a shared environment may do so, and why."""
+
+    apply: bool
+    reason: str
+
+    @property
+    def dry_run(self) -> bool:
+        return not self.apply
+
+
+def write_mode(env: Environment, hu_id: int, confirm: str | int | None) -> WriteMode:
+    """In a ``confirm`` environment writing needs the HU id typed back; anything else is a dry run."""
+    if env.safety == "open":
+        return WriteMode(True, "este entorno permite escribir sin confirmación")
+    if str(confirm or "").strip() == str(hu_id):
+        return WriteMode(True, f"confirmado con el id de la HU ({hu_id})")
+    if confirm:
+        return WriteMode(False, f"simulación: la confirmación «{confirm}» no es el id de la HU ({hu_id})")
+    return WriteMode(False, f"simulación: este entorno exige --confirm {hu_id} para escribir")

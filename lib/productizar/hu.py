@@ -1,0 +1,179 @@
+"""The HU parameter file (``parameters/hu/*.yaml``): schema, validation and loading.
+
+The names follow ``shared/contracts/hu-file.md``. Loading reports every problem at once, each with file,
+line and field path, because a hand-written YAML file rarely has just one mistake.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from . import naming
+from .problems import Loc, load_yaml_model, show_value
+
+IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Key(_Strict):
+    name: Annotated[str, Field(pattern=IDENTIFIER)]
+    type: Literal["S", "N"]
+
+
+class TableSpec(_Strict):
+    source: str
+    name_style: Literal["camel", "lower"] = "camel"
+    partition_key: Key
+    sort_key: Key | None = None
+    dynamo_table: str | None = None
+
+    @field_validator("source")
+    @classmethod
+    def _source(cls, v: str) -> str:
+        _, table = naming.split_source(v)
+        token = naming.table_token(table, "camel")
+        if not token or not naming.LOGICAL_ID_RE.match(f"Dynamo{token}apiWriteScalableTarget"):
+            raise ValueError(f'table name "{table}" cannot form CloudFormation logical IDs (letters and digits, 255 at most)')
+        return v
+
+    @field_validator("dynamo_table")
+    @classmethod
+    def _dynamo_table(cls, v: str | None) -> str | None:
+        if v is not None and not naming.DYNAMO_TABLE_RE.match(v):
+            raise ValueError(f'not a valid DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -), got "{v}"')
+        return v
+
+    @property
+    def names(self) -> naming.TableNames:
+        return naming.table_names(self.source, self.name_style, self.dynamo_table)
+
+    @property
+    def key_names(self) -> tuple[str, ...]:
+        return (self.partition_key.name,) + ((self.sort_key.name,) if self.sort_key else ())
+
+
+class HUInfo(_Strict):
+    id: Annotated[int, Field(gt=0, strict=True)]
+    title: Annotated[str, Field(min_length=3)]
+    slug: Annotated[str, Field(pattern=r"^[a-z0-9]+(_[a-z0-9]+)*$")]
+    requested_by: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+
+class ApiInfo(_Strict):
+    name: Annotated[str, Field(pattern=r"^[A-Z][A-Za-z0-9]*$", max_length=100)]
+    slug: Annotated[str, Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
+
+
+class Team(_Strict):
+    celula: Annotated[str, Field(min_length=1)]
+    dependencia: Annotated[str, Field(min_length=1)]
+
+
+class Coordinator(_Strict):
+    periodicity: Annotated[str, Field(pattern=r"^[A-Z]{1,4}$")]
+    aplicativo: Annotated[str, Field(pattern=r"^[A-Z0-9]{2,8}$")]
+    execution_day: Annotated[str, Field(min_length=1)]
+    execution_hour: str
+    prerequisite: str = ""
+
+    @field_validator("execution_day", mode="before")
+    @classmethod
+    def _day(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+    @field_validator("execution_hour", mode="before")
+    @classmethod
+    def _hour(cls, v: Any) -> Any:
+        if isinstance(v, int):  # YAML 1.1 reads an unquoted 06:00 as the number 360
+            raise ValueError(f'write the hour in quotes, as "HH:MM" (YAML read it as the number {v})')
+        if not isinstance(v, str) or not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", v):
+            raise ValueError(f'must be "HH:MM" (24 h), got {show_value(v)}')
+        return v
+
+
+CapacityRange = tuple[int, int]
+
+
+class Capacity(_Strict):
+    billing_mode: Literal["PROVISIONED", "PAY_PER_REQUEST"] = "PROVISIONED"
+    read: CapacityRange = (1, 50)
+    write: CapacityRange = (1, 8000)
+
+    @field_validator("read", "write")
+    @classmethod
+    def _range(cls, v: CapacityRange) -> CapacityRange:
+        lo, hi = v
+        if lo < 1:
+            raise ValueError(f"the autoscaling minimum must be at least 1, got {lo}")
+        if lo > hi:
+            raise ValueError(f"the autoscaling minimum {lo} is above the maximum {hi}")
+        return v
+
+
+class HU(_Strict):
+    hu: HUInfo
+    api: ApiInfo
+    team: Team
+    coordinator: Coordinator
+    capacity: Capacity = Capacity()
+    tables: Annotated[list[TableSpec], Field(min_length=1)]
+
+    @property
+    def id(self) -> int:
+        return self.hu.id
+
+
+# ---------------------------------------------------------------------------------------------- loading
+
+
+def _cross_checks(raw: Any) -> list[tuple[Loc, str]]:
+    """Checks that span several fields, run on the raw data so they are reported with everything else."""
+    out: list[tuple[Loc, str]] = []
+    tables = raw.get("tables") if isinstance(raw, dict) else None
+    if not isinstance(tables, list):
+        return out
+    sources: dict[str, int] = {}
+    tokens: dict[str, int] = {}
+    dynamo: dict[str, int] = {}
+    for i, t in enumerate(tables):
+        if not isinstance(t, dict):
+            continue
+        pk, sk = t.get("partition_key"), t.get("sort_key")
+        if isinstance(pk, dict) and isinstance(sk, dict) and pk.get("name") and pk.get("name") == sk.get("name"):
+            out.append((("tables", i, "sort_key", "name"), f'must differ from the partition key, both are "{pk["name"]}"'))
+        source = t.get("source")
+        if not isinstance(source, str):
+            continue
+        if source.lower() in sources:
+            out.append((("tables", i, "source"), f'"{source}" is already listed at tables[{sources[source.lower()]}]'))
+            continue
+        sources[source.lower()] = i
+        try:
+            style = t.get("name_style", "camel")
+            names = naming.table_names(source, style if style in ("camel", "lower") else "camel", t.get("dynamo_table"))
+        except ValueError:
+            continue
+        if names.token.lower() in tokens:
+            j = tokens[names.token.lower()]
+            out.append(
+                (("tables", i, "source"), f'its CloudFormation IDs ({names.table_resource}) collide with those of tables[{j}]')
+            )
+        tokens[names.token.lower()] = i
+        if names.dynamo_table in dynamo:
+            out.append(
+                (("tables", i, "dynamo_table"), f'DynamoDB table "{names.dynamo_table}" is already used by tables[{dynamo[names.dynamo_table]}]')
+            )
+        dynamo[names.dynamo_table] = i
+    return out
+
+
+def load_hu(path: str | Path) -> HU:
+    """Read and validate an HU file; raises InputFileError listing every problem it has."""
+    return load_yaml_model(path, HU, _cross_checks)
