@@ -1,0 +1,203 @@
+"""The embedded default: a moto server (the AWS endpoint) and a DuckDB results zone, on loopback.
+
+``up`` starts moto as its own process so that it outlives one notebook kernel (each papermill kernel is a
+process; state must be shared through a server), records its pid and port in a git-ignored state file, and
+builds the DuckDB file with the demo data when it is missing. A second ``up`` finds the running server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import sqlglot
+
+from . import demo_data, paths
+from .errors import LocalNotRunning
+
+HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class LocalState:
+    pid: int
+    port: int
+    started_at: str
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+
+def _state_file() -> Path:
+    return paths.state_dir() / "state.json"
+
+
+def duckdb_file() -> Path:
+    """Where the demo results zone lives (the name carries the data version)."""
+    return paths.state_dir() / f"results_zone_v{demo_data.VERSION}.duckdb"
+
+
+@contextlib.contextmanager
+def _lock() -> Iterator[None]:
+    """Serialize up/down between processes (two runs starting at once must share one server)."""
+    paths.state_dir().mkdir(parents=True, exist_ok=True)
+    with open(paths.state_dir() / "lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _read_state() -> LocalState | None:
+    try:
+        return LocalState(**json.loads(_state_file().read_text()))
+    except (FileNotFoundError, ValueError, TypeError):
+        return None
+
+
+def _is_moto(pid: int) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+    except OSError:
+        return False
+    return b"moto.server" in cmdline
+
+
+def _answers(port: int, timeout: float = 1.0) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://{HOST}:{port}/moto-api/", timeout=timeout) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
+
+
+def running() -> LocalState | None:
+    """The running moto server of this state dir, or None."""
+    state = _read_state()
+    if state and _is_moto(state.pid) and _answers(state.port):
+        return state
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def _start_moto(log: Path, wait_s: float = 30.0) -> LocalState:
+    for _ in range(3):  # a port found free can be taken before moto binds it: try another
+        port = _free_port()
+        with open(log, "ab") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # survives the command that started it
+            )
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline and proc.poll() is None:
+            if _answers(port, 0.5):
+                return LocalState(proc.pid, port, datetime.now(timezone.utc).isoformat(timespec="seconds"))
+            time.sleep(0.1)
+        if proc.poll() is None:
+            proc.kill()
+    raise LocalNotRunning(f"moto did not start on {HOST}; see {log}")
+
+
+def build_results_zone(target: Path) -> None:
+    """Write the demo results zone to ``target`` atomically (a half-built file is never left behind)."""
+    tmp = target.with_name(target.name + ".building")
+    tmp.unlink(missing_ok=True)
+    con = duckdb.connect(str(tmp))
+    try:
+        for t in demo_data.demo_tables():
+            zone, _ = t.source.split(".")
+            con.execute(f'CREATE SCHEMA IF NOT EXISTS "{zone}"')
+            con.execute(sqlglot.transpile(t.ddl(), read="hive", write="duckdb")[0])
+            con.register("frame", t.frame)
+            insert = f"INSERT INTO {t.source} " + t.select_cast("frame")
+            con.execute(sqlglot.transpile(insert, read="hive", write="duckdb")[0])
+            con.unregister("frame")
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    os.replace(tmp, target)
+
+
+def up() -> tuple[LocalState, bool]:
+    """Start the embedded default if it is not running; returns its state and whether this call started it."""
+    with _lock():
+        if not duckdb_file().exists():
+            build_results_zone(duckdb_file())
+        state = running()
+        if state:
+            return state, False
+        state = _start_moto(paths.state_dir() / "moto.log")
+        tmp = _state_file().with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(state)))
+        os.replace(tmp, _state_file())
+        return state, True
+
+
+def down(purge: bool = False) -> bool:
+    """Stop the moto server of this state dir (True if one was stopped); ``purge`` also deletes the data."""
+    with _lock():
+        state = _read_state()
+        stopped = False
+        if state and _is_moto(state.pid):
+            os.kill(state.pid, signal.SIGTERM)
+            for _ in range(100):
+                if not _is_moto(state.pid):
+                    break
+                time.sleep(0.05)
+            else:
+                os.kill(state.pid, signal.SIGKILL)
+            stopped = True
+        _state_file().unlink(missing_ok=True)
+        if purge:
+            for f in paths.state_dir().glob("results_zone_v*.duckdb*"):
+                f.unlink()
+        return stopped
+
+
+def moto_endpoint() -> str:
+    state = running()
+    if not state:
+        raise LocalNotRunning("El entorno local no está levantado: ejecute `productizar local up` antes de abrir el cuaderno.")
+    return state.endpoint
+
+
+def duckdb_path() -> Path:
+    path = duckdb_file()
+    if not path.exists():
+        raise LocalNotRunning(f"No existe la zona de resultados local ({path.name}): ejecute `productizar local up`.")
+    return path
+
+
+def status() -> dict[str, object]:
+    """What the embedded default looks like now, for ``productizar local status``."""
+    state = running()
+    return {
+        "moto": {"running": True, "endpoint": state.endpoint, "pid": state.pid, "since": state.started_at}
+        if state
+        else {"running": False},
+        "results_zone": {"path": str(duckdb_file()), "present": duckdb_file().exists()},
+        "state_dir": str(paths.state_dir()),
+    }
