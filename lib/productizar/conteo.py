@@ -1,0 +1,186 @@
+"""Step 1, ``conteo``: rows, bad keys and duplicated keys of each HU table in the results zone.
+
+DynamoDB refuses an item with a null or empty key and silently keeps only the last of several items with
+the same key, so both are counted here, before anything is loaded; the load and its verification later
+compare against ``expected_items``.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import pandas as pd
+import sqlglot
+
+from .errors import TablesMissing
+from .hu import TableSpec
+from .results_zone import ResultsZone
+
+
+def _q(identifier: str) -> str:
+    return f"`{identifier}`"
+
+
+def _bad_key(col: str) -> str:
+    """Hive SQL: the key value is null, or empty once trimmed (DynamoDB rejects both)."""
+    return f"({_q(col)} IS NULL OR trim(CAST({_q(col)} AS STRING)) = '')"
+
+
+def _pretty(hive_sql: str) -> str:
+    """Hive SQL laid out for reading; the same text is what runs and what the evidence shows."""
+    return sqlglot.transpile(hive_sql, read="hive", write="hive", pretty=True)[0]
+
+
+def profile_sql(t: TableSpec) -> str:
+    """Hive SQL for rows, rows with a bad key and the sort key's range, in one scan."""
+    bad = " OR ".join(_bad_key(k) for k in t.key_names)
+    cols = [
+        "count(*) AS total_rows",
+        f"coalesce(sum(CASE WHEN {bad} THEN 1 ELSE 0 END), 0) AS null_key_rows",
+    ]
+    if t.sort_key:
+        cols += [f"min({_q(t.sort_key.name)}) AS sort_min", f"max({_q(t.sort_key.name)}) AS sort_max"]
+    zone, table = t.names.zone, t.names.table
+    return _pretty(f"SELECT {', '.join(cols)} FROM {_q(zone)}.{_q(table)}")
+
+
+def duplicates_sql(t: TableSpec) -> str:
+    """Hive SQL for keys present more than once among rows with a good key (grouped by name, not position)."""
+    keys = ", ".join(_q(k) for k in t.key_names)
+    good = " AND ".join(f"NOT {_bad_key(k)}" for k in t.key_names)
+    zone, table = t.names.zone, t.names.table
+    inner = (
+        f"SELECT {keys}, count(*) AS copies FROM {_q(zone)}.{_q(table)} WHERE {good} "
+        f"GROUP BY {keys} HAVING count(*) > 1"
+    )
+    return _pretty(f"SELECT count(*) AS duplicate_keys, coalesce(sum(copies - 1), 0) AS duplicate_rows FROM ({inner}) dup")
+
+
+def _plain(value: Any) -> Any:
+    """numpy and pandas scalars as JSON-friendly Python values."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+@dataclass(frozen=True)
+class TableCount:
+    source: str
+    partition_key: str
+    sort_key: str | None
+    rows: int
+    null_key_rows: int
+    duplicate_keys: int
+    duplicate_rows: int
+    sort_min: Any
+    sort_max: Any
+    sql: tuple[str, ...]
+
+    @property
+    def expected_items(self) -> int:
+        """Items DynamoDB will hold after a full load: bad keys refused, repeated keys collapsed."""
+        return self.rows - self.null_key_rows - self.duplicate_rows
+
+    def as_fact(self) -> dict[str, Any]:
+        fact = asdict(self)
+        fact["sql"] = list(self.sql)
+        fact["expected_items"] = self.expected_items
+        return fact
+
+
+def count_table(zone: ResultsZone, t: TableSpec) -> TableCount:
+    sqls = (profile_sql(t), duplicates_sql(t))
+    prof = zone.query(sqls[0]).to_dict("records")[0]  # per column, so ints stay ints
+    dup = zone.query(sqls[1]).to_dict("records")[0]
+    return TableCount(
+        source=t.source,
+        partition_key=t.partition_key.name,
+        sort_key=t.sort_key.name if t.sort_key else None,
+        rows=int(prof["total_rows"]),
+        null_key_rows=int(prof["null_key_rows"]),
+        duplicate_keys=int(dup["duplicate_keys"]),
+        duplicate_rows=int(dup["duplicate_rows"]),
+        sort_min=_plain(prof["sort_min"]) if t.sort_key else None,
+        sort_max=_plain(prof["sort_max"]) if t.sort_key else None,
+        sql=sqls,
+    )
+
+
+def count_tables(zone: ResultsZone, tables: list[TableSpec], max_workers: int = 4) -> list[TableCount]:
+    """Count every table, at most ``max_workers`` at once (each query on its own connection).
+
+    All missing tables are reported together before anything is counted.
+    """
+    missing = [t.source for t in tables if not zone.table_exists(t.source)]
+    if missing:
+        raise TablesMissing(missing, zone.describe())
+    with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(tables)))) as pool:
+        return list(pool.map(lambda t: count_table(zone, t), tables))
+
+
+def results_table(counts: list[TableCount]) -> pd.DataFrame:
+    """The table the analyst reads (and pastes into the HU)."""
+    return pd.DataFrame(
+        [
+            {
+                "Tabla": c.source,
+                "Filas": c.rows,
+                "Clave nula o vacía": c.null_key_rows,
+                "Claves repetidas": c.duplicate_keys,
+                "Filas que se sobrescriben": c.duplicate_rows,
+                "Ítems esperados en Dynamo": c.expected_items,
+                "Clave de ordenamiento (mín – máx)": f"{c.sort_min} – {c.sort_max}" if c.sort_key else "sin clave de ordenamiento",
+            }
+            for c in counts
+        ]
+    ).set_index("Tabla")
+
+
+def _n(value: int, noun: str = "", plural: str = "") -> str:
+    """A count as Spanish text writes it (100.000), with its noun in singular or plural."""
+    text = f"{value:,}".replace(",", ".")
+    if noun:
+        text += " " + (noun if value == 1 else plural or noun + "s")
+    return text
+
+
+def observations(counts: list[TableCount]) -> list[str]:
+    """One Spanish sentence per table saying what the counts mean for the load."""
+    out = []
+    for c in counts:
+        keys = c.partition_key + (f" + {c.sort_key}" if c.sort_key else "")
+        if c.rows == 0:
+            out.append(f"{c.source}: la tabla está vacía; no hay nada que cargar.")
+            continue
+        issues = []
+        if c.null_key_rows:
+            issues.append(f"{_n(c.null_key_rows, 'fila')} con la clave ({keys}) nula o vacía que DynamoDB rechazará")
+        if c.duplicate_keys:
+            issues.append(
+                f"{_n(c.duplicate_keys, 'clave repetida', 'claves repetidas')} ({_n(c.duplicate_rows, 'fila')} de más): DynamoDB conservará solo la última"
+            )
+        if issues:
+            out.append(f"{c.source}: {'; '.join(issues)}. Se esperan {_n(c.expected_items, 'ítem')} en DynamoDB.")
+        else:
+            out.append(f"{c.source}: {_n(c.rows, 'fila')}, claves ({keys}) completas y únicas.")
+    return out
+
+
+def sql_text(counts: list[TableCount]) -> str:
+    """The Hive SQL that ran, ready to paste into Hue or Beeline (one statement per block)."""
+    blocks = []
+    for c in counts:
+        blocks.append(f"-- {c.source}\n" + ";\n".join(c.sql) + ";")
+    return "\n\n".join(blocks)
+
+
+def facts(counts: list[TableCount], zone: ResultsZone) -> dict[str, Any]:
+    """What later steps and summary.json need: per table counts, keyed by source."""
+    return {
+        "results_zone": zone.describe(),
+        "tables": {c.source: c.as_fact() for c in counts},
+    }
