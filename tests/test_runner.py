@@ -1,0 +1,160 @@
+"""The runner: papermill batch per HU, evidence folder, skip of unchanged steps, failure handling, hygiene."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from productizar import localenv, paths
+from productizar.runner import STEPS, Runner, UsageError, parse_steps
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "parameters" / "hu" / "demo.yaml"
+
+PARAMS = 'hu_path = ""\nenv = ""\noutput_dir = ""\nconfirm = ""'
+
+
+def notebook(path: Path, *cells: str) -> None:
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = new_code_cell(PARAMS)
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params] + [new_code_cell(c) for c in cells]
+    nbformat.write(nb, path)
+
+
+def run(steps, notebooks=None, **kw):
+    lines: list[str] = []
+    runner = Runner(DEMO, "local", steps, notebooks=notebooks or paths.notebooks_dir(), echo=lines.append, **kw)
+    return runner.run(), lines
+
+
+def test_steps_are_named_and_ordered_as_the_runbook():
+    assert STEPS == (
+        "conteo", "dimensionamiento", "infraestructura", "coordinadores", "carga", "verificacion",
+        "api", "smoke", "pruebas", "documentos", "consecutivo",
+    )
+    assert parse_steps("carga, conteo") == ["conteo", "carga"]
+    assert parse_steps("") == list(STEPS)
+    with pytest.raises(UsageError, match="unknown step.*contéo"):
+        parse_steps("contéo")
+
+
+def test_conteo_evidence_summary_and_skip_when_unchanged():
+    result, lines = run(["conteo"], force=True)
+    assert result.exit_code == 0, lines
+    out = result.output_dir
+    assert out == paths.output_root() / "HU3575833" / "local"
+    for name in ("conteo.ipynb", "conteo.html", "index.html", "summary.json", "facts/conteo.json"):
+        assert (out / name).is_file(), name
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["hu_id"] == 3575833 and summary["environment"] == "local"
+    assert [s["name"] for s in summary["steps"]] == list(STEPS)
+    conteo = summary["steps"][0]
+    assert conteo["status"] == "ok" and conteo["started_at"] and conteo["ended_at"]
+    counts = conteo["facts"]["tables"]["resultados_riesgos.alter_ctra_score_delta"]
+    assert (counts["rows"], counts["null_key_rows"], counts["duplicate_keys"], counts["expected_items"]) == (
+        100_000, 5, 4, 99_991)
+    assert all(s["status"] == "skipped" for s in summary["steps"][1:])
+    index = (out / "index.html").read_text()
+    assert 'href="conteo.html"' in index and "correcto" in index
+    html = (out / "conteo.html").read_text()
+    assert "Clave nula o vacía" in html and "99.991" in html
+
+    again, lines = run(["conteo"])
+    assert again.exit_code == 0 and any("up to date" in line for line in lines)
+    assert json.loads((out / "summary.json").read_text())["steps"][0]["ended_at"] == conteo["ended_at"]
+
+    _, lines = run(["conteo"], confirm="3575833")  # another input: runs again
+    assert any(" ok (" in line for line in lines)
+
+
+def test_a_failing_step_stops_the_batch_and_says_why(tmp_path, capsys):
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    notebook(nbs / "conteo.ipynb", "from productizar import notebook\npaso = notebook.start('conteo', hu_path, env, output_dir)\nprint(paso.record({'ok': True}))")
+    notebook(
+        nbs / "dimensionamiento.ipynb",
+        "from productizar import notebook\npaso = notebook.start('dimensionamiento', hu_path, env, output_dir)",
+        "from productizar.errors import ProductizarError\npaso.record({'medio': 1})\nraise ProductizarError('faltan precios para us-east-1')",
+    )
+    notebook(nbs / "infraestructura.ipynb", "raise SystemExit('must not run')")
+    result, lines = run(["conteo", "dimensionamiento", "infraestructura"], notebooks=nbs, force=True)
+    assert result.exit_code == 1
+    by_name = {s["name"]: s for s in result.steps}
+    assert by_name["conteo"]["status"] == "ok" and by_name["conteo"]["facts"] == {"ok": True}
+    assert by_name["dimensionamiento"]["status"] == "failed"
+    assert by_name["dimensionamiento"]["message"] == "ProductizarError: faltan precios para us-east-1"
+    assert by_name["dimensionamiento"]["facts"] == {}
+    assert not (result.output_dir / "facts" / "dimensionamiento.json").exists()  # nothing half-handed on
+    assert by_name["infraestructura"]["status"] == "skipped" and "dimensionamiento" in by_name["infraestructura"]["message"]
+    err = capsys.readouterr().err
+    assert "dimensionamiento failed in cell" in err and "raise ProductizarError" in err
+    # the evidence shows the sentence, not a traceback
+    nb = nbformat.read(result.output_dir / "dimensionamiento.ipynb", as_version=4)
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert errors and errors[0].traceback == ["ProductizarError: faltan precios para us-east-1"]
+
+
+def test_planted_secrets_never_reach_the_evidence(tmp_path, monkeypatch, capsys):
+    secret_key = "Zq9" + "xW2vB7nK4mP1sT6yR3uE8" + "oA5cD0fG2hJ4kL6nQ8r"  # 40 chars, built at run time
+    key_id = "ASIA" + "ZZ7TESTPLANTED" + "42"
+    token = "FwoGZXIvYXdzE" + "planted" * 8
+    ldap = "ld@p-Pl4nted-pw"
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key_id)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret_key)
+    monkeypatch.setenv("AWS_SESSION_TOKEN", token)
+    monkeypatch.setenv("PRODUCTIZAR_HIVE_PASSWORD", ldap)
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    notebook(
+        nbs / "conteo.ipynb",
+        "import os\nfrom pathlib import Path\nfrom IPython.display import HTML, display\nfrom productizar import facts",
+        "print(os.environ['AWS_ACCESS_KEY_ID'], os.environ['AWS_SECRET_ACCESS_KEY'])\nos.environ['AWS_SESSION_TOKEN']",
+        "print('conn hive://svc:' + os.environ['PRODUCTIZAR_HIVE_PASSWORD'] + '@hive-dev:10000/default')\n"
+        "print('Authorization: Bearer tok.' + 'en-planted-' + 'bearer')",
+        "display(HTML('<b>' + os.environ['AWS_SECRET_ACCESS_KEY'] + '</b>'))",
+        "facts.record(Path(output_dir), 'conteo', {'token': os.environ['AWS_SESSION_TOKEN'], 'pw': os.environ['PRODUCTIZAR_HIVE_PASSWORD']})",
+        "raise RuntimeError('fallo con ' + os.environ['AWS_SECRET_ACCESS_KEY'])",
+    )
+    result, _ = run(["conteo"], notebooks=nbs, force=True)
+    assert result.exit_code == 1
+    planted = [secret_key, key_id, token, ldap, "en-planted-bearer"]
+    written = [p for p in result.output_dir.rglob("*") if p.is_file()]
+    assert {p.suffix for p in written} >= {".ipynb", ".html", ".json"}
+    for path in written:
+        text = path.read_text(encoding="utf-8")
+        for value in planted:
+            assert value not in text, f"{value} leaked into {path.name}"
+    err = capsys.readouterr().err
+    assert "fallo con" in err and secret_key not in err
+
+
+def test_run_with_local_already_up_leaves_it_running():
+    before = localenv.running()
+    assert before is not None  # the test session's
+    result, lines = run(["conteo"])
+    assert result.exit_code == 0
+    assert localenv.running() == before
+    assert not any("started the embedded default" in line for line in lines)
+
+
+@pytest.mark.e2e
+def test_cli_runs_the_demo_from_scratch_and_leaves_the_machine_as_it_found_it(tmp_path):
+    env = dict(os.environ, PRODUCTIZAR_STATE_DIR=str(tmp_path / "state"), PRODUCTIZAR_OUTPUT_ROOT=str(tmp_path / "out"))
+    cmd = [sys.executable, "-m", "productizar", "run", str(DEMO), "--env", "local"]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "started the embedded default" in proc.stdout and "stopped the embedded default" in proc.stdout
+    assert "[ 1/11] conteo           ok" in proc.stdout
+    out = tmp_path / "out" / "HU3575833" / "local"
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["steps"][0]["status"] == "ok"
+    state = json.loads(subprocess.run([sys.executable, "-m", "productizar", "local", "status"], env=env,
+                                      capture_output=True, text=True, check=True).stdout)
+    assert state["moto"] == {"running": False}

@@ -1,0 +1,57 @@
+"""Secrets never reach the evidence: patterns and the values of secret-looking environment variables."""
+
+from productizar.scrub import REDACTED, Scrubber, secret_values
+
+# Fake credentials built at run time, so no credential-shaped literal sits in the repository.
+KEY_ID = "AKIA" + "Q3EXAMPLE7" + "TESTKEY1"[:6]
+SECRET = "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYEXAMPLEKEYabc"[:18]
+TOKEN = "IQoJb3JpZ2luX2VjEJr" + "x" * 40
+
+
+def test_patterns_catch_credentials_wherever_they_appear():
+    s = Scrubber()
+    assert len(KEY_ID) == 20 and len(SECRET) == 40
+    text = "\n".join(
+        [
+            f"key {KEY_ID} used",
+            f"aws_secret_access_key = {SECRET}",
+            f'{{"SecretAccessKey": "{SECRET}", "SessionToken": "{TOKEN}"}}',
+            "hive://svc_user:Pa55w0rd!@hive-dev.example.internal:10000/default",
+            "Authorization: AWS4-HMAC-SHA256 Credential=x/20261129/us-east-1/dynamodb/aws4_request, Signature=abc",
+            "headers={'authorization': 'Bearer eyJhbGciOi.eyJzdWIi.sig'}",
+            "jdbc options password=hunter22;user=x",
+        ]
+    )
+    out = s(text)
+    for leaked in (KEY_ID, SECRET, TOKEN, "Pa55w0rd!", "Signature=abc", "eyJhbGciOi", "hunter22"):
+        assert leaked not in out, leaked
+    assert "hive://svc_user:" + REDACTED + "@hive-dev.example.internal:10000/default" in out
+    assert out.count(REDACTED) >= 7
+
+
+def test_harmless_text_is_left_alone():
+    s = Scrubber()
+    text = "SELECT count(*) AS total_rows FROM `resultados`.`inventario_lz`; 100.000 filas; sha 3f2a9c"
+    assert s(text) == text
+
+
+def test_secret_looking_environment_values_are_collected_and_replaced():
+    environ = {
+        "PRODUCTIZAR_HIVE_PASSWORD": "not-a-pattern-value",
+        "AWS_SECRET_ACCESS_KEY": SECRET,
+        "GITHUB_TOKEN": "ghp_short_but_real",
+        "PWD": "/work/main",  # the shell's directory is not a secret
+        "HOME": "/root",
+        "SHORT_TOKEN": "abc",  # too short to replace safely
+        "CUSTOM": "named-explicitly",
+    }
+    values = secret_values(environ, extra_names=["CUSTOM"])
+    assert set(values) == {"not-a-pattern-value", SECRET, "ghp_short_but_real", "named-explicitly"}
+    s = Scrubber(values)
+    assert s("cwd /work/main, pw not-a-pattern-value, named-explicitly") == f"cwd /work/main, pw {REDACTED}, {REDACTED}"
+
+
+def test_deep_scrubs_nested_structures():
+    s = Scrubber(["s3cr3t-value"])
+    obj = {"a": ["x s3cr3t-value y", {"b": "s3cr3t-value"}], "n": 3}
+    assert s.deep(obj) == {"a": [f"x {REDACTED} y", {"b": REDACTED}], "n": 3}
