@@ -1,0 +1,53 @@
+"""Re-execute the step notebooks on the demo HU (embedded default) and keep their outputs as nbval golden.
+
+Run it after changing a notebook or what it shows (``make golden``), then review the diff of the outputs
+like code: nbval fails when a fresh run differs from what is committed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def refresh(paths: list[Path], scratch: Path) -> None:
+    from productizar import localenv
+    from productizar.runner import private_kernel_manager
+
+    localenv.up()
+    try:
+        for path in paths:
+            nb = nbformat.read(path, as_version=4)
+            NotebookClient(nb, kernel_name="python3", record_timing=False,
+                           kernel_manager_class=private_kernel_manager(scratch),
+                           resources={"metadata": {"path": str(path.parent)}}).execute()
+            for cell in nb.cells:
+                cell.metadata.pop("execution", None)
+            nbformat.write(nb, path)
+            print(f"refreshed {path.relative_to(ROOT)}")
+    finally:
+        localenv.down()
+
+
+def main(argv: list[str]) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="productizar-golden-"))
+    # the same private set-up as the test session, so golden outputs match what nbval sees
+    os.environ["PRODUCTIZAR_STATE_DIR"] = str(tmp / "state")
+    os.environ["PRODUCTIZAR_OUTPUT_ROOT"] = str(tmp / "outputs")
+    try:
+        targets = [ROOT / "notebooks" / f"{n}.ipynb" for n in argv] or sorted((ROOT / "notebooks").glob("*.ipynb"))
+        refresh(targets, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
