@@ -123,16 +123,16 @@ def count_tables(zone: ResultsZone, tables: list[TableSpec], max_workers: int = 
 
 
 def results_table(counts: list[TableCount]) -> pd.DataFrame:
-    """The table the analyst reads (and pastes into the HU)."""
+    """The table the analyst reads (and pastes into the HU), with Spanish number formatting."""
     return pd.DataFrame(
         [
             {
                 "Tabla": c.source,
-                "Filas": c.rows,
-                "Clave nula o vacía": c.null_key_rows,
-                "Claves repetidas": c.duplicate_keys,
-                "Filas que se sobrescriben": c.duplicate_rows,
-                "Ítems esperados en Dynamo": c.expected_items,
+                "Filas": _n(c.rows),
+                "Clave nula o vacía": _n(c.null_key_rows),
+                "Claves repetidas": _n(c.duplicate_keys),
+                "Filas que se sobrescriben": _n(c.duplicate_rows),
+                "Ítems esperados en Dynamo": _n(c.expected_items),
                 "Clave de ordenamiento (mín – máx)": f"{c.sort_min} – {c.sort_max}" if c.sort_key else "sin clave de ordenamiento",
             }
             for c in counts
