@@ -44,4 +44,5 @@ def notebooks_dir() -> Path:
 
 
 def environments_file() -> Path:
-    return project_root() / MARKER
+    """``parameters/environments.yaml``, or the file named by $PRODUCTIZAR_ENVIRONMENTS."""
+    return Path(os.environ.get("PRODUCTIZAR_ENVIRONMENTS") or project_root() / MARKER)

@@ -1,56 +1,109 @@
 """The results zone ("zona de resultados"): one interface, a backend per kind of engine.
 
-Queries are written once in Hive SQL, the dialect the team reads and pastes, and transpiled with sqlglot
-for the engine that runs them; the evidence shows the Hive text. ``local`` uses an embedded DuckDB file.
+Queries are written once in Hive SQL, the dialect the team reads and pastes; ``hivesql.prepare`` removes
+the engine traps, and sqlglot transpiles for engines that are not Hive. The evidence shows the Hive text
+(``hive_sql``). ``local`` uses an embedded DuckDB file; ``dev``/``qa``/``prd`` use Hive through PyHive.
 """
 
 from __future__ import annotations
 
+import getpass
+import os
+import re
+import socket
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
+import sqlalchemy
 import sqlglot
+from sqlalchemy.pool import NullPool
 
-from . import localenv
-from .environments import EMBEDDED, DuckDBZone, Environment
+from . import hivesql, localenv
+from .environments import EMBEDDED, DuckDBZone, Environment, HiveZone
 from .errors import ProductizarError
 from .naming import split_source
 
+DEFAULT_CHUNK_ROWS = 50_000
+
+
+class ResultsZoneError(ProductizarError):
+    """The results zone could not be reached or refused a statement; the message says what to check."""
+
+
+def _q(identifier: str) -> str:
+    return f"`{identifier}`"
+
+
+def table_ref(source: str) -> str:
+    """``zona.tabla`` as a quoted Hive reference."""
+    zone, table = split_source(source)
+    return f"{_q(zone)}.{_q(table)}"
+
 
 class ResultsZone(ABC):
-    """What the steps need from the results zone; implementations differ only in how SQL reaches it."""
+    """What the steps need from the results zone; backends differ only in how SQL reaches the engine."""
 
     #: sqlglot dialect the engine speaks
     dialect: str = "hive"
 
-    def backend_sql(self, hive_sql: str) -> str:
-        """The statement as this engine receives it (Hive SQL transpiled; no trailing ``;``)."""
-        hive_sql = hive_sql.strip().rstrip(";").strip()
+    def hive_sql(self, sql: str) -> str:
+        """The Hive statement that is sent (or, on other engines, transpiled): what the evidence shows."""
+        return hivesql.prepare(sql)
+
+    def backend_sql(self, sql: str) -> str:
+        """The statement exactly as this engine receives it."""
+        hive = self.hive_sql(sql)
         if self.dialect == "hive":
-            return hive_sql
-        return sqlglot.transpile(hive_sql, read="hive", write=self.dialect)[0]
+            return hive
+        return sqlglot.transpile(hive, read="hive", write=self.dialect)[0]
+
+    # --- engine specific ---------------------------------------------------------------------------
+    @abstractmethod
+    def query(self, sql: str) -> pd.DataFrame:
+        """Run a Hive SQL query and return all its rows (for results that fit in memory)."""
 
     @abstractmethod
-    def query(self, hive_sql: str) -> pd.DataFrame:
-        """Run a Hive SQL query and return its rows."""
+    def stream(self, sql: str, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+        """Run a query and yield its rows in chunks: memory stays bounded whatever the table's size."""
+
+    @abstractmethod
+    def execute(self, sql: str) -> None:
+        """Run a statement that returns no rows (INSERT, CREATE...)."""
 
     @abstractmethod
     def table_exists(self, source: str) -> bool:
-        """Whether ``zone.table`` exists."""
+        """Whether ``zona.tabla`` exists."""
+
+    @abstractmethod
+    def sample(self, source: str, n: int, seed: int = 7) -> pd.DataFrame:
+        """About ``n`` random rows of a table, drawn by the engine (the table is never loaded whole)."""
 
     @abstractmethod
     def describe(self) -> str:
-        """A short, secret-free description for the evidence ("DuckDB embebido", "Hive host:port")."""
+        """A short, secret-free description for the evidence."""
+
+    # --- built on the above -----------------------------------------------------------------------
+    def count_rows(self, source: str) -> int:
+        return int(self.query(f"SELECT count(*) AS total_rows FROM {table_ref(source)}").iloc[0]["total_rows"])
+
+    def stream_table(self, source: str, columns: list[str] | None = None,
+                     chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+        cols = ", ".join(_q(c) for c in columns) if columns else "*"
+        return self.stream(f"SELECT {cols} FROM {table_ref(source)}", chunk_rows)
+
+
+# ------------------------------------------------------------------------------------------- DuckDB
 
 
 class DuckDBResultsZone(ResultsZone):
-    """A DuckDB file. Each call opens its own short-lived read-only connection: every notebook kernel is a
-    separate process, and DuckDB lets only one process hold a file for writing."""
+    """A DuckDB file. Each call opens its own short-lived connection: every notebook kernel is a separate
+    process, and DuckDB lets one process at a time hold a file for writing, so a busy file is retried."""
 
     dialect = "duckdb"
 
@@ -59,13 +112,13 @@ class DuckDBResultsZone(ResultsZone):
         self.label = label
 
     @contextmanager
-    def connect(self, read_only: bool = True, attempts: int = 20) -> Iterator[duckdb.DuckDBPyConnection]:
+    def connect(self, read_only: bool = True, attempts: int = 40) -> Iterator[duckdb.DuckDBPyConnection]:
         delay = 0.05
         for attempt in range(attempts):
             try:
                 con = duckdb.connect(str(self.path), read_only=read_only)
                 break
-            except duckdb.IOException as exc:  # another process holds the write lock: wait, it is short
+            except duckdb.IOException as exc:  # another process holds the lock: it is short, wait
                 if "lock" not in str(exc).lower() or attempt == attempts - 1:
                     raise
                 time.sleep(delay)
@@ -75,21 +128,176 @@ class DuckDBResultsZone(ResultsZone):
         finally:
             con.close()
 
-    def query(self, hive_sql: str) -> pd.DataFrame:
+    def query(self, sql: str) -> pd.DataFrame:
         with self.connect() as con:
-            return con.execute(self.backend_sql(hive_sql)).df()
+            return con.execute(self.backend_sql(sql)).df()
+
+    def stream(self, sql: str, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+        with self.connect() as con:
+            reader = con.execute(self.backend_sql(sql))
+            columns = [d[0] for d in reader.description]
+            while rows := reader.fetchmany(chunk_rows):
+                yield pd.DataFrame(rows, columns=columns)
+
+    def execute(self, sql: str) -> None:
+        with self.connect(read_only=False) as con:
+            con.execute(self.backend_sql(sql))
 
     def table_exists(self, source: str) -> bool:
         zone, table = split_source(source)
         with self.connect() as con:
             row = con.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE lower(table_schema) = lower(?) AND lower(table_name) = lower(?)",
+                "SELECT count(*) FROM information_schema.tables "
+                "WHERE lower(table_schema) = lower(?) AND lower(table_name) = lower(?)",
                 [zone, table],
             ).fetchone()
         return bool(row and row[0])
 
+    def sample(self, source: str, n: int, seed: int = 7) -> pd.DataFrame:
+        # DuckDB's own reservoir sample, repeatable with a seed (rand(seed) loses its seed in transpiling)
+        zone, table = split_source(source)
+        with self.connect() as con:
+            return con.execute(
+                f'SELECT * FROM "{zone}"."{table}" USING SAMPLE reservoir({int(n)} ROWS) REPEATABLE ({int(seed)})'
+            ).df()
+
     def describe(self) -> str:
         return self.label
+
+
+# --------------------------------------------------------------------------------------------- Hive
+
+
+_MISSING_DB = re.compile(r"(not found|does not exist|cannot be found|SCHEMA_NOT_FOUND)", re.I)
+
+
+class HiveResultsZone(ResultsZone):
+    """HiveServer2 through PyHive and SQLAlchemy's ``hive://`` dialect.
+
+    One connection per operation (no pool): concurrent counts each get their own session, and nothing
+    stays open between steps. Statements go through ``sqlalchemy.text`` (never ``pd.read_sql``, which
+    first sends ``DESCRIBE <query>``), with colons escaped so literal text is never taken for a bind.
+    """
+
+    dialect = "hive"
+
+    def __init__(self, settings: HiveZone, connect_timeout_s: float = 15.0):
+        self.settings = settings
+        self.connect_timeout_s = connect_timeout_s
+        self.engine = sqlalchemy.create_engine("hive://", creator=self._connect, poolclass=NullPool)
+
+    # -- connection ------------------------------------------------------------------------------
+    @property
+    def username(self) -> str:
+        return self.settings.username or getpass.getuser()
+
+    def _password(self) -> str | None:
+        s = self.settings
+        if s.auth != "LDAP":
+            return None
+        value = os.environ.get(s.password_env or "")
+        if not value:
+            raise ResultsZoneError(
+                f"Falta la contraseña LDAP de Hive ({s.host}:{s.port}): defina la variable de entorno "
+                f"{s.password_env} antes de ejecutar (nunca en el archivo de entornos ni en los parámetros)."
+            )
+        return value
+
+    def _failure(self, exc: BaseException) -> ResultsZoneError:
+        s = self.settings
+        hint = {
+            "NONE": "el servidor debe aceptar SASL PLAIN sin contraseña (hive.server2.authentication=NONE)",
+            "NOSASL": "el servidor debe tener hive.server2.authentication=NOSASL; con otro modo responde «TSocket read 0 bytes»",
+            "LDAP": f"usuario {self.username} y la contraseña de la variable {s.password_env}",
+            "KERBEROS": f"un ticket vigente (klist) y el servicio «{s.kerberos_service_name}»",
+        }[s.auth]
+        detail = f"{type(exc).__name__}: {exc}".strip()
+        return ResultsZoneError(
+            f"No se pudo conectar a Hive en {s.host}:{s.port} con autenticación {s.auth}: {detail}. "
+            f"Revise el host y el puerto de HiveServer2, que la red llegue a él, y {hint}."
+        )
+
+    def _connect(self) -> Any:
+        from pyhive import hive  # imported here: only non-local environments need the driver
+
+        s = self.settings
+        try:  # fail fast and clearly when nothing listens there (thrift alone may wait forever)
+            socket.create_connection((s.host, s.port), timeout=self.connect_timeout_s).close()
+        except OSError as exc:
+            raise self._failure(exc) from None
+        kwargs: dict[str, Any] = {
+            "host": s.host,
+            "port": s.port,
+            "database": s.database,
+            "username": self.username,
+            "auth": s.auth,
+            # the server ends queries that run longer (Hive 2.3+); the session is ours alone
+            "configuration": {"hive.query.timeout.seconds": str(s.query_timeout_s)},
+        }
+        if s.auth == "LDAP":
+            kwargs["password"] = self._password()
+        if s.auth == "KERBEROS":
+            kwargs["kerberos_service_name"] = s.kerberos_service_name
+        try:
+            return hive.connect(**kwargs)
+        except Exception as exc:  # thrift/SASL errors: say which server and mode failed, never the password
+            raise self._failure(exc) from None
+
+    @staticmethod
+    def _text(sql: str) -> sqlalchemy.TextClause:
+        # a ':name' inside a literal would be taken for a bind parameter; '%' is doubled by text() itself
+        return sqlalchemy.text(sql.replace(":", r"\:"))
+
+    @contextmanager
+    def _statement(self, sql: str) -> Iterator[sqlalchemy.TextClause]:
+        """The statement ready to send; a server-side refusal becomes one sentence with the server's
+        own message (not its Java stack) and the Hive SQL that was sent."""
+        hive = self.backend_sql(sql)
+        try:
+            yield self._text(hive)
+        except (sqlalchemy.exc.DBAPIError, pd.errors.DatabaseError) as exc:
+            orig = getattr(exc, "orig", None) or getattr(exc.__cause__, "orig", None) or exc
+            status = getattr(getattr(orig, "args", [None])[0], "status", None)
+            message = (getattr(status, "errorMessage", None) or str(orig)).strip().splitlines()[0]
+            raise ResultsZoneError(f"{self.describe()} rechazó la consulta: {message}\nSQL enviado:\n{hive}") from None
+
+    # -- operations ------------------------------------------------------------------------------
+    def query(self, sql: str) -> pd.DataFrame:
+        with self._statement(sql) as stmt, self.engine.connect() as conn:
+            return pd.read_sql_query(stmt, conn)
+
+    def stream(self, sql: str, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+        with self._statement(sql) as stmt, \
+                self.engine.connect().execution_options(stream_results=True, max_row_buffer=chunk_rows) as conn:
+            result = conn.execute(stmt)
+            columns = list(result.keys())
+            for rows in result.partitions(chunk_rows):
+                yield pd.DataFrame(rows, columns=columns)
+
+    def execute(self, sql: str) -> None:
+        with self._statement(sql) as stmt, self.engine.connect() as conn:
+            conn.execute(stmt)
+
+    def table_exists(self, source: str) -> bool:
+        zone, table = split_source(source)
+        try:
+            names = self.query(f"SHOW TABLES IN {_q(zone)}")
+        except ResultsZoneError as exc:
+            if _MISSING_DB.search(str(exc)):
+                return False
+            raise
+        # Hive answers one column (tab_name), Spark three (namespace, tableName, isTemporary)
+        column = "tab_name" if "tab_name" in names.columns else ("tableName" if "tableName" in names.columns else names.columns[0])
+        return table.lower() in {str(v).lower() for v in names[column]}
+
+    def sample(self, source: str, n: int, seed: int = 7) -> pd.DataFrame:
+        rows = self.count_rows(source)
+        fraction = min(1.0, 2.0 * n / rows) if rows else 1.0
+        return self.query(f"SELECT * FROM {table_ref(source)} WHERE rand({int(seed)}) < {fraction:.8f} LIMIT {int(n)}")
+
+    def describe(self) -> str:
+        s = self.settings
+        return f"Hive {s.host}:{s.port} (base {s.database}, autenticación {s.auth})"
 
 
 def open_zone(env: Environment) -> ResultsZone:
@@ -99,7 +307,4 @@ def open_zone(env: Environment) -> ResultsZone:
         if settings.path == EMBEDDED:
             return DuckDBResultsZone(localenv.duckdb_path(), "DuckDB embebido (entorno local)")
         return DuckDBResultsZone(Path(settings.path), f"DuckDB {Path(settings.path).name}")
-    raise ProductizarError(
-        f"La zona de resultados Hive ({settings.host}:{settings.port}) todavía no tiene conector en esta versión: "
-        "use el entorno local o espere el conector PyHive."
-    )
+    return HiveResultsZone(settings)

@@ -1,0 +1,46 @@
+"""Fixtures for the tests that need a real HiveServer2 (marker ``hive``)."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from productizar.environments import HiveZone
+from productizar.results_zone import HiveResultsZone
+from tests.support import hive_server as hs
+
+
+@pytest.fixture(scope="session")
+def hive_server(tmp_path_factory):
+    """Spark's HiveThriftServer2 on loopback with the demo results zone, for the whole session."""
+    workdir = tmp_path_factory.mktemp("hive")
+    server = hs.start(workdir)
+    try:
+        hs.load_demo(HiveResultsZone(hive_settings(server.port)), workdir)
+        yield server
+    finally:
+        server.stop()
+
+
+def hive_settings(port: int, **overrides) -> HiveZone:
+    base = {"backend": "hive", "host": hs.HOST, "port": port, "auth": "NONE", "username": "pruebas",
+            "query_timeout_s": 300}
+    return HiveZone(**(base | overrides))
+
+
+@pytest.fixture
+def hive_zone(hive_server) -> HiveResultsZone:
+    return HiveResultsZone(hive_settings(hive_server.port))
+
+
+@pytest.fixture
+def environments_with_hive(hive_server, tmp_path, monkeypatch) -> str:
+    """The repository's environments plus ``hivetest``: the embedded AWS and the test HiveServer2."""
+    root = Path(__file__).resolve().parents[1]
+    envs = yaml.safe_load((root / "parameters" / "environments.yaml").read_text(encoding="utf-8"))
+    envs["hivetest"] = dict(envs["local"], description="Hive de pruebas (Spark Thrift Server)",
+                            results_zone=hive_settings(hive_server.port).model_dump(exclude_none=True))
+    path = tmp_path / "environments.yaml"
+    path.write_text(yaml.safe_dump(envs, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setenv("PRODUCTIZAR_ENVIRONMENTS", str(path))
+    return "hivetest"
