@@ -47,7 +47,9 @@ def test_branches_pipeline_and_pr():
     assert naming.pipeline_name("AlterCtraScoreDelta") == "Cloud_nu0044001_productizar_alter_ctra_score_delta"
     assert naming.pipeline_folder("AlterCtraScoreDelta") == "\\Cloud_nu0044001_productizar\\AlterCtraScoreDelta"
     assert naming.pr_title(3575833, "Despliegue API") == "Feature HU3575833: Despliegue API"
-    assert naming.glue_job_parameter("AlterCtraScoreDelta") == "glueJobAlterCtraScoreDelta"
+    assert naming.glue_job_parameter("AlterCtraScoreDelta") == "glueJobAlterCtraScoreDelta"  # glueJob<ApiName>
+    assert naming.glue_job_resource("AlterCtraScoreDelta") == "glueJobAlterctrascoredelta"  # glueJob<Apiname>
+    assert naming.stack_name("alter-ctra-score-delta") == "productizar-alter-ctra-score-delta"
 
 
 def test_coordinator_folders():

@@ -70,6 +70,16 @@ class ApiInfo(_Strict):
     name: Annotated[str, Field(pattern=r"^[A-Z][A-Za-z0-9]*$", max_length=100)]
     slug: Annotated[str, Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
 
+    @field_validator("name")
+    @classmethod
+    def _glue_ids_differ(cls, v: str) -> str:
+        if naming.glue_job_parameter(v) == naming.glue_job_resource(v):
+            raise ValueError(
+                f'"{v}" gives the same CloudFormation ID to the Glue job parameter and resource '
+                f"({naming.glue_job_parameter(v)}): use at least two CamelCase words"
+            )
+        return v
+
 
 class Team(_Strict):
     celula: Annotated[str, Field(min_length=1)]
@@ -117,17 +127,38 @@ class Capacity(_Strict):
         return v
 
 
+class GlueSettings(_Strict):
+    """The Glue job that loads the tables (``glueJob<Apiname>``); the sizing step recommends these."""
+
+    worker_type: Literal["G.1X", "G.2X", "G.4X", "G.8X"] = "G.1X"
+    number_of_workers: Annotated[int, Field(ge=2, le=299)] = 2
+    # coordinators (tables) loading at once; absent: one per table
+    max_concurrent_runs: Annotated[int | None, Field(ge=1, le=1000)] = None
+
+
+class Infrastructure(_Strict):
+    # the API's current CloudFormation template, relative to the HU file; absent: a new API, built from
+    # templates/cloudformation/base.yaml
+    template: str | None = None
+
+
 class HU(_Strict):
     hu: HUInfo
     api: ApiInfo
     team: Team
     coordinator: Coordinator
     capacity: Capacity = Capacity()
+    glue: GlueSettings = GlueSettings()
+    infrastructure: Infrastructure = Infrastructure()
     tables: Annotated[list[TableSpec], Field(min_length=1)]
 
     @property
     def id(self) -> int:
         return self.hu.id
+
+    @property
+    def max_concurrent_runs(self) -> int:
+        return self.glue.max_concurrent_runs or len(self.tables)
 
 
 # ---------------------------------------------------------------------------------------------- loading

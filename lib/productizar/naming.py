@@ -127,8 +127,24 @@ def table_names(source: str, style: NameStyle, dynamo_table: str | None = None) 
 
 
 def glue_job_parameter(api_name: str) -> str:
-    """CloudFormation parameter (and resource) of the API's Glue job: ``glueJob<ApiName>``."""
+    """CloudFormation parameter holding the Glue job's name: ``glueJob<ApiName>``."""
     return f"glueJob{api_name}"
+
+
+def glue_job_resource(api_name: str) -> str:
+    """CloudFormation resource of the Glue job: ``glueJob<Apiname>`` (the seed's spelling; a resource and
+    a parameter may not share a logical ID, so only the first letter of the API name stays capital)."""
+    return f"glueJob{api_name[:1].upper()}{api_name[1:].lower()}"
+
+
+def glue_job_name(api_slug: str) -> str:
+    """The Glue job's name in AWS (the value of ``glueJob<ApiName>``)."""
+    return f"productizar-{api_slug}-carga-dynamo"
+
+
+def stack_name(api_slug: str) -> str:
+    """The CloudFormation stack of an API."""
+    return f"productizar-{api_slug}"
 
 
 def vsts_capacity_variables(api_slug: str) -> tuple[str, str]:
