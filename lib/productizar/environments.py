@@ -56,10 +56,22 @@ class HiveZone(_Strict):
         return self
 
 
+Gap = Literal["sse", "pitr", "autoscaling", "glue_job"]
+
+
+class InfraSettings(_Strict):
+    # the OIDC provider of the EKS cluster where the API runs (the API role trusts it: IRSA)
+    eks_oidc_provider_arn: str
+    stack_timeout_s: Annotated[int, Field(gt=0)] = 1800
+
+
 class Environment(_Strict):
     description: str = ""
     safety: Literal["open", "confirm"]
     aws: AwsSettings
+    infrastructure: InfraSettings
+    # what this environment's AWS endpoint cannot represent: checks on it are "not_checkable", never "pass"
+    known_gaps: list[Gap] = []
     results_zone: Annotated[DuckDBZone | HiveZone, Field(discriminator="backend")]
     coordinator_root: str
     max_concurrent_queries: Annotated[int, Field(ge=1, le=32)] = 4

@@ -177,6 +177,13 @@ def down(purge: bool = False) -> bool:
         return stopped
 
 
+def reset() -> None:
+    """Empty the running moto server (every service's state), as after a fresh start."""
+    req = urllib.request.Request(moto_endpoint() + "/moto-api/reset", method="POST")
+    with urllib.request.urlopen(req, timeout=10):
+        pass
+
+
 def moto_endpoint() -> str:
     state = running()
     if not state:
