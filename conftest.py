@@ -21,6 +21,14 @@ def pytest_sessionstart(session):
     localenv.up()
 
 
+def pytest_runtest_setup(item):
+    """Each golden notebook starts from an empty AWS, as it did when its outputs were recorded."""
+    if item.path.suffix == ".ipynb" and item.name.endswith("Cell 0"):
+        from productizar import localenv
+
+        localenv.reset()
+
+
 def pytest_sessionfinish(session, exitstatus):
     from productizar import localenv
 

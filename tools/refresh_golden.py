@@ -25,6 +25,7 @@ def refresh(paths: list[Path], scratch: Path) -> None:
     localenv.up()
     try:
         for path in paths:
+            localenv.reset()  # as nbval will run it: from an empty AWS
             nb = nbformat.read(path, as_version=4)
             NotebookClient(nb, kernel_name="python3", record_timing=False,
                            kernel_manager_class=private_kernel_manager(scratch),

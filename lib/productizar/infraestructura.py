@@ -1,0 +1,138 @@
+"""Step ``infraestructura``: patch the API's template, scan it as the pipeline does, deploy it, prove it.
+
+The patched template, its diff, the params files and ``azure.yaml`` are written under
+``outputs/HU<id>/<env>/infraestructura/<ApiName>/``, laid out as in the cloud repository, so the analyst
+copies that folder into the branch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import aws, naming, pipeline, stack, template
+from .environments import get_environment
+from .errors import ProductizarError
+from .files import write_text
+from .notebook import Step
+from .scans import ScanResult
+
+
+@dataclass
+class Plan:
+    folder: Path
+    template_path: Path
+    source: str
+    patch: template.PatchResult
+    pipeline: pipeline.PipelinePlan
+
+
+def prepare(step: Step) -> Plan:
+    """Patch the HU's template (an existing API's, or the base one for a new API) and write the files."""
+    hu = step.hu
+    if hu.infrastructure.template:
+        source_path = (step.hu_path.parent / hu.infrastructure.template).resolve()
+        if not source_path.is_file():
+            raise ProductizarError(f"No existe la plantilla indicada en infrastructure.template: {source_path}")
+        text, source = source_path.read_text(encoding="utf-8"), str(source_path)
+    else:
+        text, source = template.new_api_template(hu), f"plantilla base ({template.BASE_TEMPLATE.name})"
+    result = template.patch(text, hu, name=f"{hu.api.name}/template.yaml")
+    if result.conflicts:
+        raise ProductizarError("La plantilla contradice la HU:\n" + "\n".join(result.conflicts))
+    folder = step.output_dir / "infraestructura" / hu.api.name
+    path = write_text(folder / "template.yaml", result.text)
+    write_text(folder.parent / "template.diff", result.diff or "(sin cambios: la plantilla ya tenía todo)\n")
+    plan = pipeline.PipelinePlan(first_deployment=not hu.infrastructure.template)
+    for env_name in pipeline.ENVIRONMENTS:
+        arn = get_environment(env_name).infrastructure.eks_oidc_provider_arn
+        write_text(folder / "params" / f"{env_name}.json", pipeline.params_file(hu, env_name, arn))
+    write_text(folder / "azure.yaml", pipeline.azure_pipeline(hu, plan))
+    return Plan(folder, path, source, result, plan)
+
+
+def changes_table(plan: Plan) -> pd.DataFrame:
+    p = plan.patch
+    rows = [{"Elemento": i, "Cambio": "agregado"} for i in p.added]
+    rows += [{"Elemento": i, "Cambio": "ya estaba (sin cambios)"} for i in p.already_present]
+    rows += [{"Elemento": i, "Cambio": "en la plantilla pero no en la HU (se conserva)"} for i in p.not_in_hu]
+    rows += [{"Elemento": p.glue["resource"], "Cambio": f"job de Glue: {p.glue['WorkerType']}, "
+              f"{p.glue['NumberOfWorkers']} workers, {p.glue['MaxConcurrentRuns']} ejecuciones concurrentes"}]
+    return pd.DataFrame(rows)
+
+
+def summary(plan: Plan) -> str:
+    p = plan.patch
+    tables = sum(1 for i in p.added if i.startswith("Dynamo") and i.endswith("api"))
+    text = (f"Plantilla de partida: {plan.source}. Se agregan {len(p.added)} elementos ({tables} tablas nuevas); "
+            f"{len(p.already_present)} tablas ya estaban.")
+    if p.not_in_hu:
+        text += f" Tablas en la plantilla que la HU no lista (no se borran): {', '.join(p.not_in_hu)}."
+    return text
+
+
+def scan_verdict(result: ScanResult) -> str:
+    """A sentence for a clean scan; the step fails on anything else."""
+    if not result.clean:
+        unexplained = [s.rule for s in result.skipped if not s.fix]
+        raise ProductizarError(
+            f"El escaneo tiene {len(result.findings)} hallazgos"
+            + (f" y omisiones sin justificación ({', '.join(unexplained)})" if unexplained else "")
+            + ": corríjalos en la plantilla o justifíquelos en su Metadata antes de desplegar."
+        )
+    return (f"Escaneo limpio: cfn-lint sin hallazgos; checkov {result.checkov_passed} verificaciones aprobadas, "
+            f"{len(result.skipped)} omitidas con justificación escrita en la plantilla.")
+
+
+def deploy(step: Step, plan: Plan, progress: Callable[[str], None] = print) -> stack.Deployment | None:
+    """Deploy in the step's environment, or say why not (a dry run without the HU confirmation)."""
+    mode = step.write_mode
+    if mode.dry_run:
+        progress(f"No se despliega: {mode.reason}. El escaneo y los archivos de arriba son el plan.")
+        return None
+    cfn = aws.client(step.env, "cloudformation")
+    return stack.deploy(cfn, naming.stack_name(step.hu.api.slug), plan.patch.text,
+                        stack.parameters(step.hu, step.env_name, step.env),
+                        timeout_s=step.env.infrastructure.stack_timeout_s, progress=progress)
+
+
+def verify(step: Step, deployment: stack.Deployment | None) -> list[stack.Check]:
+    if deployment is None:
+        return []
+    return stack.verify(step.hu, step.env, lambda service: aws.client(step.env, service))
+
+
+def verdict(checks: list[stack.Check]) -> str:
+    failed = [c for c in checks if c.status == "fail"]
+    if failed:
+        raise ProductizarError("Verificaciones que fallan: " + "; ".join(f"{c.table}: {c.check}" for c in failed))
+    if not checks:
+        return "Sin despliegue no hay nada que verificar (simulación)."
+    gaps = sum(c.status == "not_checkable" for c in checks)
+    return (f"{len(checks) - gaps} verificaciones pasan; {gaps} no son verificables en este entorno "
+            "(se verifican en dev, qa y prd)." if gaps else f"Las {len(checks)} verificaciones pasan.")
+
+
+def facts(step: Step, plan: Plan, scan: ScanResult, deployment: stack.Deployment | None,
+          checks: list[stack.Check]) -> dict[str, Any]:
+    hu = step.hu
+    return {
+        "stack": naming.stack_name(hu.api.slug),
+        "deployed": deployment is not None,
+        "dry_run_reason": None if deployment else step.write_mode.reason,
+        "stack_status": deployment.status if deployment else None,
+        "template": str(plan.template_path.relative_to(step.output_dir)),
+        "tables": {t.source: t.names.dynamo_table for t in hu.tables},
+        "added": plan.patch.added,
+        "not_in_hu": plan.patch.not_in_hu,
+        "glue": plan.patch.glue,
+        "scan": {"findings": len(scan.findings), "skipped": [s.rule for s in scan.skipped],
+                 "checkov_passed": scan.checkov_passed},
+        "pipeline": {"stages": plan.pipeline.stages(), "pr_title": naming.pr_title(hu.id, hu.hu.title),
+                     "pr_tags": plan.pipeline.tags()},
+        "checks": [c.as_fact() for c in checks],
+    }
