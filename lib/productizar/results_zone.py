@@ -157,9 +157,11 @@ class DuckDBResultsZone(ResultsZone):
         # DuckDB's own reservoir sample, repeatable with a seed (rand(seed) loses its seed in transpiling)
         zone, table = split_source(source)
         with self.connect() as con:
-            return con.execute(
+            cur = con.execute(
                 f'SELECT * FROM "{zone}"."{table}" USING SAMPLE reservoir({int(n)} ROWS) REPEATABLE ({int(seed)})'
-            ).df()
+            )
+            # fetchall keeps DECIMAL as Decimal (a DataFrame conversion would turn it into float)
+            return pd.DataFrame(cur.fetchall(), columns=[d[0] for d in cur.description])
 
     def describe(self) -> str:
         return self.label
