@@ -84,7 +84,7 @@ def test_deploy_on_moto_and_every_check_passes_or_is_a_known_gap():
     assert result.action == "created" and result.status == "CREATE_COMPLETE"
     assert f"{naming.stack_name(hu.api.slug)}: CREATE_COMPLETE" in lines  # moto reports stack events only
     assert set(result.resources["Tipo"]) >= {"AWS::DynamoDB::Table", "AWS::KMS::Key", "AWS::IAM::Policy"}
-    checks = stack.verify(hu, LOCAL, clients())
+    checks = stack.verify(hu, LOCAL, clients(), template.glue_settings(hu))
     by_status = {s: [c for c in checks if c.status == s] for s in ("pass", "fail", "not_checkable")}
     assert by_status["fail"] == []
     assert {c.check for c in by_status["pass"]} >= {"existe y está ACTIVE", "claves y tipos", "modo de facturación",
@@ -109,7 +109,7 @@ def test_checks_catch_a_removed_tag_and_what_an_environment_without_gaps_lacks()
     ddb.untag_resource(ResourceArn=arn, TagKeys=["bancolombia:bkdiario"])
     ddb.update_continuous_backups(TableName=first, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
     strict = LOCAL.model_copy(update={"known_gaps": []})  # as against real AWS: a missing property fails
-    checks = {(c.table, c.check): c for c in stack.verify(hu, strict, clients())}
+    checks = {(c.table, c.check): c for c in stack.verify(hu, strict, clients(), template.glue_settings(hu))}
     assert checks[(first, "etiquetas bancolombia:*")].status == "fail"
     assert "bancolombia:bkdiario" in checks[(first, "etiquetas bancolombia:*")].found
     assert checks[(first, "recuperación a un punto en el tiempo (PITR)")].status == "pass"  # set via the direct API
@@ -149,7 +149,7 @@ def test_qa_without_confirmation_stops_after_the_scan(tmp_path):
     lines: list[str] = []
     assert infraestructura.deploy(step, plan, progress=lines.append) is None
     assert "exige --confirm 3575833" in lines[0]
-    assert infraestructura.verify(step, None) == []
+    assert infraestructura.verify(step, plan, None) == []
     assert "simulación" in infraestructura.verdict([])
 
 

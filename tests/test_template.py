@@ -81,13 +81,22 @@ def test_both_name_styles_and_shapes_are_in_the_demo(patched):
     assert len(segmento["KeySchema"]) == 1 and segmento["AttributeDefinitions"][0]["AttributeType"] == "N"
 
 
-def test_glue_job_takes_the_hu_values(patched):
-    job = load(patched.text)["Resources"][naming.glue_job_resource(DEMO.api.name)]["Properties"]
-    assert (job["WorkerType"], job["NumberOfWorkers"], job["ExecutionProperty"]["MaxConcurrentRuns"]) == ("G.1X", 2, 3)
+def glue_of(text: str, hu: HU) -> tuple:
+    job = load(text)["Resources"][naming.glue_job_resource(hu.api.name)]["Properties"]
+    return job["WorkerType"], job["NumberOfWorkers"], job["ExecutionProperty"]["MaxConcurrentRuns"]
+
+
+def test_glue_job_figures_hu_first_then_sizing_then_defaults(patched):
+    assert glue_of(patched.text, DEMO) == ("G.1X", 2, 3)  # defaults: one concurrent run per table
+    recommended = {"WorkerType": "G.1X", "NumberOfWorkers": 5, "MaxConcurrentRuns": 3}
+    sized = template.glue_settings(DEMO, recommended)
+    assert sized["source"] == {"WorkerType": "dimensionamiento", "NumberOfWorkers": "dimensionamiento",
+                               "MaxConcurrentRuns": "dimensionamiento"}
+    assert glue_of(template.patch(template.new_api_template(DEMO), DEMO, glue=sized).text, DEMO) == ("G.1X", 5, 3)
     hu = hu_with(glue={"worker_type": "G.2X", "number_of_workers": 6, "max_concurrent_runs": 2})
-    job = load(template.patch(template.new_api_template(hu), hu).text)["Resources"][naming.glue_job_resource(hu.api.name)]
-    assert (job["Properties"]["WorkerType"], job["Properties"]["NumberOfWorkers"],
-            job["Properties"]["ExecutionProperty"]["MaxConcurrentRuns"]) == ("G.2X", 6, 2)
+    mixed = template.glue_settings(hu, recommended)
+    assert mixed["source"]["NumberOfWorkers"] == "HU"
+    assert glue_of(template.patch(template.new_api_template(hu), hu, glue=mixed).text, hu) == ("G.2X", 6, 2)
 
 
 def test_short_forms_and_comments_survive(patched):

@@ -27,12 +27,21 @@ class Key(_Strict):
     type: Literal["S", "N"]
 
 
+class Traffic(_Strict):
+    """What the API will ask of a table at its busiest: sizes the read capacity."""
+
+    peak_rps: Annotated[float, Field(ge=0)] = 10
+    consistency: Literal["eventual", "strong"] = "eventual"
+    items_per_request: Annotated[int, Field(ge=1, le=100)] = 1
+
+
 class TableSpec(_Strict):
     source: str
     name_style: Literal["camel", "lower"] = "camel"
     partition_key: Key
     sort_key: Key | None = None
     dynamo_table: str | None = None
+    traffic: Traffic = Traffic()
 
     @field_validator("source")
     @classmethod
@@ -128,12 +137,21 @@ class Capacity(_Strict):
 
 
 class GlueSettings(_Strict):
-    """The Glue job that loads the tables (``glueJob<Apiname>``); the sizing step recommends these."""
+    """The Glue job that loads the tables (``glueJob<Apiname>``). Absent values are taken from the sizing
+    step's recommendation; written values override it."""
 
-    worker_type: Literal["G.1X", "G.2X", "G.4X", "G.8X"] = "G.1X"
-    number_of_workers: Annotated[int, Field(ge=2, le=299)] = 2
+    worker_type: Literal["G.1X", "G.2X", "G.4X", "G.8X"] | None = None
+    number_of_workers: Annotated[int | None, Field(ge=2, le=299)] = None
     # coordinators (tables) loading at once; absent: one per table
     max_concurrent_runs: Annotated[int | None, Field(ge=1, le=1000)] = None
+
+
+class Load(_Strict):
+    """The full load into DynamoDB."""
+
+    window_hours: Annotated[float, Field(gt=0, le=168)] = 6
+    # share of the table's write capacity the loader may use (Glue's dynamodb.throughput.write.percent)
+    write_share: Annotated[float, Field(gt=0, le=1.5)] = 0.5
 
 
 class Infrastructure(_Strict):
@@ -149,16 +167,13 @@ class HU(_Strict):
     coordinator: Coordinator
     capacity: Capacity = Capacity()
     glue: GlueSettings = GlueSettings()
+    load: Load = Load()
     infrastructure: Infrastructure = Infrastructure()
     tables: Annotated[list[TableSpec], Field(min_length=1)]
 
     @property
     def id(self) -> int:
         return self.hu.id
-
-    @property
-    def max_concurrent_runs(self) -> int:
-        return self.glue.max_concurrent_runs or len(self.tables)
 
 
 # ---------------------------------------------------------------------------------------------- loading

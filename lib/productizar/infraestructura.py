@@ -41,7 +41,12 @@ def prepare(step: Step) -> Plan:
         text, source = source_path.read_text(encoding="utf-8"), str(source_path)
     else:
         text, source = template.new_api_template(hu), f"plantilla base ({template.BASE_TEMPLATE.name})"
-    result = template.patch(text, hu, name=f"{hu.api.name}/template.yaml")
+    try:
+        recommended = step.facts_of("dimensionamiento").get("glue")
+    except ProductizarError:  # sizing has not run: the HU's values or the defaults
+        recommended = None
+    glue = template.glue_settings(hu, recommended)
+    result = template.patch(text, hu, name=f"{hu.api.name}/template.yaml", glue=glue)
     if result.conflicts:
         raise ProductizarError("La plantilla contradice la HU:\n" + "\n".join(result.conflicts))
     folder = step.output_dir / "infraestructura" / hu.api.name
@@ -60,8 +65,9 @@ def changes_table(plan: Plan) -> pd.DataFrame:
     rows = [{"Elemento": i, "Cambio": "agregado"} for i in p.added]
     rows += [{"Elemento": i, "Cambio": "ya estaba (sin cambios)"} for i in p.already_present]
     rows += [{"Elemento": i, "Cambio": "en la plantilla pero no en la HU (se conserva)"} for i in p.not_in_hu]
+    origin = ", ".join(f"{k} de {v}" for k, v in p.glue["source"].items())
     rows += [{"Elemento": p.glue["resource"], "Cambio": f"job de Glue: {p.glue['WorkerType']}, "
-              f"{p.glue['NumberOfWorkers']} workers, {p.glue['MaxConcurrentRuns']} ejecuciones concurrentes"}]
+              f"{p.glue['NumberOfWorkers']} workers, {p.glue['MaxConcurrentRuns']} ejecuciones concurrentes ({origin})"}]
     return pd.DataFrame(rows)
 
 
@@ -100,10 +106,10 @@ def deploy(step: Step, plan: Plan, progress: Callable[[str], None] = print) -> s
                         timeout_s=step.env.infrastructure.stack_timeout_s, progress=progress)
 
 
-def verify(step: Step, deployment: stack.Deployment | None) -> list[stack.Check]:
+def verify(step: Step, plan: Plan, deployment: stack.Deployment | None) -> list[stack.Check]:
     if deployment is None:
         return []
-    return stack.verify(step.hu, step.env, lambda service: aws.client(step.env, service))
+    return stack.verify(step.hu, step.env, lambda service: aws.client(step.env, service), plan.patch.glue)
 
 
 def verdict(checks: list[stack.Check]) -> str:

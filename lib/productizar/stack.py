@@ -224,23 +224,24 @@ class Checker:
         self.add(name, f"política de {label} (objetivo %)", float(target) in values, target, values or "sin política",
                  gap="autoscaling")
 
-    def glue_job(self, hu: HU) -> None:
+    def glue_job(self, hu: HU, glue: dict[str, Any]) -> None:
         job_name = naming.glue_job_name(hu.api.slug)
         try:
             job = self.clients("glue").get_job(JobName=job_name)["Job"]
             found = (job.get("NumberOfWorkers"), job.get("ExecutionProperty", {}).get("MaxConcurrentRuns"))
         except ClientError as exc:
             found = _error_text(exc)
-        expected = (hu.glue.number_of_workers, hu.max_concurrent_runs)
+        expected = (glue["NumberOfWorkers"], glue["MaxConcurrentRuns"])
         self.add(job_name, "job de Glue (workers, ejecuciones concurrentes)", found == expected, expected, found,
                  gap="glue_job")
 
 
-def verify(hu: HU, env: Environment, clients: Callable[[str], Any]) -> list[Check]:
+def verify(hu: HU, env: Environment, clients: Callable[[str], Any], glue: dict[str, Any]) -> list[Check]:
+    """Every check for the HU's tables and the Glue job (``glue``: the figures the template was given)."""
     checker = Checker(env, clients)
     for spec in hu.tables:
         checker.table(hu, spec)
-    checker.glue_job(hu)
+    checker.glue_job(hu, glue)
     return checker.results
 
 

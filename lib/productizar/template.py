@@ -258,8 +258,35 @@ def _attach_trailer(section: Any, trailer: Any) -> None:
         container.ca.items[key] = trailer
 
 
-def patch(text: str, hu: HU, name: str = "template.yaml") -> PatchResult:
-    """Add the HU's tables and Glue settings to ``text``; returns the new text, what changed and a diff."""
+DEFAULT_GLUE = {"WorkerType": "G.1X", "NumberOfWorkers": 2}
+
+
+def glue_settings(hu: HU, recommended: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The Glue job's figures: what the HU writes wins, then the sizing step's recommendation, then defaults.
+
+    ``recommended`` uses the template's names (WorkerType, NumberOfWorkers, MaxConcurrentRuns); ``source``
+    says where each came from, for the evidence.
+    """
+    recommended = recommended or {}
+    written = {"WorkerType": hu.glue.worker_type, "NumberOfWorkers": hu.glue.number_of_workers,
+               "MaxConcurrentRuns": hu.glue.max_concurrent_runs}
+    fallback = DEFAULT_GLUE | {"MaxConcurrentRuns": len(hu.tables)}
+    out: dict[str, Any] = {"source": {}}
+    for key in written:
+        if written[key] is not None:
+            out[key], out["source"][key] = written[key], "HU"
+        elif recommended.get(key) is not None:
+            out[key], out["source"][key] = recommended[key], "dimensionamiento"
+        else:
+            out[key], out["source"][key] = fallback[key], "valor por defecto"
+    return out
+
+
+def patch(text: str, hu: HU, name: str = "template.yaml", glue: dict[str, Any] | None = None) -> PatchResult:
+    """Add the HU's tables and Glue settings to ``text``; returns the new text, what changed and a diff.
+
+    ``glue`` comes from ``glue_settings``; absent, the HU's values and the defaults are used."""
+    glue = glue or glue_settings(hu)
     y = _style(text)
     doc = y.load(text)
     if not isinstance(doc, dict) or "Resources" not in doc:
@@ -311,16 +338,16 @@ def patch(text: str, hu: HU, name: str = "template.yaml") -> PatchResult:
 
     job_id = naming.glue_job_resource(hu.api.name)
     job = _resource(doc, job_id, "AWS::Glue::Job")["Properties"]
-    settings = {"WorkerType": hu.glue.worker_type, "NumberOfWorkers": hu.glue.number_of_workers}
-    for k, v in settings.items():
-        if job.get(k) != v:
-            job[k] = v
+    for k in ("WorkerType", "NumberOfWorkers"):
+        if job.get(k) != glue[k]:
+            job[k] = glue[k]
             changed = True
     runs = job.setdefault("ExecutionProperty", CommentedMap())
-    if runs.get("MaxConcurrentRuns") != hu.max_concurrent_runs:
-        runs["MaxConcurrentRuns"] = hu.max_concurrent_runs
+    if runs.get("MaxConcurrentRuns") != glue["MaxConcurrentRuns"]:
+        runs["MaxConcurrentRuns"] = glue["MaxConcurrentRuns"]
         changed = True
-    result.glue = settings | {"MaxConcurrentRuns": hu.max_concurrent_runs, "resource": job_id}
+    result.glue = {k: glue[k] for k in ("WorkerType", "NumberOfWorkers", "MaxConcurrentRuns")} | {
+        "resource": job_id, "source": glue.get("source", {})}
 
     blank = next((tr for _, tr in trailers.values() if tr is not None), None)
     for rid in result.added:  # a blank line before each new table, as between the template's resources
