@@ -31,5 +31,7 @@ def session(env: Environment) -> boto3.Session:
     return boto3.Session(profile_name=env.aws.profile, region_name=env.aws.region)
 
 
-def client(env: Environment, service: str) -> Any:
-    return session(env).client(service, endpoint_url=endpoint_url(env), config=_RETRIES)
+def client(env: Environment, service: str, max_attempts: int | None = None) -> Any:
+    """A client for the environment; ``max_attempts=1`` for callers that retry and count themselves."""
+    config = _RETRIES if max_attempts is None else Config(retries={"mode": "standard", "max_attempts": max_attempts})
+    return session(env).client(service, endpoint_url=endpoint_url(env), config=config)

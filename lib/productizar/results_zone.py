@@ -137,7 +137,8 @@ class DuckDBResultsZone(ResultsZone):
             reader = con.execute(self.backend_sql(sql))
             columns = [d[0] for d in reader.description]
             while rows := reader.fetchmany(chunk_rows):
-                yield pd.DataFrame(rows, columns=columns)
+                # object columns keep each value as the driver gave it (Decimal, date, int): no float detour
+                yield pd.DataFrame(rows, columns=columns, dtype=object)
 
     def execute(self, sql: str) -> None:
         with self.connect(read_only=False) as con:
@@ -274,7 +275,7 @@ class HiveResultsZone(ResultsZone):
             result = conn.execute(stmt)
             columns = list(result.keys())
             for rows in result.partitions(chunk_rows):
-                yield pd.DataFrame(rows, columns=columns)
+                yield pd.DataFrame([tuple(r) for r in rows], columns=columns, dtype=object)
 
     def execute(self, sql: str) -> None:
         with self._statement(sql) as stmt, self.engine.connect() as conn:

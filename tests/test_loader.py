@@ -1,0 +1,189 @@
+"""The loader against the moto server: exact values, 25-item batches, retries, rate cap, resume."""
+
+import threading
+import time
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from botocore.exceptions import ClientError
+
+from productizar import aws, localenv
+from productizar.environments import get_environment
+from productizar.hu import TableSpec, load_hu
+from productizar.loader import BATCH, BatchWriter, Checkpoint, LoadError, RateLimiter, load_table
+from productizar.results_zone import DuckDBResultsZone
+
+ROOT = Path(__file__).resolve().parents[1]
+LOCAL = get_environment("local")
+DEMO = load_hu(ROOT / "parameters" / "hu" / "demo.yaml")
+
+
+def client():
+    return aws.client(LOCAL, "dynamodb", max_attempts=1)
+
+
+def new_table(spec: TableSpec) -> str:
+    name = f"prueba-carga-{uuid.uuid4().hex[:8]}"
+    keys = [(spec.partition_key, "HASH")] + ([(spec.sort_key, "RANGE")] if spec.sort_key else [])
+    client().create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                          KeySchema=[{"AttributeName": k.name, "KeyType": t} for k, t in keys],
+                          AttributeDefinitions=[{"AttributeName": k.name, "AttributeType": k.type} for k, _ in keys])
+    return name
+
+
+def spec_for(source: str, table: str, **keys) -> TableSpec:
+    base = next(t for t in DEMO.tables if t.source == source)
+    return base.model_copy(update={"dynamo_table": table, **keys})
+
+
+def scan_all(table: str) -> list[dict]:
+    items, start = [], None
+    while True:
+        page = client().scan(TableName=table, **({"ExclusiveStartKey": start} if start else {}))
+        items += page["Items"]
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return sorted(items, key=lambda i: sorted((k, str(v)) for k, v in i.items()))
+
+
+def test_values_arrive_exactly():
+    spec = TableSpec(source="r.t", partition_key={"name": "id", "type": "S"}, sort_key={"name": "n", "type": "N"})
+    table = new_table(spec)
+    item = {"id": {"S": "clave-ñandú"}, "n": {"N": "12345678901234567890.123456789"},
+            "texto": {"S": "Días de mora – año"}, "vacio": {"S": ""}, "activo": {"BOOL": False}}
+    BatchWriter(client(), table, RateLimiter(None)).write([item])
+    back = client().get_item(TableName=table, Key={"id": item["id"], "n": item["n"]})["Item"]
+    assert back == item
+
+
+def test_at_most_25_items_a_call():
+    with pytest.raises(ValueError, match="25"):
+        BatchWriter(client(), "x", RateLimiter(None)).write([{"k": {"S": str(i)}} for i in range(BATCH + 1)])
+
+
+class Flaky:
+    """Wraps a real client: throttles the first calls, then leaves half of a batch unprocessed once."""
+
+    def __init__(self, inner, throttle_first: int = 3):
+        self.inner, self.left, self.calls, self.unprocessed_once = inner, throttle_first, 0, True
+
+    def batch_write_item(self, RequestItems):
+        self.calls += 1
+        if self.left:
+            self.left -= 1
+            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "lento"}},
+                              "BatchWriteItem")
+        (table, requests), = RequestItems.items()
+        if self.unprocessed_once and len(requests) > 1:
+            self.unprocessed_once = False
+            half = len(requests) // 2
+            self.inner.batch_write_item(RequestItems={table: requests[:half]})
+            return {"UnprocessedItems": {table: requests[half:]}}
+        return self.inner.batch_write_item(RequestItems=RequestItems)
+
+
+def test_throttling_and_unprocessed_items_are_retried_and_counted():
+    spec = TableSpec(source="r.t", partition_key={"name": "id", "type": "S"})
+    table = new_table(spec)
+    flaky = Flaky(client())
+    writer = BatchWriter(flaky, table, RateLimiter(None), sleep=lambda s: None)
+    writer.write([{"id": {"S": str(i)}} for i in range(20)])
+    assert writer.counters.throttles == 3 and writer.counters.retries == 4
+    assert writer.counters.items_written == 20 and len(scan_all(table)) == 20
+
+
+def test_a_table_that_never_accepts_fails_clearly():
+    writer = BatchWriter(Flaky(client(), throttle_first=100), "x", RateLimiter(None), max_attempts=3, sleep=lambda s: None)
+    with pytest.raises(LoadError, match="después de 3 intentos"):
+        writer.write([{"id": {"S": "1"}}])
+
+
+def test_rate_limiter_holds_the_rate():
+    limiter = RateLimiter(400)
+    limiter.acquire(400)  # spend the initial burst
+    t0 = time.monotonic()
+    threads = [threading.Thread(target=lambda: [limiter.acquire(10) for _ in range(20)]) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert time.monotonic() - t0 == pytest.approx(800 / 400, rel=0.1)
+
+
+def test_load_refuses_bad_keys_keeps_the_last_repeated_row_and_resumes(small_zone, tmp_path):
+    first = new_table(DEMO.tables[0])
+    spec = spec_for("resultados_riesgos.alter_ctra_score_delta", first)
+
+    class Crash(Exception):
+        pass
+
+    class CrashAfter:
+        def __init__(self, inner, calls):
+            self.inner, self.calls = inner, calls
+
+        def batch_write_item(self, RequestItems):
+            self.calls -= 1
+            if self.calls < 0:
+                raise Crash("caída simulada a mitad de la carga")
+            return self.inner.batch_write_item(RequestItems=RequestItems)
+
+    checkpoint = Checkpoint(tmp_path / "cp.json", {"table": first})
+    with pytest.raises(Crash):
+        load_table(small_zone, CrashAfter(client(), 30), spec, rate_wcu=None, workers=2, chunk_rows=300,
+                   checkpoint=checkpoint)
+    done = checkpoint.rows_done()
+    assert 0 < done < 2001 and done % 300 == 0
+    resumed = load_table(small_zone, client(), spec, rate_wcu=None, workers=2, chunk_rows=300, checkpoint=checkpoint)
+    assert resumed.resumed_from_row == done and resumed.rows_read == 2001
+
+    clean_table = new_table(DEMO.tables[0])
+    clean = load_table(small_zone, client(), spec_for("resultados_riesgos.alter_ctra_score_delta", clean_table),
+                       rate_wcu=None, workers=4, chunk_rows=300)
+    assert clean.refused == 5 and len(clean.refused_examples) == 5  # 3 null and 2 empty partition keys
+    assert clean.duplicates == 1 and clean.items_written == 2001 - 5 - 1
+    with_resume, without = scan_all(first), scan_all(clean_table)
+    assert len(with_resume) == len(without) == 1995 and with_resume == without  # same items, no duplicates
+    repeated = [i for i in without if i["score"]["N"] == "99.0001"]
+    assert len(repeated) == 1  # the last row of the repeated key is the one kept
+    assert all("observacion" not in i or i["observacion"]["S"] for i in without)  # nulls are not written
+    assert all(Decimal(i["score"]["N"]).as_tuple().exponent >= -4 for i in without)
+
+
+def test_checkpoint_of_another_table_is_ignored(tmp_path):
+    cp = Checkpoint(tmp_path / "cp.json", {"table": "a"})
+    cp.save(600)
+    assert cp.rows_done() == 600
+    assert Checkpoint(tmp_path / "cp.json", {"table": "b"}).rows_done() == 0
+    cp.save(900, complete=True)
+    assert cp.rows_done() == 0  # a finished load starts again from the beginning
+
+
+def test_a_key_repeated_across_chunks_keeps_the_later_row(tmp_path):
+    import duckdb
+
+    path = tmp_path / "z.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE SCHEMA r")
+    # 10 rows; keys k0..k8, and k4 twice: rows 5 and 6 in key order, with chunk_rows=5 they straddle a chunk
+    con.execute("CREATE TABLE r.t AS SELECT 'k' || CAST(i AS VARCHAR) AS id, CAST(i AS VARCHAR) AS v FROM range(9) t(i)")
+    con.execute("UPDATE r.t SET v = 'primera' WHERE id = 'k4'")
+    con.execute("INSERT INTO r.t VALUES ('k4', 'zzz-ultima')")
+    con.close()
+    spec = TableSpec(source="r.t", partition_key={"name": "id", "type": "S"})
+    table = new_table(spec)
+    seen: list[str] = []
+
+    class Recording(DuckDBResultsZone):
+        def stream(self, sql, chunk_rows):
+            for chunk in super().stream(sql, chunk_rows):
+                seen.extend(chunk[chunk["id"] == "k4"]["v"])
+                yield chunk
+
+    result = load_table(Recording(path), client(), spec.model_copy(update={"dynamo_table": table}), rate_wcu=None,
+                        chunk_rows=5)
+    assert result.duplicates == 1 and result.items_written == 10  # two puts for k4, one after the other
+    assert len(seen) == 2 and len(scan_all(table)) == 9
+    kept = client().get_item(TableName=table, Key={"id": {"S": "k4"}})["Item"]["v"]["S"]
+    assert kept == seen[-1]  # the row streamed last wins, even across the chunk boundary
