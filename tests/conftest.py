@@ -2,8 +2,12 @@
 
 from pathlib import Path
 
+import duckdb
 import pytest
 import yaml
+
+from productizar import localenv
+from productizar.results_zone import DuckDBResultsZone
 
 from productizar.environments import HiveZone
 from productizar.results_zone import HiveResultsZone
@@ -44,3 +48,19 @@ def environments_with_hive(hive_server, tmp_path, monkeypatch) -> str:
     path.write_text(yaml.safe_dump(envs, allow_unicode=True), encoding="utf-8")
     monkeypatch.setenv("PRODUCTIZAR_ENVIRONMENTS", str(path))
     return "hivetest"
+
+
+@pytest.fixture(scope="session")
+def small_zone(tmp_path_factory):
+    """The demo's score table cut to its first 2,000 rows in key order (with its planted defects)."""
+    path = tmp_path_factory.mktemp("zone") / "small.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute(f"ATTACH '{localenv.duckdb_path()}' AS demo (READ_ONLY)")
+    con.execute("CREATE SCHEMA resultados_riesgos")
+    con.execute("CREATE TABLE resultados_riesgos.alter_ctra_score_delta AS SELECT * FROM "
+                "demo.resultados_riesgos.alter_ctra_score_delta ORDER BY num_documento NULLS FIRST, fecha_corte LIMIT 2000")
+    # a repeated key inside the cut, so the load meets one
+    con.execute("INSERT INTO resultados_riesgos.alter_ctra_score_delta SELECT * REPLACE (CAST(99.0001 AS DECIMAL(9,4)) AS score) "
+                "FROM resultados_riesgos.alter_ctra_score_delta WHERE num_documento IS NOT NULL AND num_documento <> '' LIMIT 1")
+    con.close()
+    return DuckDBResultsZone(path)
