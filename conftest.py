@@ -21,9 +21,20 @@ def pytest_sessionstart(session):
     localenv.up()
 
 
+def pytest_collection_modifyitems(session, config, items):
+    """Notebooks run in runbook order, after the other tests: each step uses what the earlier ones left
+    (facts, the deployed stack, the loaded tables), as in a batch run."""
+    from productizar.runner import STEPS
+
+    order = {name: i for i, name in enumerate(STEPS)}
+    items.sort(key=lambda item: (1, order.get(item.path.stem, len(STEPS))) if item.path.suffix == ".ipynb" else (0, 0))
+
+
 def pytest_runtest_setup(item):
-    """Each golden notebook starts from an empty AWS, as it did when its outputs were recorded."""
-    if item.path.suffix == ".ipynb" and item.name.endswith("Cell 0"):
+    """The notebook batch starts from an empty AWS, as it did when the golden outputs were recorded."""
+    from productizar.runner import STEPS
+
+    if item.path.suffix == ".ipynb" and item.path.stem == STEPS[0] and item.name.endswith("Cell 0"):
         from productizar import localenv
 
         localenv.reset()

@@ -1,7 +1,8 @@
 """Re-execute the step notebooks on the demo HU (embedded default) and keep their outputs as nbval golden.
 
 Run it after changing a notebook or what it shows (``make golden``), then review the diff of the outputs
-like code: nbval fails when a fresh run differs from what is committed.
+like code: nbval fails when a fresh run differs from what is committed. The notebooks run in runbook
+order from an empty embedded AWS, as the test session runs them.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ def refresh(paths: list[Path], scratch: Path) -> None:
     from productizar.runner import private_kernel_manager
 
     localenv.up()
+    localenv.reset()  # as nbval runs them: from an empty AWS, each step after the previous ones
     try:
         for path in paths:
-            localenv.reset()  # as nbval will run it: from an empty AWS
             nb = nbformat.read(path, as_version=4)
             NotebookClient(nb, kernel_name="python3", record_timing=False,
                            kernel_manager_class=private_kernel_manager(scratch),
@@ -44,7 +45,12 @@ def main(argv: list[str]) -> None:
     os.environ["PRODUCTIZAR_STATE_DIR"] = str(tmp / "state")
     os.environ["PRODUCTIZAR_OUTPUT_ROOT"] = str(tmp / "outputs")
     try:
-        targets = [ROOT / "notebooks" / f"{n}.ipynb" for n in argv] or sorted((ROOT / "notebooks").glob("*.ipynb"))
+        from productizar.runner import STEPS
+
+        # always the whole chain up to the last step asked for: each notebook needs the earlier ones' results
+        existing = [s for s in STEPS if (ROOT / "notebooks" / f"{s}.ipynb").exists()]
+        last = max((existing.index(n) for n in argv), default=len(existing) - 1)
+        targets = [ROOT / "notebooks" / f"{s}.ipynb" for s in existing[: last + 1]]
         refresh(targets, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
