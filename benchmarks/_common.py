@@ -1,0 +1,62 @@
+"""Shared set-up for the benchmarks: a private embedded default and synthetic results-zone tables."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "lib"))
+_TMP = Path(tempfile.mkdtemp(prefix="productizar-bench-"))
+os.environ.setdefault("PRODUCTIZAR_STATE_DIR", str(_TMP / "state"))
+
+from productizar import aws, localenv  # noqa: E402
+from productizar.environments import get_environment  # noqa: E402
+from productizar.hu import TableSpec  # noqa: E402
+from productizar.results_zone import DuckDBResultsZone  # noqa: E402
+
+LOCAL = get_environment("local")
+SPEC = TableSpec(source="bench.clientes", partition_key={"name": "num_documento", "type": "S"},
+                 sort_key={"name": "periodo", "type": "N"})
+
+
+def up() -> None:
+    localenv.up()
+
+
+def down() -> None:
+    localenv.down(purge=True)
+
+
+def client():
+    return aws.client(LOCAL, "dynamodb", max_attempts=1)
+
+
+def results_zone(rows: int) -> DuckDBResultsZone:
+    """A results-zone table of ``rows`` rows (~300-byte items) in a private DuckDB file."""
+    import duckdb
+
+    path = _TMP / f"zone_{rows}.duckdb"
+    if not path.exists():
+        con = duckdb.connect(str(path))
+        con.execute("CREATE SCHEMA bench")
+        con.execute(f"""CREATE TABLE bench.clientes AS SELECT
+            lpad(CAST(range // 4 AS VARCHAR), 10, '0') AS num_documento, 202601 + range % 4 AS periodo,
+            CAST(range % 100000 AS DECIMAL(18,2)) / 7 AS saldo, DATE '2020-01-01' + CAST(range % 2000 AS INTEGER) AS fecha,
+            'Segmento ' || CAST(range % 5 AS VARCHAR) AS segmento, repeat('x', 180) AS detalle
+            FROM range({rows})""")
+        con.close()
+    return DuckDBResultsZone(path)
+
+
+def new_table() -> str:
+    name = f"bench-{uuid.uuid4().hex[:8]}"
+    client().create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                          KeySchema=[{"AttributeName": "num_documento", "KeyType": "HASH"},
+                                     {"AttributeName": "periodo", "KeyType": "RANGE"}],
+                          AttributeDefinitions=[{"AttributeName": "num_documento", "AttributeType": "S"},
+                                                {"AttributeName": "periodo", "AttributeType": "N"}])
+    return name
