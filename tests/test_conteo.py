@@ -27,7 +27,9 @@ def expected_counts(table: TableSpec) -> dict:
         bad |= frame[k].isna() | (frame[k].astype(str).str.strip() == "")
     good = frame[~bad]
     sizes = good.groupby(keys).size()
+    per_pk = frame[~(frame[keys[0]].isna() | (frame[keys[0]].astype(str).str.strip() == ""))].groupby(keys[0]).size()
     out = {
+        "max_rows_per_partition_key": int(per_pk.max()),
         "rows": len(frame),
         "null_key_rows": int(bad.sum()),
         "duplicate_keys": int((sizes > 1).sum()),
@@ -53,6 +55,7 @@ def test_counts_match_the_demo_data(zone):
         assert c.null_key_rows == exp_["null_key_rows"]
         assert c.duplicate_keys == exp_["duplicate_keys"]
         assert c.duplicate_rows == exp_["duplicate_rows"]
+        assert c.max_rows_per_partition_key == exp_["max_rows_per_partition_key"]
         assert c.expected_items == exp_["rows"] - exp_["null_key_rows"] - exp_["duplicate_rows"]
         if table.sort_key:
             assert (c.sort_min, c.sort_max) == (exp_["sort_min"], exp_["sort_max"])
@@ -102,7 +105,7 @@ def test_tables_are_counted_concurrently_within_the_bound(bound):
 
 def test_sql_is_hive_with_every_count_aliased_and_no_positional_group_by():
     for t in HU.tables:
-        for sql in (conteo.profile_sql(t), conteo.duplicates_sql(t)):
+        for sql in (conteo.profile_sql(t), conteo.duplicates_sql(t), conteo.hot_key_sql(t)):
             tree = sqlglot.parse_one(sql, read="hive")
             for count in tree.find_all(exp.Count):
                 # the outermost count(*) of a select is aliased (engines name it _c0, count(1), count_star())

@@ -139,3 +139,15 @@ def test_bad_inputs_are_clear(tmp_path):
         sizing.load_prices(prices)
     with pytest.raises(sizing.SizingError, match="no tiene filas con clave válida"):
         sizing.item_sizes(pd.DataFrame({"num_documento": [None], "fecha_corte": [1]}), DEMO.tables[0])
+
+
+def test_a_hot_partition_key_bounds_the_load_whatever_the_capacity():
+    hu = hu_with(load={"window_hours": 1, "write_share": 0.5})
+    # 5 M rows under one partition key, 1 WCU each: 5 M / 1,000 WCU/s = 5,000 s at best
+    plan = sizing.write_plan(sizes(wcu=1.0), 6_000_000, hu, A, max_items_per_key=5_000_000)
+    assert plan.hot_key_hours == pytest.approx(5_000_000 / 1000 / 3600)
+    assert plan.partition_limited and not plan.fits_window and plan.hours_with_scaling >= plan.hot_key_hours
+    z = sizes(source=hu.tables[0].source)
+    s = sizing.Sizing([z], [plan], [sizing.read_plan(z, hu.tables[0], hu, A)], sizing.glue_plan([plan], hu, A), None, A)
+    s.cost = sizing.cost(s.writes, s.reads, s.sizes, s.glue, hu, A)
+    assert "ninguna capacidad la acelera" in sizing.recommendation(s, hu)[0]

@@ -58,6 +58,15 @@ def duplicates_sql(t: TableSpec) -> str:
     return _pretty(f"SELECT count(*) AS duplicate_keys, coalesce(sum(copies - 1), 0) AS duplicate_rows FROM ({inner}) dup")
 
 
+def hot_key_sql(t: TableSpec) -> str:
+    """Hive SQL for the most rows sharing one partition key: they all land on one partition, which takes at
+    most 1,000 write units a second whatever the table's capacity."""
+    pk = _q(t.partition_key.name)
+    zone, table = t.names.zone, t.names.table
+    inner = f"SELECT {pk}, count(*) AS copies FROM {_q(zone)}.{_q(table)} WHERE NOT {_bad_key(t.partition_key.name)} GROUP BY {pk}"
+    return _pretty(f"SELECT coalesce(max(copies), 0) AS max_rows_per_partition_key FROM ({inner}) per_key")
+
+
 def _plain(value: Any) -> Any:
     """numpy and pandas scalars as JSON-friendly Python values."""
     if value is None or (isinstance(value, float) and pd.isna(value)):
@@ -78,6 +87,7 @@ class TableCount:
     duplicate_rows: int
     sort_min: Any
     sort_max: Any
+    max_rows_per_partition_key: int
     sql: tuple[str, ...]
 
     @property
@@ -93,9 +103,10 @@ class TableCount:
 
 
 def count_table(zone: ResultsZone, t: TableSpec) -> TableCount:
-    sqls = (profile_sql(t), duplicates_sql(t))
+    sqls = (profile_sql(t), duplicates_sql(t), hot_key_sql(t))
     prof = zone.query(sqls[0]).to_dict("records")[0]  # per column, so ints stay ints
     dup = zone.query(sqls[1]).to_dict("records")[0]
+    hot = zone.query(sqls[2]).to_dict("records")[0]
     return TableCount(
         source=t.source,
         partition_key=t.partition_key.name,
@@ -106,6 +117,7 @@ def count_table(zone: ResultsZone, t: TableSpec) -> TableCount:
         duplicate_rows=int(dup["duplicate_rows"]),
         sort_min=_plain(prof["sort_min"]) if t.sort_key else None,
         sort_max=_plain(prof["sort_max"]) if t.sort_key else None,
+        max_rows_per_partition_key=int(hot["max_rows_per_partition_key"]),
         sql=sqls,
     )
 

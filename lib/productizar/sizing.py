@@ -173,23 +173,31 @@ class WritePlan:
     fits_window: bool
     recommended_write_max: int
     quota_limited: bool
+    hot_key_hours: float  # the busiest partition key alone, at the per-partition limit
+    partition_limited: bool  # no table capacity makes the load faster than that
     planned_rate_wcu: float  # what the loader will push: share x recommended max
 
 
-def write_plan(sizes: ItemSizes, items: int, hu: HU, a: Assumptions) -> WritePlan:
+def write_plan(sizes: ItemSizes, items: int, hu: HU, a: Assumptions, max_items_per_key: int = 1) -> WritePlan:
+    """The full load of one table. ``max_items_per_key``: rows of the busiest partition key (from conteo);
+    they all go to one partition, which takes at most ``partition_write_limit_wcu`` whatever the table has."""
     if items <= 0:
         raise SizingError(f"{sizes.source}: el conteo no tiene ítems que cargar (0 filas con clave válida).")
     lo, hi = hu.capacity.write
     share, window = hu.load.write_share, hu.load.window_hours
     total = items * sizes.write_units_per_item
 
+    hot_key_hours = max_items_per_key * sizes.write_units_per_item / a.partition_write_limit_wcu / 3600
+
     def hours(maximum: float) -> float:
-        return load_seconds_with_scaling(total, lo, maximum, share, a.write_target_utilization, a.scale_up_delay_s) / 3600
+        scaling = load_seconds_with_scaling(total, lo, maximum, share, a.write_target_utilization, a.scale_up_delay_s)
+        return max(scaling / 3600, hot_key_hours)
 
     with_scaling = hours(hi)
     budget = window * a.window_margin
     recommended, quota_limited = hi, False
-    if with_scaling > budget:
+    partition_limited = hot_key_hours > budget
+    if with_scaling > budget and not partition_limited:
         quota = a.table_write_quota_wcu
         if hours(quota) > budget:
             recommended, quota_limited = quota, True
@@ -211,6 +219,8 @@ def write_plan(sizes: ItemSizes, items: int, hu: HU, a: Assumptions) -> WritePla
         fits_window=with_scaling <= window,
         recommended_write_max=int(recommended),
         quota_limited=quota_limited,
+        hot_key_hours=hot_key_hours,
+        partition_limited=partition_limited,
         planned_rate_wcu=share * recommended,
     )
 
@@ -335,7 +345,8 @@ def size(hu: HU, conteo: dict[str, Any], samples: dict[str, pd.DataFrame], a: As
     if missing:
         raise SizingError(f"El conteo no tiene las tablas {', '.join(missing)}: ejecute el paso conteo con esta HU.")
     sizes = [item_sizes(samples[t.source], t, a.near_limit_share) for t in hu.tables]
-    writes = [write_plan(s, counted[t.source]["expected_items"], hu, a) for s, t in zip(sizes, hu.tables)]
+    writes = [write_plan(s, counted[t.source]["expected_items"], hu, a,
+                         counted[t.source].get("max_rows_per_partition_key", 1)) for s, t in zip(sizes, hu.tables)]
     reads = [read_plan(s, t, hu, a) for s, t in zip(sizes, hu.tables)]
     glue = glue_plan(writes, hu, a)
     return Sizing(sizes, writes, reads, glue, cost(writes, reads, sizes, glue, hu, a), a)
@@ -375,7 +386,12 @@ def recommendation(s: Sizing, hu: HU) -> list[str]:
                    f"empezando en {lo} WCU y escalando, dentro de la ventana de {_h(hu.load.window_hours)}.")
     else:
         new_max = max(w.recommended_write_max for w in s.writes)
-        if any(w.quota_limited for w in s.writes):
+        if any(w.partition_limited for w in s.writes):
+            hot = next(w for w in s.writes if w.partition_limited)
+            out.append(f"Escritura: la clave de partición más repetida de {hot.source} sola tarda {_h(hot.hot_key_hours)} "
+                       f"(una partición admite {s.assumptions.partition_write_limit_wcu} WCU/s): ninguna capacidad la "
+                       f"acelera; revise el diseño de la clave o amplíe la ventana de {_h(hu.load.window_hours)}.")
+        elif any(w.quota_limited for w in s.writes):
             out.append(f"Escritura: ni con {new_max} WCU (la cuota por tabla) la carga de {worst.source} cabe en "
                        f"{_h(hu.load.window_hours)}: amplíe la ventana, pida aumento de cuota o divida la carga.")
         else:
