@@ -42,9 +42,14 @@ def _number_text(value: Any) -> str:
     return "0" if text in ("-0", "") else text
 
 
+_NEVER_NULL = (str, int, bool, Decimal, dt.date, bytes)
+
+
 def is_null(value: Any) -> bool:
     if value is None or value is pd.NaT:
         return True
+    if type(value) in _NEVER_NULL:  # the common case, without pandas' slower checks
+        return False
     try:
         return bool(pd.isna(value))
     except (TypeError, ValueError):

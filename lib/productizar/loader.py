@@ -27,7 +27,7 @@ from .errors import ProductizarError
 from .files import write_text
 from .hu import TableSpec
 from .items import BadKey, item_size, to_item
-from .results_zone import ResultsZone, table_ref
+from .results_zone import ResultsZone
 
 BATCH = 25  # BatchWriteItem's limit (moto accepts more; AWS does not)
 THROTTLING = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
@@ -151,12 +151,6 @@ class LoadResult:
         return asdict(self) | {"items_per_s": round(self.rate, 1)}
 
 
-def stream_sql(spec: TableSpec) -> str:
-    """All rows in key order (Hive SQL): resumable by position, and repeated keys arrive together."""
-    order = ", ".join(f"`{k}`" for k in spec.key_names)
-    return f"SELECT * FROM {table_ref(spec.source)} ORDER BY {order}"
-
-
 class Checkpoint:
     """Rows fully written so far, per table, in a small JSON file next to the evidence."""
 
@@ -193,7 +187,7 @@ def _distinct_items(rows: Iterator[dict[str, Any]], spec: TableSpec, result: Loa
             if len(result.refused_examples) < 20:
                 result.refused_examples.append(f"fila {result.rows_read}: {exc}")
             continue
-        key = tuple(json.dumps(item[k], sort_keys=True) for k in spec.key_names)
+        key = tuple(next(iter(item[k].values())) for k in spec.key_names)
         if key == last_key[0]:
             result.duplicates += 1
             if out:
@@ -232,7 +226,7 @@ def load_table(zone: ResultsZone, client: Any, spec: TableSpec, *, rate_wcu: flo
 
     in_flight: tuple[list[Any], int] | None = None
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="carga") as pool:
-        for chunk in zone.stream(stream_sql(spec), chunk_rows):
+        for chunk in zone.stream_ordered(spec.source, list(spec.key_names), chunk_rows):
             begin, offset = offset, offset + len(chunk)
             if offset <= start_row:  # written before the interruption
                 continue

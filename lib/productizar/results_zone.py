@@ -30,6 +30,7 @@ from .errors import ProductizarError
 from .naming import split_source
 
 DEFAULT_CHUNK_ROWS = 50_000
+STREAM_MEMORY_LIMIT = "48MB"  # DuckDB's block cache while a table is streamed
 
 
 class ResultsZoneError(ProductizarError):
@@ -92,6 +93,12 @@ class ResultsZone(ABC):
     def count_rows(self, source: str) -> int:
         return int(self.query(f"SELECT count(*) AS total_rows FROM {table_ref(source)}").iloc[0]["total_rows"])
 
+    def stream_ordered(self, source: str, keys: list[str], chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+        """All rows in key order, in chunks: repeated keys arrive together and positions are repeatable (a load
+        can resume by position). The engine sorts; the client only holds one chunk."""
+        order = ", ".join(_q(k) for k in keys)
+        return self.stream(f"SELECT * FROM {table_ref(source)} ORDER BY {order}", chunk_rows)
+
     def stream_table(self, source: str, columns: list[str] | None = None,
                      chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[pd.DataFrame]:
         cols = ", ".join(_q(c) for c in columns) if columns else "*"
@@ -138,6 +145,39 @@ class DuckDBResultsZone(ResultsZone):
             columns = [d[0] for d in reader.description]
             while rows := reader.fetchmany(chunk_rows):
                 # object columns keep each value as the driver gave it (Decimal, date, int): no float detour
+                yield pd.DataFrame(rows, columns=columns, dtype=object)
+
+    def stream_ordered(self, source: str, keys: list[str], chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+        """Key order by keyset pages (``WHERE key > last ORDER BY key LIMIT n``): DuckDB runs inside this process
+        and its client keeps a whole result in memory, so one big sorted query would not stay bounded.
+        Rows with a null key come first; a page never splits the rows of one key."""
+        zone, table = split_source(source)
+        ref, ks = f'"{zone}"."{table}"', [f'"{k}"' for k in keys]
+        any_null = " OR ".join(f"{k} IS NULL" for k in ks)
+        not_null = " AND ".join(f"{k} IS NOT NULL" for k in ks)
+        row = f"({', '.join(ks)})" if len(ks) > 1 else ks[0]
+        marks = f"({', '.join('?' for _ in ks)})" if len(ks) > 1 else "?"
+        with self.connect() as con:
+            # DuckDB caches the file's blocks up to its memory limit: keep the cache small while streaming
+            con.execute(f"SET memory_limit = '{STREAM_MEMORY_LIMIT}'")
+            con.execute("SET threads = 1")  # one page at a time: a single thread needs the least memory
+            cur = con.execute(f"SELECT * FROM {ref} WHERE {any_null}")
+            columns = [d[0] for d in cur.description]
+            at = [columns.index(k) for k in keys]
+            while rows := cur.fetchmany(chunk_rows):
+                yield pd.DataFrame(rows, columns=columns, dtype=object)
+            last: tuple | None = None
+            while True:
+                after = f" AND {row} > {marks}" if last is not None else ""
+                rows = con.execute(f"SELECT * FROM {ref} WHERE {not_null}{after} ORDER BY {', '.join(ks)} LIMIT {int(chunk_rows)}",
+                                   list(last or ())).fetchall()
+                if not rows:
+                    return
+                last = tuple(rows[-1][i] for i in at)
+                if len(rows) == chunk_rows:  # the last key may go on: take its whole group now
+                    group = con.execute(f"SELECT * FROM {ref} WHERE {' AND '.join(f'{k} = ?' for k in ks)}",
+                                        list(last)).fetchall()
+                    rows = [r for r in rows if tuple(r[i] for i in at) != last] + group
                 yield pd.DataFrame(rows, columns=columns, dtype=object)
 
     def execute(self, sql: str) -> None:
