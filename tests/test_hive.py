@@ -1,6 +1,5 @@
 """The results zone through PyHive against a real HiveServer2 (Spark's Thrift server), compared with DuckDB."""
 
-import copy
 import shutil
 from pathlib import Path
 

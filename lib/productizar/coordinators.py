@@ -86,6 +86,11 @@ def write_all(hu: HU, out: Path) -> Written:
     return Written(folder, files)
 
 
+def where(hu: HU) -> str:
+    return (f"Rama del repositorio de coordinadores: {naming.coordinators_branch(hu.id)}. "
+            "Copie en ella la carpeta coordinadores/ de la evidencia.")
+
+
 def files_table(w: Written) -> pd.DataFrame:
     return pd.DataFrame([{"Archivo": str(f.relative_to(w.folder)), "Bytes": f.stat().st_size} for f in w.files])
 

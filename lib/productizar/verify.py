@@ -159,3 +159,9 @@ def verify(hu: HU, env: Any, zone: ResultsZone, clients: Callable[[str], Any], c
 def mismatches_table(mismatches: list[dict[str, Any]]) -> pd.DataFrame:
     columns = ["Tabla", "Clave", "Atributo", "Origen", "DynamoDB"]
     return pd.DataFrame(mismatches, columns=columns)
+
+
+def facts(checks: list[Check], mismatches: list[dict[str, Any]]) -> dict[str, Any]:
+    """Every check with its status, and every difference found, for summary.json."""
+    return {"checks": [c.as_fact() for c in checks], "mismatches": mismatches,
+            "verdict": "fail" if any(c.status == "fail" for c in checks) else "pass"}
