@@ -9,7 +9,6 @@ the environment declares it cannot represent (``known_gaps``, e.g. moto's CloudF
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -51,17 +50,17 @@ def parameters(hu: HU, env_name: str, env: Environment) -> dict[str, str]:
 
 
 def _error_text(exc: Exception) -> str:
-    """The service's own message; moto sometimes answers a JSON body that botocore cannot parse."""
+    """The service's own message; moto sometimes answers a JSON error body that botocore cannot parse."""
     if isinstance(exc, ClientError):
         return exc.response.get("Error", {}).get("Message") or str(exc)
-    body = re.search(rb"b'(\{.*\})'", str(exc).encode()) or re.search(r"(\{.*\})", str(exc))
-    if body:
+    text = str(exc)
+    start, end = text.find("{"), text.rfind("}")
+    if 0 <= start < end:
         try:
-            raw = body.group(1)
-            return json.loads(raw if isinstance(raw, str) else raw.decode()).get("message", str(exc))
-        except (ValueError, AttributeError):
+            return json.loads(text[start:end + 1]).get("message") or text.splitlines()[0]
+        except ValueError:
             pass
-    return str(exc).splitlines()[0]
+    return text.splitlines()[0]
 
 
 def first_failure(events: list[dict[str, Any]]) -> tuple[str, str]:
