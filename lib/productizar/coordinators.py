@@ -16,7 +16,7 @@ import jsonschema
 import pandas as pd
 
 from . import naming, paths
-from .environments import get_environment
+from .environments import load_environments
 from .errors import ProductizarError
 from .files import write_text
 from .hu import HU, TableSpec
@@ -27,12 +27,13 @@ RUNNER = "ProductizarPy3/coordinatorV2.py"
 ENVIRONMENTS = ("dev", "qa", "prd")
 
 
-def config(hu: HU, spec: TableSpec, write_share: float | None = None) -> dict[str, Any]:
-    """The coordinator config of one table."""
+def config(hu: HU, spec: TableSpec, roots: dict[str, str] | None = None) -> dict[str, Any]:
+    """The coordinator config of one table (``roots``: coordinator root per environment, read once)."""
     n = spec.names
+    roots = roots or coordinator_roots()
     envs = {}
     for env_name in ENVIRONMENTS:
-        root = get_environment(env_name).coordinator_root
+        root = roots[env_name]
         envs[env_name] = {
             "config": f"{root}/{n.coordinator_config(hu.api.name)}",
             "logs": f"{root}/{naming.coordinator_logs_folder(hu.api.name)}",
@@ -54,11 +55,16 @@ def config(hu: HU, spec: TableSpec, write_share: float | None = None) -> dict[st
             "dynamo_table": n.dynamo_table,
             "partition_key": spec.partition_key.model_dump(),
             "sort_key": spec.sort_key.model_dump() if spec.sort_key else None,
-            "write_share": write_share if write_share is not None else hu.load.write_share,
+            "write_share": hu.load.write_share,
         },
         "glue_job": {"name": naming.glue_job_name(hu.api.slug), "script": "scripts/cargar_dynamo.py"},
         "environments": envs,
     }
+
+
+def coordinator_roots() -> dict[str, str]:
+    envs = load_environments()
+    return {name: envs[name].coordinator_root for name in ENVIRONMENTS}
 
 
 def validate(cfg: dict[str, Any], name: str) -> None:
@@ -77,7 +83,8 @@ class Written:
 
 def write_all(hu: HU, out: Path) -> Written:
     """``<ApiName>/API/cfg/<table>.json`` per table and ``<ApiName>/TMP_FILES/logs/test.txt``, validated first."""
-    configs = {spec.names.coordinator_config(hu.api.name): config(hu, spec) for spec in hu.tables}
+    roots = coordinator_roots()
+    configs = {spec.names.coordinator_config(hu.api.name): config(hu, spec, roots) for spec in hu.tables}
     for name, cfg in configs.items():
         validate(cfg, name)  # all of them before any file is written
     folder = out / "coordinadores"
@@ -98,8 +105,9 @@ def files_table(w: Written) -> pd.DataFrame:
 def commands(hu: HU) -> pd.DataFrame:
     """Per environment: the folder to create, the command that runs each coordinator, where its logs land."""
     rows = []
+    roots = coordinator_roots()
     for env_name in ("dev", "qa"):
-        root = get_environment(env_name).coordinator_root
+        root = roots[env_name]
         label = "DEV" if env_name == "dev" else "CER (QA)"
         rows.append({"Ambiente": label, "Paso": "crear carpeta de trabajo", "Comando o ruta": f"mkdir -p {WORK_ROOT}/{hu.api.name}"})
         for spec in hu.tables:

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from . import aws, naming, pipeline, stack, template
-from .environments import get_environment
+from .environments import load_environments
 from .errors import ProductizarError
 from .files import write_text
 from .notebook import Step
@@ -53,8 +53,9 @@ def prepare(step: Step) -> Plan:
     path = write_text(folder / "template.yaml", result.text)
     write_text(folder.parent / "template.diff", result.diff or "(sin cambios: la plantilla ya tenía todo)\n")
     plan = pipeline.PipelinePlan(first_deployment=not hu.infrastructure.template)
+    envs = load_environments()
     for env_name in pipeline.ENVIRONMENTS:
-        arn = get_environment(env_name).infrastructure.eks_oidc_provider_arn
+        arn = envs[env_name].infrastructure.eks_oidc_provider_arn
         write_text(folder / "params" / f"{env_name}.json", pipeline.params_file(hu, env_name, arn))
     write_text(folder / "azure.yaml", pipeline.azure_pipeline(hu, plan))
     return Plan(folder, path, source, result, plan)

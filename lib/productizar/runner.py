@@ -159,13 +159,13 @@ class Runner:
             "steps": [records[name] for name in STEPS],
         }
 
-    def _fingerprint(self, name: str, nb_path: Path, records: dict[str, dict[str, Any]]) -> str:
+    def _fingerprint(self, name: str, nb_path: Path, records: dict[str, dict[str, Any]], code: bytes) -> str:
         upstream = [records[s]["facts"] for s in STEPS[: STEPS.index(name)]]
         return _sha(
             self.hu_path.read_bytes(),
             json.dumps(self.env.model_dump(), sort_keys=True).encode(),
             nb_path.read_bytes(),
-            _code_fingerprint(),
+            code,
             self.confirm.encode(),
             json.dumps(upstream, sort_keys=True, default=str).encode(),
         )
@@ -229,6 +229,7 @@ class Runner:
         scrubber = default_scrubber([getattr(self.env.results_zone, "password_env", None) or ""])
         self.out.mkdir(parents=True, exist_ok=True)
         records = self._load_records()
+        code = _code_fingerprint()  # read once per run
         failed: str | None = None
         total = len(self.steps)
         for i, name in enumerate(self.steps, 1):
@@ -242,7 +243,7 @@ class Runner:
                 records[name] = self._empty_record(name) | {"message": "paso sin cuaderno en esta versión"}
                 self.echo(f"{tag} skipped (not implemented yet)")
                 continue
-            fingerprint = self._fingerprint(name, nb_path, records)
+            fingerprint = self._fingerprint(name, nb_path, records, code)
             prev = records[name]
             if not self.force and prev["status"] == "ok" and prev["fingerprint"] == fingerprint:
                 self.echo(f"{tag} up to date (ok since {prev['ended_at']}; --force to run again)")

@@ -168,6 +168,14 @@ class Checker:
     clients: Callable[[str], Any]
     results: list[Check] = field(default_factory=list)
 
+    made: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def client(self, service: str) -> Any:
+        """One client per service for all the checks: creating a boto3 client is not cheap."""
+        if service not in self.made:
+            self.made[service] = self.clients(service)
+        return self.made[service]
+
     def add(self, table: str, check: str, ok: bool, expected: Any, found: Any, gap: str | None = None) -> None:
         if gap and gap in self.env.known_gaps:
             status, found = "not_checkable", f"el emulador de este entorno no representa «{gap}»"
@@ -177,7 +185,7 @@ class Checker:
 
     def table(self, hu: HU, spec: Any) -> None:
         name = spec.names.dynamo_table
-        ddb = self.clients("dynamodb")
+        ddb = self.client("dynamodb")
         try:
             desc = ddb.describe_table(TableName=name)["Table"]
         except ClientError as exc:
@@ -210,7 +218,7 @@ class Checker:
             self._autoscaling(name, "Write", hu.capacity.write, WRITE_TARGET)
 
     def _autoscaling(self, name: str, kind: str, rng: tuple[int, int], target: int) -> None:
-        aas = self.clients("application-autoscaling")
+        aas = self.client("application-autoscaling")
         dimension = f"dynamodb:table:{kind}CapacityUnits"
         label = "lectura" if kind == "Read" else "escritura"
         targets = aas.describe_scalable_targets(ServiceNamespace="dynamodb", ResourceIds=[f"table/{name}"],
@@ -226,7 +234,7 @@ class Checker:
     def glue_job(self, hu: HU, glue: dict[str, Any]) -> None:
         job_name = naming.glue_job_name(hu.api.slug)
         try:
-            job = self.clients("glue").get_job(JobName=job_name)["Job"]
+            job = self.client("glue").get_job(JobName=job_name)["Job"]
             found = (job.get("NumberOfWorkers"), job.get("ExecutionProperty", {}).get("MaxConcurrentRuns"))
         except ClientError as exc:
             found = _error_text(exc)
