@@ -208,3 +208,14 @@ def test_duckdb_pages_keep_key_order_and_never_split_a_key(tmp_path):
     chunk_keys = [{(r["a"], r["b"]) for r in c.to_dict("records")} for c in chunks]
     assert all(not (x & y) for i, x in enumerate(chunk_keys) for y in chunk_keys[i + 1:])  # no key in two chunks
     assert sum(1 for k in keys if k == ("3", 2)) == 4
+
+
+def test_progress_lines_say_rows_rate_and_time_left_once_each():
+    from productizar.loader import LoadResult, ProgressPrinter
+
+    lines: list[str] = []
+    show = ProgressPrinter(every_s=0, out=lines.append)
+    r = LoadResult("r.t", "t", rows_read=40_000, items_written=39_000, duration_s=10.0)
+    show(r, 100_000)
+    show(r, 100_000, True)  # the same point again: not repeated
+    assert lines == ["⏳ r.t: 40.000/100.000 filas (40 %) · 3.900 ítems/s · faltan ~15 s"]

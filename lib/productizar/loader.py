@@ -257,12 +257,13 @@ class ProgressPrinter:
 
     def __init__(self, every_s: float = 10.0, out: Callable[[str], None] = print):
         self.every_s, self.out, self.last = every_s, out, time.monotonic()
+        self.shown: tuple[str, int] | None = None
 
     def __call__(self, r: LoadResult, expected_rows: int | None, done: bool = False) -> None:
         now = time.monotonic()
-        if now - self.last < self.every_s and not done:
+        if (now - self.last < self.every_s and not done) or self.shown == (r.source, r.rows_read):
             return
-        self.last = now
+        self.last, self.shown = now, (r.source, r.rows_read)
         share = f" ({100 * r.rows_read / expected_rows:.0f} %)" if expected_rows else ""
         eta = ""
         if expected_rows and r.rows_read and r.duration_s:

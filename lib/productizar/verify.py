@@ -157,8 +157,10 @@ def verify(hu: HU, env: Any, zone: ResultsZone, clients: Callable[[str], Any], c
 
 
 def mismatches_table(mismatches: list[dict[str, Any]]) -> pd.DataFrame:
-    columns = ["Tabla", "Clave", "Atributo", "Origen", "DynamoDB"]
-    return pd.DataFrame(mismatches, columns=columns)
+    """Every difference found in the samples; one line saying so when there is none."""
+    if not mismatches:
+        return pd.DataFrame({"Resultado": ["Sin diferencias: cada ítem de la muestra es igual a su fila de origen."]})
+    return pd.DataFrame(mismatches, columns=["Tabla", "Clave", "Atributo", "Origen", "DynamoDB"])
 
 
 def facts(checks: list[Check], mismatches: list[dict[str, Any]]) -> dict[str, Any]:
