@@ -75,9 +75,19 @@ class Step:
         )
 
 
+def _evidence_tables() -> None:
+    """Tables in the evidence show whole values (no "…" cut at 50 characters) and every row."""
+    import pandas as pd
+
+    pd.set_option("display.max_colwidth", None)
+    pd.set_option("display.max_rows", 500)
+    pd.set_option("display.width", 200)
+
+
 def start(name: str, hu_path: str, env: str, output_dir: str = "", confirm: str = "") -> Step:
     """Open a step: validate the HU file and environment, and pick the evidence folder."""
     _show_plainly()
+    _evidence_tables()
     path = Path(hu_path)
     if not path.is_absolute():
         path = (Path.cwd() / path).resolve()
