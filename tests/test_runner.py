@@ -74,6 +74,16 @@ def test_conteo_evidence_summary_and_skip_when_unchanged():
     assert any(" ok (" in line for line in lines)
 
 
+def test_a_new_embedded_server_runs_the_steps_again(tmp_path, monkeypatch):
+    """What ran against a moto that has since stopped (its stack and tables gone) is not 'up to date'."""
+    monkeypatch.setenv("PRODUCTIZAR_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("PRODUCTIZAR_OUTPUT_ROOT", str(tmp_path / "out"))
+    first, _ = run(["conteo"])  # starts its own embedded default and stops it at the end
+    assert first.exit_code == 0
+    again, lines = run(["conteo"])  # a new server: conteo runs again instead of being skipped
+    assert again.exit_code == 0 and not any("up to date" in line for line in lines)
+
+
 def test_a_failing_step_stops_the_batch_and_says_why(tmp_path, capsys):
     nbs = tmp_path / "nbs"
     nbs.mkdir()

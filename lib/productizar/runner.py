@@ -159,9 +159,11 @@ class Runner:
             "steps": [records[name] for name in STEPS],
         }
 
-    def _fingerprint(self, name: str, nb_path: Path, records: dict[str, dict[str, Any]], code: bytes) -> str:
+    def _fingerprint(self, name: str, nb_path: Path, records: dict[str, dict[str, Any]], code: bytes,
+                     instance: str) -> str:
         upstream = [records[s]["facts"] for s in STEPS[: STEPS.index(name)]]
         return _sha(
+            instance.encode(),
             self.hu_path.read_bytes(),
             json.dumps(self.env.model_dump(), sort_keys=True).encode(),
             nb_path.read_bytes(),
@@ -230,6 +232,9 @@ class Runner:
         self.out.mkdir(parents=True, exist_ok=True)
         records = self._load_records()
         code = _code_fingerprint()  # read once per run
+        # a fresh embedded moto holds no stack and no tables: what ran against the previous one must run again
+        state = localenv.running() if uses_embedded(self.env) else None
+        instance = f"{state.pid}@{state.started_at}" if state else ""
         failed: str | None = None
         total = len(self.steps)
         for i, name in enumerate(self.steps, 1):
@@ -243,7 +248,7 @@ class Runner:
                 records[name] = self._empty_record(name) | {"message": "paso sin cuaderno en esta versión"}
                 self.echo(f"{tag} skipped (not implemented yet)")
                 continue
-            fingerprint = self._fingerprint(name, nb_path, records, code)
+            fingerprint = self._fingerprint(name, nb_path, records, code, instance)
             prev = records[name]
             if not self.force and prev["status"] == "ok" and prev["fingerprint"] == fingerprint:
                 self.echo(f"{tag} up to date (ok since {prev['ended_at']}; --force to run again)")
