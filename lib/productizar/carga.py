@@ -33,12 +33,13 @@ def run(step: Step, workers: int = 4, chunk_rows: int = 10_000,
         f"{rate_wcu(step):.0f} WCU/s por tabla (el {step.hu.load.write_share:.0%} del máximo de autoescalado "
         f"{step.hu.capacity.write[1]}).")
     client = aws.client(step.env, "dynamodb", max_attempts=1)  # the loader retries and counts
+    zone = step.zone()  # one results-zone handle for every table
     results = []
     for spec in step.hu.tables:
         identity = {"hu": step.hu.id, "source": spec.source, "table": spec.names.dynamo_table,
                     "keys": list(spec.key_names)}
         checkpoint = Checkpoint(step.output_dir / "carga" / "checkpoints" / f"{spec.names.table}.json", identity)
-        result = load_table(step.zone(), client, spec, rate_wcu=rate_wcu(step), workers=workers,
+        result = load_table(zone, client, spec, rate_wcu=rate_wcu(step), workers=workers,
                             chunk_rows=chunk_rows, checkpoint=checkpoint, progress=ProgressPrinter(out=out),
                             expected_rows=counted[spec.source]["rows"])
         if result.resumed_from_row:

@@ -16,16 +16,12 @@ import sqlglot
 
 from .errors import TablesMissing
 from .hu import TableSpec
-from .results_zone import ResultsZone
-
-
-def _q(identifier: str) -> str:
-    return f"`{identifier}`"
+from .results_zone import ResultsZone, quote, table_ref
 
 
 def _bad_key(col: str) -> str:
     """Hive SQL: the key value is null, or empty once trimmed (DynamoDB rejects both)."""
-    return f"({_q(col)} IS NULL OR trim(CAST({_q(col)} AS STRING)) = '')"
+    return f"({quote(col)} IS NULL OR trim(CAST({quote(col)} AS STRING)) = '')"
 
 
 def _pretty(hive_sql: str) -> str:
@@ -41,18 +37,16 @@ def profile_sql(t: TableSpec) -> str:
         f"coalesce(sum(CASE WHEN {bad} THEN 1 ELSE 0 END), 0) AS null_key_rows",
     ]
     if t.sort_key:
-        cols += [f"min({_q(t.sort_key.name)}) AS sort_min", f"max({_q(t.sort_key.name)}) AS sort_max"]
-    zone, table = t.names.zone, t.names.table
-    return _pretty(f"SELECT {', '.join(cols)} FROM {_q(zone)}.{_q(table)}")
+        cols += [f"min({quote(t.sort_key.name)}) AS sort_min", f"max({quote(t.sort_key.name)}) AS sort_max"]
+    return _pretty(f"SELECT {', '.join(cols)} FROM {table_ref(t.source)}")
 
 
 def duplicates_sql(t: TableSpec) -> str:
     """Hive SQL for keys present more than once among rows with a good key (grouped by name, not position)."""
-    keys = ", ".join(_q(k) for k in t.key_names)
+    keys = ", ".join(quote(k) for k in t.key_names)
     good = " AND ".join(f"NOT {_bad_key(k)}" for k in t.key_names)
-    zone, table = t.names.zone, t.names.table
     inner = (
-        f"SELECT {keys}, count(*) AS copies FROM {_q(zone)}.{_q(table)} WHERE {good} "
+        f"SELECT {keys}, count(*) AS copies FROM {table_ref(t.source)} WHERE {good} "
         f"GROUP BY {keys} HAVING count(*) > 1"
     )
     return _pretty(f"SELECT count(*) AS duplicate_keys, coalesce(sum(copies - 1), 0) AS duplicate_rows FROM ({inner}) dup")
@@ -61,9 +55,8 @@ def duplicates_sql(t: TableSpec) -> str:
 def hot_key_sql(t: TableSpec) -> str:
     """Hive SQL for the most rows sharing one partition key: they all land on one partition, which takes at
     most 1,000 write units a second whatever the table's capacity."""
-    pk = _q(t.partition_key.name)
-    zone, table = t.names.zone, t.names.table
-    inner = f"SELECT {pk}, count(*) AS copies FROM {_q(zone)}.{_q(table)} WHERE NOT {_bad_key(t.partition_key.name)} GROUP BY {pk}"
+    pk = quote(t.partition_key.name)
+    inner = f"SELECT {pk}, count(*) AS copies FROM {table_ref(t.source)} WHERE NOT {_bad_key(t.partition_key.name)} GROUP BY {pk}"
     return _pretty(f"SELECT coalesce(max(copies), 0) AS max_rows_per_partition_key FROM ({inner}) per_key")
 
 

@@ -37,14 +37,15 @@ class ResultsZoneError(ProductizarError):
     """The results zone could not be reached or refused a statement; the message says what to check."""
 
 
-def _q(identifier: str) -> str:
+def quote(identifier: str) -> str:
+    """A Hive identifier in backticks (the names are validated identifiers; quoting keeps keywords safe)."""
     return f"`{identifier}`"
 
 
 def table_ref(source: str) -> str:
     """``zona.tabla`` as a quoted Hive reference."""
     zone, table = split_source(source)
-    return f"{_q(zone)}.{_q(table)}"
+    return f"{quote(zone)}.{quote(table)}"
 
 
 class ResultsZone(ABC):
@@ -96,12 +97,12 @@ class ResultsZone(ABC):
     def stream_ordered(self, source: str, keys: list[str], chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[pd.DataFrame]:
         """All rows in key order, in chunks: repeated keys arrive together and positions are repeatable (a load
         can resume by position). The engine sorts; the client only holds one chunk."""
-        order = ", ".join(_q(k) for k in keys)
+        order = ", ".join(quote(k) for k in keys)
         return self.stream(f"SELECT * FROM {table_ref(source)} ORDER BY {order}", chunk_rows)
 
     def stream_table(self, source: str, columns: list[str] | None = None,
                      chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[pd.DataFrame]:
-        cols = ", ".join(_q(c) for c in columns) if columns else "*"
+        cols = ", ".join(quote(c) for c in columns) if columns else "*"
         return self.stream(f"SELECT {cols} FROM {table_ref(source)}", chunk_rows)
 
 
@@ -324,7 +325,7 @@ class HiveResultsZone(ResultsZone):
     def table_exists(self, source: str) -> bool:
         zone, table = split_source(source)
         try:
-            names = self.query(f"SHOW TABLES IN {_q(zone)}")
+            names = self.query(f"SHOW TABLES IN {quote(zone)}")
         except ResultsZoneError as exc:
             if _MISSING_DB.search(str(exc)):
                 return False

@@ -361,7 +361,7 @@ def describe_assumptions(a: Assumptions) -> str:
     p = a.prices
     return (f"Precios: {p.file} (región {p.region}, vigentes al {p.date}; fuente: {p.source}). "
             f"Supuestos: muestra de {a.sample_rows} filas por tabla, escalado cada {a.scale_up_delay_s} s al "
-            f"{a_pct(a.write_target_utilization)} de uso, {a.task_write_wcu:.0f} WCU/s por tarea de Spark, "
+            f"{_pct(a.write_target_utilization)} de uso, {a.task_write_wcu:.0f} WCU/s por tarea de Spark, "
             f"cuota de {a.table_write_quota_wcu} WCU por tabla.")
 
 
@@ -402,7 +402,7 @@ def recommendation(s: Sizing, hu: HU) -> list[str]:
     if short:
         new_max = max(r.recommended_read_max for r in short)
         out.append(f"Lectura: subir el máximo a {r_lo},{new_max}: el pico de {short[0].source} necesita "
-                   f"{short[0].provisioned_needed} RCU provisionadas para quedar al {a_pct(s.assumptions.read_target_utilization)}.")
+                   f"{short[0].provisioned_needed} RCU provisionadas para quedar al {_pct(s.assumptions.read_target_utilization)}.")
     else:
         peak = max(s.reads, key=lambda r: r.provisioned_needed)
         out.append(f"Lectura: mantener {r_lo},{r_hi}; el mayor pico ({peak.source}) necesita {peak.provisioned_needed} RCU.")
@@ -420,7 +420,7 @@ def recommendation(s: Sizing, hu: HU) -> list[str]:
     return out
 
 
-def a_pct(x: float) -> str:
+def _pct(x: float) -> str:
     return f"{x * 100:.0f} %"
 
 
@@ -431,7 +431,7 @@ def tables(s: Sizing) -> dict[str, pd.DataFrame]:
                            "Nulos no escritos": z.nulls_not_written, "Cerca de 400 KB": z.near_limit} for z in s.sizes])
     writes = pd.DataFrame([{"Tabla": w.source, "Ítems": w.items, "WCU totales": round(w.total_write_units),
                             "Rango": f"{w.write_range[0]},{w.write_range[1]}", "Al máximo": _h(w.hours_at_max),
-                            f"Al {a_pct(w.share)} del máximo": _h(w.hours_at_share),
+                            f"Al {_pct(w.share)} del máximo": _h(w.hours_at_share),
                             "Escalando desde el mínimo": _h(w.hours_with_scaling),
                             "¿Cabe en la ventana?": "sí" if w.fits_window else "no",
                             "Máximo recomendado": w.recommended_write_max} for w in s.writes])

@@ -19,7 +19,7 @@ import pandas as pd
 
 from .hu import HU, TableSpec
 from .items import BadKey, to_item
-from .results_zone import ResultsZone, table_ref
+from .results_zone import ResultsZone, quote, table_ref
 from .stack import Check, Checker
 
 BYTES_PER_SEGMENT = 4 * 1024 * 1024  # one Scan segment per ~4 MiB (a Scan page is 1 MB)
@@ -86,7 +86,7 @@ def source_copies(zone: ResultsZone, spec: TableSpec, key: dict[str, Any]) -> in
         (kind, value), = key[name].items()
         if not _SAFE_LITERAL.match(value):
             return None
-        conds.append(f"`{name}` = {value}" if kind == "N" else f"`{name}` = '{value}'")
+        conds.append(f"{quote(name)} = {value}" if kind == "N" else f"{quote(name)} = '{value}'")
     sql = f"SELECT count(*) AS copies FROM {table_ref(spec.source)} WHERE {' AND '.join(conds)}"
     return int(zone.query(sql).iloc[0]["copies"])
 
