@@ -152,20 +152,6 @@ def _oferta_producto(rng: np.random.Generator) -> DemoTable:
     return DemoTable("resultados_comercial.alter_ctra_oferta_producto", cols, frame)
 
 
-INVENTORY_COLUMNS = (
-    "package",
-    "table_name",
-    "semilla",
-    "proceso",
-    "origen_fuente",
-    "data_folder",
-    "periodicidad",
-    "descripcion",
-    "solicita_ingestion",
-    "dia_ejecucion",
-    "hora_ejecucion",
-    "prerrequisito",
-)
 
 PRD_ROOT = "/opt/gitDevops/AW1003001_ProductizarLaAnalitica"
 
@@ -173,6 +159,8 @@ PRD_ROOT = "/opt/gitDevops/AW1003001_ProductizarLaAnalitica"
 def _inventario(rng: np.random.Generator) -> DemoTable:
     """A plausible ``resultados.inventario_lz``: coordinators up to 1936 (the seed's example), ingestions,
     and the odd packages a hand-kept inventory collects (leading zeros, digits in the prefix, none)."""
+    from .inventory import COLUMNS  # here, not at the top: inventory reaches the results zone, which builds this data
+
     apis = ["BamRiesgosA18", "EcoMovilidad", "ScoreLeads", "OfertaDigital"]
     apps = ["CSD", "RSG", "CMR", "EVC"]
     rows = []
@@ -222,8 +210,8 @@ def _inventario(rng: np.random.Generator) -> DemoTable:
         rows.append((pkg, "tabla_historica", "resultados_riesgos", f"SQP{pkg[5:]}CRDOLD", "Coordinador",
                      f"{PRD_ROOT}/Historico/API/cfg/tabla_historica.json", "DI", desc, "soporte@example.com", "1", "04:00", ""))
     order = rng.permutation(len(rows))
-    frame = pd.DataFrame([rows[i] for i in order], columns=list(INVENTORY_COLUMNS))
-    return DemoTable("resultados.inventario_lz", tuple((c, "STRING") for c in INVENTORY_COLUMNS), frame)
+    frame = pd.DataFrame([rows[i] for i in order], columns=list(COLUMNS))
+    return DemoTable("resultados.inventario_lz", tuple((c, "STRING") for c in COLUMNS), frame)
 
 
 def demo_tables() -> list[DemoTable]:

@@ -112,8 +112,17 @@ def write_mode(env: Environment, hu_id: int, confirm: str | int | None) -> Write
     """In a ``confirm`` environment writing needs the HU id typed back; anything else is a dry run."""
     if env.safety == "open":
         return WriteMode(True, "este entorno permite escribir sin confirmación")
+    mode = confirmed_mode(hu_id, confirm)
+    if mode.apply or confirm:
+        return mode
+    return WriteMode(False, f"simulación: este entorno exige --confirm {hu_id} para escribir")
+
+
+def confirmed_mode(hu_id: int, confirm: str | int | None) -> WriteMode:
+    """For a write that stays in a shared record (an inventory reservation): the HU id typed back in every
+    environment, the embedded default included, so the evidence of a plain run is always a dry run."""
     if str(confirm or "").strip() == str(hu_id):
         return WriteMode(True, f"confirmado con el id de la HU ({hu_id})")
     if confirm:
         return WriteMode(False, f"simulación: la confirmación «{confirm}» no es el id de la HU ({hu_id})")
-    return WriteMode(False, f"simulación: este entorno exige --confirm {hu_id} para escribir")
+    return WriteMode(False, f"simulación: reservar exige --confirm {hu_id}")

@@ -77,3 +77,18 @@ def prepare(sql: str) -> str:
     for select in tree.find_all(exp.Select):
         changed |= _rewrite_select(select)
     return tree.sql(dialect="hive") if changed else text
+
+
+_ESCAPES = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\0": "\\0"}
+
+
+def hive_literal(value: str | None) -> str:
+    """A Hive string literal holding exactly ``value`` (``NULL`` for None).
+
+    Hive reads backslash escapes inside literals and joins adjacent literals ('O''Brien' arrives as
+    OBrien), so a quote is escaped with a backslash, and so is every backslash and line break: no value
+    can end the literal early, change what is stored, or add a statement.
+    """
+    if value is None:
+        return "NULL"
+    return "'" + "".join(_ESCAPES.get(ch, ch) for ch in str(value)) + "'"

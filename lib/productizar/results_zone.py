@@ -37,6 +37,10 @@ class ResultsZoneError(ProductizarError):
     """The results zone could not be reached or refused a statement; the message says what to check."""
 
 
+class DuplicateKey(ResultsZoneError):
+    """An engine that enforces keys refused a row whose key is already there."""
+
+
 def quote(identifier: str) -> str:
     """A Hive identifier in backticks (the names are validated identifiers; quoting keeps keywords safe)."""
     return f"`{identifier}`"
@@ -53,6 +57,8 @@ class ResultsZone(ABC):
 
     #: sqlglot dialect the engine speaks
     dialect: str = "hive"
+    #: whether the engine enforces PRIMARY KEY (Hive does not: writers must not rely on it there)
+    enforces_keys: bool = False
 
     def hive_sql(self, sql: str) -> str:
         """The Hive statement that is sent (or, on other engines, transpiled): what the evidence shows."""
@@ -114,6 +120,7 @@ class DuckDBResultsZone(ResultsZone):
     process, and DuckDB lets one process at a time hold a file for writing, so a busy file is retried."""
 
     dialect = "duckdb"
+    enforces_keys = True
 
     def __init__(self, path: Path, label: str = "DuckDB"):
         self.path = Path(path)
@@ -183,7 +190,10 @@ class DuckDBResultsZone(ResultsZone):
 
     def execute(self, sql: str) -> None:
         with self.connect(read_only=False) as con:
-            con.execute(self.backend_sql(sql))
+            try:
+                con.execute(self.backend_sql(sql))
+            except duckdb.ConstraintException as exc:
+                raise DuplicateKey(f"{self.label} rechazó una fila con clave repetida: {exc}") from None
 
     def table_exists(self, source: str) -> bool:
         zone, table = split_source(source)
