@@ -151,3 +151,24 @@ def test_id_must_be_a_positive_integer(tmp_path):
 def test_missing_file():
     with pytest.raises(InputFileError, match="file not found"):
         load_hu("parameters/hu/no-such-file.yaml")
+
+
+def test_the_documents_and_nfr_sections_are_checked_field_by_field(tmp_path):
+    text = GOOD_HEAD + """\
+nfr:
+  p95_ms: -5
+documents:
+  ha: "HA3629938"
+  manager: {name: Jefe, email: jefe-sin-arroba}
+  contacts:
+    - {role: Analista, name: Ana Pérez, email: ana@example.com, phone: "llamar"}
+tables:
+  - source: z.t
+    partition_key: {name: id, type: S}
+"""
+    got = problems_of(write(tmp_path, text))
+    assert any(":18: nfr.p95_ms:" in p for p in got)
+    assert any(":20: documents.ha:" in p for p in got)
+    assert any(":21: documents.manager.email:" in p for p in got)
+    assert any(":23: documents.contacts[0].phone:" in p for p in got)
+    assert len(got) == 4

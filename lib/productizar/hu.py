@@ -16,6 +16,7 @@ from . import naming
 from .problems import Loc, load_yaml_model, show_value
 
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
 class _Strict(BaseModel):
@@ -72,7 +73,7 @@ class HUInfo(_Strict):
     id: Annotated[int, Field(gt=0, strict=True)]
     title: Annotated[str, Field(min_length=3)]
     slug: Annotated[str, Field(pattern=r"^[a-z0-9]+(_[a-z0-9]+)*$")]
-    requested_by: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+    requested_by: Annotated[str, Field(pattern=EMAIL)]
 
 
 class ApiInfo(_Strict):
@@ -160,6 +161,39 @@ class Infrastructure(_Strict):
     template: str | None = None
 
 
+class Nfr(_Strict):
+    """The API's non-functional requirements: monitoring thresholds and load-test assertions."""
+
+    # requests per second the API must sustain; absent: the sum of the tables' traffic.peak_rps
+    target_tps: Annotated[float | None, Field(gt=0)] = None
+    p95_ms: Annotated[int | None, Field(gt=0, le=60_000)] = None
+    error_rate_pct: Annotated[float, Field(ge=0, le=100)] = 1.0
+    availability_pct: Annotated[float, Field(gt=0, le=100)] = 99.5
+
+
+class Person(_Strict):
+    name: Annotated[str, Field(min_length=3)]
+    email: Annotated[str, Field(pattern=EMAIL)]
+
+
+class Contact(Person):
+    role: Annotated[str, Field(min_length=2)]
+    phone: Annotated[str, Field(pattern=r"^\+?[0-9][0-9 ()-]{5,20}$")] | None = None
+
+
+class Documents(_Strict):
+    """What the PRD paperwork needs beyond the rest of the HU (all checked by the ``documentos`` step)."""
+
+    ha: Annotated[int | None, Field(gt=0, strict=True)] = None  # the HA number of the monitoring request
+    sender: Person | None = None  # who signs and sends the emails
+    manager: Person | None = None  # approves the E2E exception
+    monitoring_to: list[Annotated[str, Field(pattern=EMAIL)]] = []
+    contacts: list[Contact] = []
+    monitoring_hours: Annotated[str, Field(min_length=3)] = "24x7"
+    # the AHP matrix attached to the E2E exception request, relative to the HU file
+    ahp_matrix: str | None = None
+
+
 class HU(_Strict):
     hu: HUInfo
     api: ApiInfo
@@ -169,6 +203,8 @@ class HU(_Strict):
     glue: GlueSettings = GlueSettings()
     load: Load = Load()
     infrastructure: Infrastructure = Infrastructure()
+    nfr: Nfr = Nfr()
+    documents: Documents = Documents()
     tables: Annotated[list[TableSpec], Field(min_length=1)]
 
     @property

@@ -187,6 +187,11 @@ def pr_title(hu_id: int, title: str) -> str:
     return f"Feature HU{hu_id}: {title}"
 
 
+def endpoint_path(api_slug: str, table: str, partition_key: str, sort_key: str | None = None) -> str:
+    """Read-only path the API serves for one table: ``/<api-slug>/<table>/{<pk>}[/{<sk>}]``."""
+    return f"/{api_slug}/{table}/{{{partition_key}}}" + (f"/{{{sort_key}}}" if sort_key else "")
+
+
 def coordinator_logs_folder(api_name: str) -> str:
     return f"{api_name}/TMP_FILES/logs"
 
