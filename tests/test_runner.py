@@ -164,15 +164,18 @@ def test_cli_runs_the_demo_from_scratch_and_leaves_the_machine_as_it_found_it(tm
     assert "[ 1/11] conteo           ok" in proc.stdout
     out = tmp_path / "out" / "HU3575833" / "local"
     summary = json.loads((out / "summary.json").read_text())
-    implemented = [p.stem for p in (ROOT / "notebooks").glob("*.ipynb")]
-    for step in summary["steps"]:
-        if step["name"] in implemented:
-            assert step["status"] == "ok", step
-            assert (out / f"{step['name']}.html").is_file()
-        else:
-            assert step["status"] == "skipped" and step["message"] == "paso sin cuaderno en esta versión"
-    checks = next(s for s in summary["steps"] if s["name"] == "verificacion")["facts"]["checks"]
+    assert [(s["name"], s["status"]) for s in summary["steps"]] == [(name, "ok") for name in STEPS]
+    assert all((out / f"{name}.html").is_file() for name in STEPS)
+    facts = {s["name"]: s["facts"] for s in summary["steps"]}
+    checks = facts["verificacion"]["checks"]
     assert checks and {c["status"] for c in checks} <= {"pass", "not_checkable"}
+    assert facts["api"]["verdict"] == "pass" and facts["smoke"]["verdict"] == "pass"
+    assert all(e["calls"] == e["passed"] > 0 for e in facts["smoke"]["endpoints"])
+    assert (out / facts["pruebas"]["plan"]).is_file() and facts["pruebas"]["local_run"]["endpoints"]
+    assert all((out / f).is_file() for f in facts["documentos"]["files"].values())
+    reserved = facts["consecutivo"]
+    assert reserved["dry_run"] and [t["package"] for t in reserved["tables"].values()] == [
+        "SQOOPDI1937", "SQOOPDI1938", "SQOOPDI1939"]
     state = json.loads(subprocess.run([sys.executable, "-m", "productizar", "local", "status"], env=env,
                                       capture_output=True, text=True, check=True).stdout)
-    assert state["moto"] == {"running": False}
+    assert state["moto"] == {"running": False} and state["reference_api"] == {"running": False}

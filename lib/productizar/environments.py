@@ -65,6 +65,12 @@ class InfraSettings(_Strict):
     stack_timeout_s: Annotated[int, Field(gt=0)] = 1800
 
 
+class ApiEndpoint(_Strict):
+    # "embedded": the reference API that the tool starts on loopback; otherwise the API's base URL there
+    base_url: Annotated[str, Field(pattern=r"^(embedded|https?://[^\s/]+(/[^\s]*)?)$")]
+    timeout_s: Annotated[float, Field(gt=0, le=120)] = 10
+
+
 class Environment(_Strict):
     description: str = ""
     safety: Literal["open", "confirm"]
@@ -74,6 +80,7 @@ class Environment(_Strict):
     known_gaps: list[Gap] = []
     results_zone: Annotated[DuckDBZone | HiveZone, Field(discriminator="backend")]
     coordinator_root: str
+    api: ApiEndpoint | None = None
     max_concurrent_queries: Annotated[int, Field(ge=1, le=32)] = 4
 
 

@@ -79,6 +79,8 @@ class HUInfo(_Strict):
 class ApiInfo(_Strict):
     name: Annotated[str, Field(pattern=r"^[A-Z][A-Za-z0-9]*$", max_length=100)]
     slug: Annotated[str, Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
+    # the delivered Django project (zip), relative to the HU file; absent: the reference API, packed for the HU
+    package: str | None = None
 
     @field_validator("name")
     @classmethod

@@ -158,7 +158,10 @@ def up() -> tuple[LocalState, bool]:
 
 def down(purge: bool = False) -> bool:
     """Stop the moto server of this state dir (True if one was stopped); ``purge`` also deletes the data."""
+    from . import localapi  # here: localapi builds on this module
+
     with _lock():
+        localapi.stop()
         state = _read_state()
         stopped = False
         if state and _is_moto(state.pid):
@@ -200,11 +203,15 @@ def duckdb_path() -> Path:
 
 def status() -> dict[str, object]:
     """What the embedded default looks like now, for ``productizar local status``."""
+    from . import localapi
+
     state = running()
+    api = localapi.running()
     return {
         "moto": {"running": True, "endpoint": state.endpoint, "pid": state.pid, "since": state.started_at}
         if state
         else {"running": False},
+        "reference_api": {"running": True, "base_url": api.base_url, "pid": api.pid} if api else {"running": False},
         "results_zone": {"path": str(duckdb_file()), "present": duckdb_file().exists()},
         "state_dir": str(paths.state_dir()),
     }

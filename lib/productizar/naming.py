@@ -192,6 +192,11 @@ def endpoint_path(api_slug: str, table: str, partition_key: str, sort_key: str |
     return f"/{api_slug}/{table}/{{{partition_key}}}" + (f"/{{{sort_key}}}" if sort_key else "")
 
 
+def api_table_variable(table: str) -> str:
+    """Environment variable that gives the API one table's DynamoDB name: ``DYNAMO_TABLE_<TABLE>``."""
+    return "DYNAMO_TABLE_" + re.sub(r"[^A-Za-z0-9]", "_", table).upper()
+
+
 def coordinator_logs_folder(api_name: str) -> str:
     return f"{api_name}/TMP_FILES/logs"
 

@@ -1,0 +1,177 @@
+"""The reference API running on loopback for ``local``, started and stopped by the tool like moto.
+
+It runs from the HU's zip (extracted into the state dir), under gunicorn on ``127.0.0.1`` as in its image, with only
+environment variables for its configuration: the DynamoDB table of each route, the moto endpoint, the
+region and placeholder credentials. It outlives one notebook kernel (the smoke and load-test steps call
+it); ``productizar local down`` stops it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import zipfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import localenv, naming, paths
+from .errors import ProductizarError
+from .hu import HU
+
+if TYPE_CHECKING:
+    from .notebook import Step
+
+HOST = localenv.HOST
+
+
+@dataclass(frozen=True)
+class ApiState:
+    pid: int
+    port: int
+    fingerprint: str  # package bytes + moto endpoint: a change restarts the server
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+
+def _state_file() -> Path:
+    return paths.state_dir() / "api.json"
+
+
+def _read() -> ApiState | None:
+    try:
+        return ApiState(**json.loads(_state_file().read_text()))
+    except (FileNotFoundError, ValueError, TypeError):
+        return None
+
+
+def _alive(state: ApiState) -> bool:
+    try:
+        cmdline = Path(f"/proc/{state.pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"gunicorn" in cmdline and _answers(state.port)
+
+
+def _answers(port: int, timeout: float = 1.0) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://{HOST}:{port}/salud", timeout=timeout) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
+
+
+def environment(hu: HU, endpoint: str, region: str) -> dict[str, str]:
+    """The API's whole configuration: what the release sets per environment, here pointing at moto."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DYNAMO_TABLE_", "DJANGO_"))}
+    env |= {
+        "DJANGO_SETTINGS_MODULE": "api_productizar.settings",
+        "DJANGO_ALLOWED_HOSTS": f"{HOST},localhost",
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_ACCESS_KEY_ID": "productizar-local",
+        "AWS_SECRET_ACCESS_KEY": "productizar-local",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    for t in hu.tables:
+        env[naming.api_table_variable(t.names.table)] = t.names.dynamo_table
+    return env
+
+
+def _project_dir(zip_path: Path, fingerprint: str) -> Path:
+    """The zip extracted once per fingerprint (member paths checked: nothing lands outside the folder)."""
+    target = paths.state_dir() / "api" / fingerprint
+    if (target / ".ready").exists():
+        return target
+    with zipfile.ZipFile(zip_path) as zf:
+        for member in zf.namelist():
+            dest = (target / member).resolve()
+            if not dest.is_relative_to(target.resolve()):
+                raise ProductizarError(f"{zip_path.name}: la ruta {member} sale de la carpeta del proyecto")
+        zf.extractall(target)
+    (target / ".ready").touch()
+    return target
+
+
+def _manage_dir(root: Path) -> Path:
+    found = sorted(root.rglob("manage.py"), key=lambda p: len(p.parts))
+    if not found:
+        raise ProductizarError(f"{root}: no se encontró manage.py")
+    return found[0].parent
+
+
+def running() -> ApiState | None:
+    """The reference API of this state dir, if it is up."""
+    state = _read()
+    return state if state and _alive(state) else None
+
+
+def stop() -> bool:
+    state = _read()
+    stopped = False
+    if state:
+        try:
+            os.killpg(state.pid, signal.SIGTERM)
+            for _ in range(100):
+                if not Path(f"/proc/{state.pid}").exists():
+                    break
+                time.sleep(0.05)
+            stopped = True
+        except ProcessLookupError:
+            pass
+    _state_file().unlink(missing_ok=True)
+    return stopped
+
+
+def start(hu: HU, zip_path: Path, endpoint: str, region: str, wait_s: float = 60.0) -> ApiState:
+    """The running API for this package and endpoint; started (or restarted) when needed."""
+    fingerprint = hashlib.sha256(zip_path.read_bytes() + endpoint.encode()).hexdigest()[:16]
+    state = _read()
+    if state and state.fingerprint == fingerprint and _alive(state):
+        return state
+    stop()
+    project = _manage_dir(_project_dir(zip_path, fingerprint))
+    log = paths.state_dir() / "api.log"
+    for _ in range(3):
+        port = localenv._free_port()
+        with open(log, "ab") as out:
+            proc = subprocess.Popen(
+                # gunicorn, as the image's CMD runs it (Django's runserver delays keep-alive replies by 40 ms)
+                [sys.executable, "-m", "gunicorn", "--bind", f"{HOST}:{port}", "--worker-class", "gthread",
+                 "--workers", "2", "--threads", "4", "--access-logfile", "-", "api_productizar.wsgi:application"],
+                cwd=project, env=environment(hu, endpoint, region), stdout=out, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline and proc.poll() is None:
+            if _answers(port, 0.5):
+                state = ApiState(proc.pid, port, fingerprint)
+                _state_file().write_text(json.dumps(asdict(state)))
+                return state
+            time.sleep(0.2)
+        if proc.poll() is None:
+            proc.kill()
+    tail = log.read_text(errors="replace")[-800:] if log.exists() else ""
+    raise ProductizarError(f"El API de referencia no arrancó en {HOST}; últimas líneas de {log}:\n{tail}")
+
+
+def base_url(step: "Step") -> str:
+    """The API of the step's environment: its configured URL, or the reference API started here for ``local``."""
+    from . import api_package, aws
+    from .environments import EMBEDDED
+
+    api = step.env.api
+    if api is None:
+        raise ProductizarError(f"El entorno {step.env_name} no define api.base_url en environments.yaml.")
+    if api.base_url != EMBEDDED:
+        return api.base_url
+    zip_path, _ = api_package.package_path(step.hu, step.hu_path, step.output_dir)
+    return start(step.hu, zip_path, aws.endpoint_url(step.env) or "", step.env.aws.region).base_url
