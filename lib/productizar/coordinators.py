@@ -118,9 +118,12 @@ def commands(hu: HU) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def facts(hu: HU, w: Written) -> dict[str, Any]:
+def facts(hu: HU, w: Written, job_upload: Any = None) -> dict[str, Any]:
+    """Configs written, and where the Glue job's script and package went (None: not uploaded, a dry run)."""
     return {
         "branch": naming.coordinators_branch(hu.id),
         "folder": str(w.folder),
         "configs": {spec.source: spec.names.coordinator_config(hu.api.name) for spec in hu.tables},
+        "glue_job": None if job_upload is None else {"job": job_upload.job, "script": job_upload.script,
+                                                     "package": job_upload.package, "updated": job_upload.job_updated},
     }

@@ -155,6 +155,10 @@ class Load(_Strict):
     window_hours: Annotated[float, Field(gt=0, le=168)] = 6
     # share of the table's write capacity the loader may use (Glue's dynamodb.throughput.write.percent)
     write_share: Annotated[float, Field(gt=0, le=1.5)] = 0.5
+    # auto: the single-machine loader unless a table reaches spark_from_items or one machine would not fit
+    # the window (engine.choose); or force one engine
+    engine: Literal["auto", "single-machine", "spark"] = "auto"
+    spark_from_items: Annotated[int, Field(ge=1)] = 5_000_000
 
 
 class Infrastructure(_Strict):

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -27,7 +27,9 @@ from .errors import ProductizarError
 from .files import write_text
 from .hu import TableSpec
 from .items import BadKey, item_size, to_item
-from .results_zone import ResultsZone
+
+if TYPE_CHECKING:  # the Glue job imports this module without the results-zone drivers
+    from .results_zone import ResultsZone
 
 BATCH = 25  # BatchWriteItem's limit (moto accepts more; AWS does not)
 THROTTLING = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
@@ -172,7 +174,7 @@ def _key_text(item: dict[str, Any], keys: tuple[str, ...]) -> str:
     return " / ".join(str(next(iter(item[k].values()))) for k in keys)
 
 
-def _distinct_items(rows: Iterator[dict[str, Any]], spec: TableSpec, result: LoadResult,
+def distinct_items(rows: Iterator[dict[str, Any]], spec: TableSpec, result: LoadResult,
                     last_key: list[Any]) -> tuple[list[dict[str, Any]], bool]:
     """Items of a chunk with one item per key (the last row wins, as DynamoDB would keep it), and whether
     the chunk's first key repeats the previous chunk's last one (then that chunk must land first)."""
@@ -232,7 +234,7 @@ def load_table(zone: ResultsZone, client: Any, spec: TableSpec, *, rate_wcu: flo
                 continue
             rows = chunk.iloc[max(0, start_row - begin):].to_dict("records")
             # converting this chunk overlaps with the writing of the previous one
-            items, crossing = _distinct_items(iter(rows), spec, result, last_key)
+            items, crossing = distinct_items(iter(rows), spec, result, last_key)
             if crossing and in_flight:  # the repeated key's earlier row must be written before the later one
                 settle(*in_flight)
                 in_flight = None

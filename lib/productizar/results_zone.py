@@ -80,6 +80,10 @@ class ResultsZone(ABC):
     def stream(self, sql: str, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[pd.DataFrame]:
         """Run a query and yield its rows in chunks: memory stays bounded whatever the table's size."""
 
+    def export_parquet(self, source: str, target: Path) -> Path:
+        raise ResultsZoneError(f"{self.describe()}: el job de Spark lee {source} del catálogo (Hive/Glue), no de una "
+                               "exportación; exportar a Parquet es solo para la zona embebida de local.")
+
     @abstractmethod
     def execute(self, sql: str) -> None:
         """Run a statement that returns no rows (INSERT, CREATE...)."""
@@ -187,6 +191,16 @@ class DuckDBResultsZone(ResultsZone):
                                         list(last)).fetchall()
                     rows = [r for r in rows if tuple(r[i] for i in at) != last] + group
                 yield pd.DataFrame(rows, columns=columns, dtype=object)
+
+    def export_parquet(self, source: str, target: Path) -> Path:
+        """The table as one Parquet file (what the Spark job reads locally), written whole or not at all."""
+        zone, table = split_source(source)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".partial")
+        with self.connect() as con:
+            con.execute(f"COPY (SELECT * FROM \"{zone}\".\"{table}\") TO '{tmp}' (FORMAT PARQUET)")
+        os.replace(tmp, target)
+        return target
 
     def execute(self, sql: str) -> None:
         with self.connect(read_only=False) as con:

@@ -59,6 +59,7 @@ class Assumptions:
     scale_up_delay_s: int
     window_margin: float
     task_write_wcu: float
+    single_machine_wcu: float
     slots_per_worker: dict[str, int]
     dpu_per_worker: dict[str, float]
     average_to_peak_traffic: float
