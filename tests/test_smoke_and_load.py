@@ -136,7 +136,9 @@ def test_the_key_csvs_and_the_jmeter_plan_cover_every_table(tables, tmp_path):
     assert defaults["HTTPSampler.domain"] == "${__P(host,localhost)}" and defaults["HTTPSampler.port"] == "${__P(port,8000)}"
     assert defaults["HTTPSampler.protocol"] == "${__P(protocol,http)}"
     paths = [p.text for p in root.findall(".//HTTPSamplerProxy/stringProp[@name='HTTPSampler.path']")]
-    assert paths == ["/prueba-humo/puntaje/${doc}", "/prueba-humo/puntaje/${doc}/${fecha}", "/prueba-humo/segmento/${id}"]
+    assert paths == ["/prueba-humo/puntaje/${__urlencode(${doc})}",
+                     "/prueba-humo/puntaje/${__urlencode(${doc})}/${__urlencode(${fecha})}",
+                     "/prueba-humo/segmento/${__urlencode(${id})}"]
     assert [a.text for a in root.findall(".//DurationAssertion/stringProp")] == ["300"] * 3
     assert len(root.findall(".//ResponseAssertion")) == 3
     per_minute = [float(v.text) for v in root.findall(".//ConstantThroughputTimer/doubleProp/value")]

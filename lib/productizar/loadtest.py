@@ -187,8 +187,8 @@ def jmx(hu: HU, p95_ms: int | None = None) -> str:
         ET.SubElement(inner, "hashTree")
 
         path = q.path(hu.api.slug)
-        for key in s.key_names:
-            path = path.replace("{" + key + "}", "${" + key + "}")
+        for key in s.key_names:  # each key URL-encoded by JMeter itself (a space or an ñ in a key)
+            path = path.replace("{" + key + "}", "${__urlencode(${" + key + "})}")
         sampler = ET.SubElement(inner, "HTTPSamplerProxy", guiclass="HttpTestSampleGui", testclass="HTTPSamplerProxy",
                                 testname=f"GET {q.path(hu.api.slug)}", enabled="true")
         sargs = ET.SubElement(sampler, "elementProp", name="HTTPsampler.Arguments", elementType="Arguments",

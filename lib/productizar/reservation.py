@@ -85,16 +85,18 @@ def next_consecutive(zone: ResultsZone, tables: Tables) -> int:
 
 
 def won_claims(zone: ResultsZone, hu: HU, tables: Tables) -> dict[str, int]:
-    """Per HU table (``zona.tabla``), the smallest number a run of this HU won (whether or not its
+    """Per HU table (its ``source``), the smallest number a run of this HU won (whether or not its
     inventory row was written afterwards)."""
     if not _claims_exist(zone, tables):
         return {}
     got = zone.query(f"SELECT consecutivo, table_name, semilla FROM {table_ref(tables.claims)} "
                      f"WHERE estado = {hive_literal(WON)} AND hu = {hive_literal(str(hu.id))}")
+    sources = {(s.names.zone, s.names.table): s.source for s in hu.tables}  # as the claim rows spell them
     won: dict[str, int] = {}
     for n, table, zone_name in zip(got["consecutivo"], got["table_name"], got["semilla"]):
-        key = f"{zone_name}.{table}"
-        won[key] = min(int(n), won.get(key, int(n)))
+        source = sources.get((zone_name, table))
+        if source is not None:
+            won[source] = min(int(n), won.get(source, int(n)))
     return won
 
 
