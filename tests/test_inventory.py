@@ -3,11 +3,10 @@
 from pathlib import Path
 
 import pytest
-import yaml
 
 from productizar import inventory, naming
 from productizar.hivesql import hive_literal
-from productizar.hu import HU, load_hu
+from productizar.hu import load_hu
 
 DEMO = Path(__file__).resolve().parents[1] / "parameters" / "hu" / "demo.yaml"
 

@@ -59,7 +59,7 @@ def manual_gates(hu: HU, has_ahp: bool) -> pd.DataFrame:
         ("Excepción E2E ante el equipo de pruebas continuas",
          "Solicitar la excepción una vez aprobada", "release, tablero de Sonar, tablero de Hygieia, correo de aprobación"),
         ("Solicitud de monitoreo",
-         f"Crear la HA y enviar correo_monitoreo.eml", "Excel y Word de la solicitud (adjuntos en el correo)"),
+         "Crear la HA y enviar correo_monitoreo.eml", "Excel y Word de la solicitud (adjuntos en el correo)"),
         ("Tablero de Sonar", f"Pedir la creación del tablero de Sonar del API {api}", "nombre del componente y repositorio"),
         ("Hygieia por encima de 85 %", "Revisar el tablero del equipo en Hygieia antes de certificar",
          "captura del tablero con el porcentaje"),
