@@ -172,6 +172,7 @@ def test_cli_runs_the_demo_from_scratch_and_leaves_the_machine_as_it_found_it(tm
     assert facts["api"]["verdict"] == "pass" and facts["smoke"]["verdict"] == "pass"
     assert all(e["calls"] == e["passed"] > 0 for e in facts["smoke"]["endpoints"])
     assert (out / facts["pruebas"]["plan"]).is_file() and facts["pruebas"]["local_run"]["endpoints"]
+    assert (out / facts["pruebas"]["local_run"]["table"]).read_text(encoding="utf-8").startswith("Endpoint,Solicitudes")
     assert all((out / f).is_file() for f in facts["documentos"]["files"].values())
     reserved = facts["consecutivo"]
     assert reserved["dry_run"] and [t["package"] for t in reserved["tables"].values()] == [

@@ -375,7 +375,9 @@ def run_local(step: "Step", prepared: Prepared, base_url: str, **options: Any) -
         print(f"En {step.env_name} la prueba de carga la corre el pipeline con {prepared.plan.name}; aquí no se lanza "
               "carga contra un ambiente compartido.")
         return None
-    return run_locust(prepared.folder, base_url, **options)
+    run = run_locust(prepared.folder, base_url, **options)
+    write_text(prepared.folder / "resultados_locust.csv", results(run).to_csv(index=False))  # the table, whole
+    return run
 
 
 def facts(prepared: Prepared, run: LoadRun | None, step: "Step") -> dict[str, Any]:
@@ -387,6 +389,7 @@ def facts(prepared: Prepared, run: LoadRun | None, step: "Step") -> dict[str, An
     if run is not None:
         total = results(run).set_index("Endpoint").loc["Aggregated"]
         out["local_run"] = {"users": run.users, "run_time_s": run.run_time_s,
+                            "table": str((prepared.folder / "resultados_locust.csv").relative_to(step.output_dir)),
                             "endpoints": results(run).to_dict("records"),
                             "p95_within_limit": bool(step.hu.nfr.p95_ms and total["p95 ms"] <= step.hu.nfr.p95_ms)}
     return out
