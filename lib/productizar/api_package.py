@@ -11,7 +11,6 @@ HU (its ``config.json`` lists the HU's tables) and is what the demo checks and `
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import zipfile
@@ -23,7 +22,7 @@ import pandas as pd
 
 from . import naming, paths
 from .errors import ProductizarError
-from .files import write_bytes
+from .files import write_bytes, zip_bytes
 from .hu import HU
 
 REFERENCE = paths.project_root() / "reference_api"
@@ -75,13 +74,7 @@ def reference_files(hu: HU) -> dict[str, bytes]:
 
 def reference_zip(hu: HU, out: Path) -> Path:
     """``<ApiName>.zip`` with the project under ``<ApiName>/``, as the analysts deliver it."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for rel, data in reference_files(hu).items():
-            info = zipfile.ZipInfo(f"{hu.api.name}/{rel}", date_time=(2026, 1, 1, 0, 0, 0))  # same bytes every time
-            info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, data)
-    return write_bytes(out, buf.getvalue())
+    return write_bytes(out, zip_bytes({f"{hu.api.name}/{rel}": data for rel, data in reference_files(hu).items()}))
 
 
 # ----------------------------------------------------------------------------------------- reading a zip

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,6 +41,16 @@ def write_bytes(path: Path, data: bytes) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
     return path
+
+
+def zip_bytes(entries: dict[str, bytes]) -> bytes:
+    """A zip of ``name -> content``, deflated, every entry with one fixed date: the same files always give the
+    same bytes (a package's fingerprint changes only when its content does)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in entries.items():
+            zf.writestr(zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
+    return buf.getvalue()
 
 
 def write_json(path: Path, obj: Any, scrubber: Scrubber | None = None) -> Path:

@@ -9,9 +9,7 @@ the job's own error message.
 
 from __future__ import annotations
 
-import io
 import time
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +19,7 @@ from botocore.exceptions import ClientError
 
 from . import naming, paths
 from .errors import ProductizarError
+from .files import zip_bytes
 from .hu import HU, TableSpec
 from .spark_load import JobArgs
 
@@ -41,12 +40,8 @@ class GlueJobFailed(ProductizarError):
 def package_zip() -> bytes:
     """The ``productizar`` package as Glue's ``--extra-py-files`` wants it (a zip with the package at its root)."""
     root = paths.project_root() / "lib"
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for path in sorted((root / "productizar").rglob("*.py")):
-            info = zipfile.ZipInfo(path.relative_to(root).as_posix(), date_time=(2026, 1, 1, 0, 0, 0))
-            zf.writestr(info, path.read_bytes(), zipfile.ZIP_DEFLATED)
-    return buf.getvalue()
+    return zip_bytes({p.relative_to(root).as_posix(): p.read_bytes()
+                      for p in sorted((root / "productizar").rglob("*.py"))})
 
 
 def script_path() -> Path:
