@@ -37,6 +37,7 @@ def main() -> None:
                                  endpoint=c.localenv.moto_endpoint())
         t0 = time.perf_counter()
         tasks = spark_load.submit_local(job, c._TMP / "spark", c.ROOT / "jobs" / "cargar_dynamo.py",
+                                        c.aws.process_environment(c.LOCAL),
                                         master=f"local[{args.tasks}]")
         spark_s = time.perf_counter() - t0
         written = sum(t.items_written for t in tasks)

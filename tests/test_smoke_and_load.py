@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from productizar import api_package, aws, loadtest, localapi, localenv, smoke
+from productizar import api_package, aws, loadtest, localapi, smoke
 from productizar.environments import get_environment
 from productizar.errors import ProductizarError
 from productizar.hu import HU
@@ -64,7 +64,7 @@ def start(hu: HU, tmp_path: Path, patch=None) -> str:
             zf.writestr(f"{hu.api.name}/{name}", data)
     path = tmp_path / "api.zip"
     path.write_bytes(buf.getvalue())
-    return localapi.start(hu, path, localenv.moto_endpoint(), "us-east-1").base_url
+    return localapi.start(hu, path, aws.process_environment(get_environment("local"))).base_url
 
 
 def test_the_reference_api_passes_every_call(tables, tmp_path):

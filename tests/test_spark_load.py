@@ -73,7 +73,8 @@ def test_the_job_script_writes_exactly_the_items_of_the_single_machine_loader(pa
     assert done.items_written == 100_000
     args = spark_load.JobArgs(SOURCE, on_spark, spec.partition_key, None, table_wcu=8000, write_share=0.5, tasks=2,
                               parquet=str(parquet / f"{SOURCE}.parquet"), endpoint=localenv.moto_endpoint())
-    tasks = spark_load.submit_local(args, tmp_path, ROOT / "jobs" / "cargar_dynamo.py")  # the job script itself
+    tasks = spark_load.submit_local(args, tmp_path, ROOT / "jobs" / "cargar_dynamo.py",  # the job script itself
+                                    aws.process_environment(get_environment("local")))
     assert len(tasks) == 2 and all(t.rows_read > 0 for t in tasks)  # both tasks worked
     assert sum(t.rows_read for t in tasks) == sum(t.items_written for t in tasks) == 100_000
     assert sum(t.refused + t.duplicates for t in tasks) == 0
@@ -111,9 +112,7 @@ def spark(tmp_path_factory):
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     # the workers' AWS credentials come from their environment, as on Glue from the job's role; moto takes any
     saved = dict(os.environ)
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        os.environ.setdefault(name, "productizar-local")
-    os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+    os.environ.update(aws.process_environment(get_environment("local")))
     # the throttling client below is defined here: ship it to the Python workers by value
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
     work = tmp_path_factory.mktemp("spark")

@@ -25,6 +25,23 @@ def endpoint_url(env: Environment) -> str | None:
     return env.aws.endpoint
 
 
+def process_environment(env: Environment) -> dict[str, str]:
+    """AWS settings for a child process (the local API, spark-submit) as environment variables: on the
+    embedded endpoint its URL and placeholder credentials; elsewhere the region and the profile (the
+    credentials stay in the standard chain, never in a variable set here)."""
+    out = {"AWS_DEFAULT_REGION": env.aws.region}
+    if env.aws.endpoint == EMBEDDED:
+        out |= {"AWS_ENDPOINT_URL": localenv.moto_endpoint(), "AWS_EC2_METADATA_DISABLED": "true",
+                "AWS_ACCESS_KEY_ID": _EMBEDDED_CREDENTIALS["aws_access_key_id"],
+                "AWS_SECRET_ACCESS_KEY": _EMBEDDED_CREDENTIALS["aws_secret_access_key"]}
+    else:
+        if env.aws.endpoint:
+            out["AWS_ENDPOINT_URL"] = env.aws.endpoint
+        if env.aws.profile:
+            out["AWS_PROFILE"] = env.aws.profile
+    return out
+
+
 def session(env: Environment) -> boto3.Session:
     if env.aws.endpoint == EMBEDDED:
         return boto3.Session(region_name=env.aws.region, **_EMBEDDED_CREDENTIALS)

@@ -89,7 +89,8 @@ def spark_table(step: Step, spec: TableSpec, out: Callable[[str], None] = print)
         args = replace(args, tasks=local_tasks, parquet=str(parquet), endpoint=aws.endpoint_url(step.env))
         out(f"⏳ {spec.source}: job de carga en Spark local ({local_tasks} tareas de {task_slots(step)} planeadas, "
             f"{args.task_wcu:.0f} WCU/s cada una)")
-        stats = spark_load.submit_local(args, step.output_dir / "carga" / "spark", glue.script_path())
+        stats = spark_load.submit_local(args, step.output_dir / "carga" / "spark", glue.script_path(),
+                                        aws.process_environment(step.env))
         r = LoadResult(spec.source, spec.names.dynamo_table, rate_limit_wcu=rate_wcu(step))
         for t in stats:
             r.rows_read += t.rows_read

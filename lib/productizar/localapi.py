@@ -69,17 +69,13 @@ def _answers(port: int, timeout: float = 1.0) -> bool:
         return False
 
 
-def environment(hu: HU, endpoint: str, region: str) -> dict[str, str]:
-    """The API's whole configuration: what the release sets per environment, here pointing at moto."""
+def environment(hu: HU, aws_env: dict[str, str]) -> dict[str, str]:
+    """The API's whole configuration: what the release sets per environment, here pointing at moto
+    (``aws_env``: ``aws.process_environment`` of the environment)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DYNAMO_TABLE_", "DJANGO_"))}
-    env |= {
+    env |= aws_env | {
         "DJANGO_SETTINGS_MODULE": "api_productizar.settings",
         "DJANGO_ALLOWED_HOSTS": f"{HOST},localhost",
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_DEFAULT_REGION": region,
-        "AWS_ACCESS_KEY_ID": "productizar-local",
-        "AWS_SECRET_ACCESS_KEY": "productizar-local",
-        "AWS_EC2_METADATA_DISABLED": "true",
         "PYTHONDONTWRITEBYTECODE": "1",
     }
     for t in hu.tables:
@@ -132,9 +128,10 @@ def stop() -> bool:
     return stopped
 
 
-def start(hu: HU, zip_path: Path, endpoint: str, region: str, wait_s: float = 60.0) -> ApiState:
-    """The running API for this package and endpoint; started (or restarted) when needed."""
-    fingerprint = hashlib.sha256(zip_path.read_bytes() + endpoint.encode()).hexdigest()[:16]
+def start(hu: HU, zip_path: Path, aws_env: dict[str, str], wait_s: float = 60.0) -> ApiState:
+    """The running API for this package and AWS endpoint; started (or restarted) when needed."""
+    settings = json.dumps(aws_env, sort_keys=True).encode()
+    fingerprint = hashlib.sha256(zip_path.read_bytes() + settings).hexdigest()[:16]
     state = _read()
     if state and state.fingerprint == fingerprint and _alive(state):
         return state
@@ -142,13 +139,13 @@ def start(hu: HU, zip_path: Path, endpoint: str, region: str, wait_s: float = 60
     project = _manage_dir(_project_dir(zip_path, fingerprint))
     log = paths.state_dir() / "api.log"
     for _ in range(3):
-        port = localenv._free_port()
+        port = localenv.free_port()
         with open(log, "ab") as out:
             proc = subprocess.Popen(
                 # gunicorn, as the image's CMD runs it (Django's runserver delays keep-alive replies by 40 ms)
                 [sys.executable, "-m", "gunicorn", "--bind", f"{HOST}:{port}", "--worker-class", "gthread",
                  "--workers", "2", "--threads", "4", "--access-logfile", "-", "api_productizar.wsgi:application"],
-                cwd=project, env=environment(hu, endpoint, region), stdout=out, stderr=subprocess.STDOUT,
+                cwd=project, env=environment(hu, aws_env), stdout=out, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline and proc.poll() is None:
@@ -174,4 +171,4 @@ def base_url(step: "Step") -> str:
     if api.base_url != EMBEDDED:
         return api.base_url
     zip_path, _ = api_package.package_path(step.hu, step.hu_path, step.output_dir)
-    return start(step.hu, zip_path, aws.endpoint_url(step.env) or "", step.env.aws.region).base_url
+    return start(step.hu, zip_path, aws.process_environment(step.env)).base_url

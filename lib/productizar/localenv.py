@@ -94,7 +94,8 @@ def running() -> LocalState | None:
     return None
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback port nobody holds now (the caller binds it at once, and retries if it lost the race)."""
     with socket.socket() as s:
         s.bind((HOST, 0))
         return s.getsockname()[1]
@@ -102,7 +103,7 @@ def _free_port() -> int:
 
 def _start_moto(log: Path, wait_s: float = 30.0) -> LocalState:
     for _ in range(3):  # a port found free can be taken before moto binds it: try another
-        port = _free_port()
+        port = free_port()
         with open(log, "ab") as out:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)],

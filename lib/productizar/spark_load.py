@@ -14,12 +14,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from .errors import ProductizarError
 from .hu import Key, TableSpec
 from .loader import BATCH, BatchWriter, Counters, LoadResult, RateLimiter, distinct_items
 
@@ -189,22 +193,14 @@ def main(argv: list[str]) -> list[TaskStats]:
         spark.stop()
 
 
-def submit_local(args: JobArgs, workdir: Path, script: Path, master: str = "local[2]",
+def submit_local(args: JobArgs, workdir: Path, script: Path, aws_env: dict[str, str], master: str = "local[2]",
                  timeout_s: float = 3600) -> list[TaskStats]:
-    """Run the job script with the pip ``pyspark``'s ``spark-submit`` (everything on loopback); its task lines."""
-    import os
-    import subprocess
-    import sys
-
+    """Run the job script with the pip ``pyspark``'s ``spark-submit`` (everything on loopback); its task lines.
+    ``aws_env``: the AWS variables of the environment (``aws.process_environment``), which the tasks inherit."""
     env = dict(os.environ, PYSPARK_PYTHON=sys.executable, PYSPARK_DRIVER_PYTHON=sys.executable,
-               SPARK_LOCAL_IP="127.0.0.1", AWS_EC2_METADATA_DISABLED="true")
-    if args.endpoint:  # an emulator takes any credentials; AWS's come from the standard chain
-        env.setdefault("AWS_ACCESS_KEY_ID", "productizar-local")
-        env.setdefault("AWS_SECRET_ACCESS_KEY", "productizar-local")
+               SPARK_LOCAL_IP="127.0.0.1") | aws_env
     submit = Path(sys.executable).with_name("spark-submit")
     if not submit.exists():
-        from .errors import ProductizarError
-
         raise ProductizarError("Para correr el job de carga en Spark local hace falta pyspark: "
                                "pip install -e '.[spark]' (make demo ya lo instala).")
     cmd = [str(submit), "--master", master, "--conf", "spark.ui.enabled=false",
@@ -214,8 +210,6 @@ def submit_local(args: JobArgs, workdir: Path, script: Path, master: str = "loca
     workdir.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(cmd, env=env, cwd=workdir, capture_output=True, text=True, timeout=timeout_s)
     if done.returncode != 0:
-        from .errors import ProductizarError
-
         tail = [line for line in done.stderr.splitlines() if "Error" in line or "Exception" in line][-3:]
         raise ProductizarError(f"El job de carga en Spark local falló (código {done.returncode}): " + " | ".join(tail))
     return [TaskStats(**json.loads(line)["tarea"]) for line in done.stdout.splitlines() if line.startswith('{"tarea"')]
