@@ -280,6 +280,10 @@ def package_path(hu: HU, hu_path: Path, output_dir: Path) -> tuple[Path, bool]:
     return reference_zip(hu, output_dir / "api" / f"{hu.api.name}.zip"), True
 
 
+def describe(path: Path, reference: bool) -> str:
+    return f"Paquete: {path.name}" + (" (API de referencia empaquetado para esta HU)" if reference else "")
+
+
 def verdict(findings: list[Finding]) -> str:
     """One sentence; raises when the package must not go on (the batch stops at this step)."""
     if not findings:

@@ -194,7 +194,7 @@ def produce(step: Step, mapping_path: Path | None = None, today: date | None = N
             files[f"Correo: {msg['Subject']}"] = emails.write_eml(msg, staging / name)
         files["Descripción del release"] = write_text(staging / "descripcion_release.txt", paperwork.release_description(hu))
         files["Variables de Create OC"] = write_text(staging / "variables_create_oc.csv", _csv(paperwork.change_order_variables(hu)))
-        infra = _facts_or_none(step, "infraestructura")
+        infra = step.facts_if_any("infraestructura")
         files["Texto del PR"] = write_text(staging / "pull_request.md", paperwork.pr_text(hu, infra))
         gates = paperwork.manual_gates(hu, ahp is not None)
         files["Compuertas manuales"] = write_text(staging / "compuertas_manuales.csv", _csv(gates.reset_index()))
@@ -209,13 +209,6 @@ def produce(step: Step, mapping_path: Path | None = None, today: date | None = N
         shutil.rmtree(staging, ignore_errors=True)
     moved = {label: final / p.name for label, p in files.items()}
     return Produced(final, moved, mails)
-
-
-def _facts_or_none(step: Step, name: str) -> dict[str, Any] | None:
-    try:
-        return step.facts_of(name)
-    except ProductizarError:
-        return None
 
 
 def render_previews(p: Produced) -> Produced:

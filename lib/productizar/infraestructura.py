@@ -41,10 +41,8 @@ def prepare(step: Step) -> Plan:
         text, source = source_path.read_text(encoding="utf-8"), str(source_path)
     else:
         text, source = template.new_api_template(hu), f"plantilla base ({template.BASE_TEMPLATE.name})"
-    try:
-        recommended = step.facts_of("dimensionamiento").get("glue")
-    except ProductizarError:  # sizing has not run: the HU's values or the defaults
-        recommended = None
+    sized = step.facts_if_any("dimensionamiento")  # sizing has not run: the HU's values or the defaults
+    recommended = sized.get("glue") if sized else None
     glue = template.glue_settings(hu, recommended)
     result = template.patch(text, hu, name=f"{hu.api.name}/template.yaml", glue=glue)
     if result.conflicts:

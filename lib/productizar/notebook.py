@@ -67,6 +67,11 @@ class Step:
     def facts_of(self, step: str) -> dict[str, Any]:
         return facts.load(self.output_dir, step)
 
+    def facts_if_any(self, step: str) -> dict[str, Any] | None:
+        """An earlier step's facts when it has run; None when it has not (for steps that can do without)."""
+        path = facts.facts_file(self.output_dir, step)
+        return facts.load(self.output_dir, step) if path.exists() else None
+
     def intro(self) -> str:
         n = len(self.hu.tables)
         return (
