@@ -59,3 +59,13 @@ qa:
     assert "dev.results_zone.hive: auth LDAP needs username and password_env" in text
     assert "qa.results_zone" in text and "oracle" in text
     assert "prd: required environment is missing" in text
+
+
+def test_child_processes_get_placeholder_credentials_only_for_the_embedded_endpoint():
+    from productizar import aws
+    from productizar.environments import get_environment
+
+    local = aws.process_environment(get_environment("local"))
+    assert local["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:") and local["AWS_ACCESS_KEY_ID"] == "productizar-local"
+    dev = aws.process_environment(get_environment("dev"))
+    assert dev == {"AWS_DEFAULT_REGION": "us-east-1", "AWS_PROFILE": "productizar-dev"}  # credentials: the chain
