@@ -38,7 +38,7 @@ def test_up_status_down_in_a_fresh_state_dir(tmp_path, monkeypatch):
     state, started = localenv.up()
     assert started and localenv.status()["moto"]["pid"] == state.pid
     assert localenv.down() is True
-    assert not os.path.exists(f"/proc/{state.pid}") or b"moto.server" not in open(f"/proc/{state.pid}/cmdline", "rb").read()
+    assert not os.path.exists(f"/proc/{state.pid}") or b"productizar.motoserver" not in open(f"/proc/{state.pid}/cmdline", "rb").read()
     assert localenv.running() is None and localenv.down() is False
     assert localenv.duckdb_file().exists()  # data is kept unless purged
     localenv.down(purge=True)

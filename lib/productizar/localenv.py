@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 import sqlglot
 
-from . import demo_data, paths
+from . import demo_data, motoserver, paths
 from .errors import LocalNotRunning
 
 HOST = "127.0.0.1"
@@ -75,7 +75,7 @@ def _is_moto(pid: int) -> bool:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
     except OSError:
         return False
-    return b"moto.server" in cmdline
+    return motoserver.MARKER.encode() in cmdline
 
 
 def _answers(port: int, timeout: float = 1.0) -> bool:
@@ -106,7 +106,7 @@ def _start_moto(log: Path, wait_s: float = 30.0) -> LocalState:
         port = free_port()
         with open(log, "ab") as out:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)],
+                [sys.executable, "-m", motoserver.MARKER, "-H", HOST, "-p", str(port)],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
