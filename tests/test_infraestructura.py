@@ -116,8 +116,9 @@ def test_checks_catch_a_removed_tag_and_what_an_environment_without_gaps_lacks()
     second = hu.tables[1].names.dynamo_table
     assert checks[(second, "recuperación a un punto en el tiempo (PITR)")].status == "fail"
     assert checks[(second, "cifrado SSE con KMS")].status == "fail"
-    with pytest.raises(ProductizarError, match="Verificaciones que fallan"):
+    with pytest.raises(ProductizarError, match="Verificaciones que fallan") as failed:
         infraestructura.verdict(list(checks.values()))
+    assert f"{second}: cifrado SSE con KMS (se esperaba" in str(failed.value)  # what to look at, not only where
 
 
 def test_a_failing_stack_is_reported_with_its_resource_and_reason():

@@ -114,7 +114,8 @@ def verify(step: Step, plan: Plan, deployment: stack.Deployment | None) -> list[
 def verdict(checks: list[stack.Check]) -> str:
     failed = [c for c in checks if c.status == "fail"]
     if failed:
-        raise ProductizarError("Verificaciones que fallan: " + "; ".join(f"{c.table}: {c.check}" for c in failed))
+        raise ProductizarError("Verificaciones que fallan: " + "; ".join(
+            f"{c.table}: {c.check} (se esperaba {c.expected}; hay {c.found})" for c in failed))
     if not checks:
         return "Sin despliegue no hay nada que verificar (simulación)."
     gaps = sum(c.status == "not_checkable" for c in checks)
