@@ -2,7 +2,7 @@
 
 moto's in-memory DynamoDB is not safe under concurrent requests: two ``BatchWriteItem`` calls that add the
 first items of the same new partition key at the same moment can each create that partition, and one
-write is lost (measured: 3 of 60,000 items with a short GIL switch interval; one item of the demo's
+write is lost (measured: 6 of 80,000 items with a short GIL switch interval; one item of the demo's
 100,000 in a CI run). AWS never does that, so the loader and the Spark tasks keep writing concurrently and
 the endpoint serializes instead. moto's work is bound by the GIL anyway, so little is lost.
 
