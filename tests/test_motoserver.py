@@ -5,16 +5,15 @@ that two ``BatchWriteItem`` calls create at once (measured 6 of 80,000; the CI r
 item of the demo's 100,000). The same workload against ``productizar.motoserver`` must lose none.
 """
 
-import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 
-from productizar.localenv import HOST, free_port
+from productizar import loopback
+from productizar.loopback import HOST
 from productizar.motoserver import Serialized
 
 
@@ -45,20 +44,13 @@ def test_serialized_runs_one_request_at_a_time_and_closes_each_body():
     assert len(closed) == 32
 
 
-def _start(port: int) -> subprocess.Popen:
+def _start(log) -> tuple[int, int]:
     # a tiny switch interval makes thread switches land inside moto's handlers, where the race is
-    code = ("import sys; sys.setswitchinterval(1e-6); from productizar.motoserver import main; "
-            f"main(['-H', '{HOST}', '-p', '{port}'])")
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://{HOST}:{port}/moto-api/", timeout=0.5).close()
-            return proc
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("productizar.motoserver did not start")
+    code = "import sys; sys.setswitchinterval(1e-6); from productizar.motoserver import main; main(sys.argv[1:])"
+    started = loopback.spawn(lambda port: [sys.executable, "-c", code, "-H", HOST, "-p", str(port)],
+                             lambda port: f"http://{HOST}:{port}/moto-api/", log, 30)
+    assert started, f"productizar.motoserver did not start; see {log}"
+    return started
 
 
 def _count(client, table: str) -> int:
@@ -71,9 +63,8 @@ def _count(client, table: str) -> int:
             return total
 
 
-def test_concurrent_batch_writes_to_the_same_new_partitions_lose_nothing():
-    port = free_port()
-    proc = _start(port)
+def test_concurrent_batch_writes_to_the_same_new_partitions_lose_nothing(tmp_path):
+    pid, port = _start(tmp_path / "moto.log")
     try:
         ddb = boto3.client("dynamodb", endpoint_url=f"http://{HOST}:{port}", region_name="us-east-1",
                            aws_access_key_id="testing", aws_secret_access_key="testing")
@@ -92,5 +83,4 @@ def test_concurrent_batch_writes_to_the_same_new_partitions_lose_nothing():
                           batches))
         assert _count(ddb, "carrera") == 300 * 8 * 25
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        assert loopback.stop(pid, "productizar.motoserver")

@@ -11,24 +11,21 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import signal
-import subprocess
 import sys
-import time
-import urllib.request
 import zipfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import localenv, naming, paths
+from . import loopback, naming, paths
 from .errors import ProductizarError
 from .hu import HU
 
 if TYPE_CHECKING:
     from .notebook import Step
 
-HOST = localenv.HOST
+HOST = loopback.HOST
+MARKER = "gunicorn"  # in the server's command line: how its pid is told from a reused one
 
 
 @dataclass(frozen=True)
@@ -46,27 +43,16 @@ def _state_file() -> Path:
     return paths.state_dir() / "api.json"
 
 
+def _health(port: int) -> str:
+    return f"http://{HOST}:{port}/salud"
+
+
 def _read() -> ApiState | None:
-    try:
-        return ApiState(**json.loads(_state_file().read_text()))
-    except (FileNotFoundError, ValueError, TypeError):
-        return None
+    return loopback.read_state(_state_file(), ApiState)
 
 
 def _alive(state: ApiState) -> bool:
-    try:
-        cmdline = Path(f"/proc/{state.pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-    return b"gunicorn" in cmdline and _answers(state.port)
-
-
-def _answers(port: int, timeout: float = 1.0) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://{HOST}:{port}/salud", timeout=timeout) as resp:
-            return resp.status == 200
-    except OSError:
-        return False
+    return loopback.runs(state.pid, MARKER) and loopback.answers(_health(state.port))
 
 
 def environment(hu: HU, aws_env: dict[str, str]) -> dict[str, str]:
@@ -112,18 +98,9 @@ def running() -> ApiState | None:
 
 
 def stop() -> bool:
+    """Stop the reference API of this state dir (True if one was running)."""
     state = _read()
-    stopped = False
-    if state:
-        try:
-            os.killpg(state.pid, signal.SIGTERM)
-            for _ in range(100):
-                if not Path(f"/proc/{state.pid}").exists():
-                    break
-                time.sleep(0.05)
-            stopped = True
-        except ProcessLookupError:
-            pass
+    stopped = bool(state) and loopback.stop(state.pid, MARKER)
     _state_file().unlink(missing_ok=True)
     return stopped
 
@@ -138,26 +115,17 @@ def start(hu: HU, zip_path: Path, aws_env: dict[str, str], wait_s: float = 60.0)
     stop()
     project = _manage_dir(_project_dir(zip_path, fingerprint))
     log = paths.state_dir() / "api.log"
-    for _ in range(3):
-        port = localenv.free_port()
-        with open(log, "ab") as out:
-            proc = subprocess.Popen(
-                # gunicorn, as the image's CMD runs it (Django's runserver delays keep-alive replies by 40 ms)
-                [sys.executable, "-m", "gunicorn", "--bind", f"{HOST}:{port}", "--worker-class", "gthread",
-                 "--workers", "2", "--threads", "4", "--access-logfile", "-", "api_productizar.wsgi:application"],
-                cwd=project, env=environment(hu, aws_env), stdout=out, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + wait_s
-        while time.monotonic() < deadline and proc.poll() is None:
-            if _answers(port, 0.5):
-                state = ApiState(proc.pid, port, fingerprint)
-                _state_file().write_text(json.dumps(asdict(state)))
-                return state
-            time.sleep(0.2)
-        if proc.poll() is None:
-            proc.kill()
-    tail = log.read_text(errors="replace")[-800:] if log.exists() else ""
-    raise ProductizarError(f"El API de referencia no arrancó en {HOST}; últimas líneas de {log}:\n{tail}")
+    started = loopback.spawn(
+        # gunicorn, as the image's CMD runs it (Django's runserver delays keep-alive replies by 40 ms)
+        lambda port: [sys.executable, "-m", MARKER, "--bind", f"{HOST}:{port}", "--worker-class", "gthread",
+                      "--workers", "2", "--threads", "4", "--access-logfile", "-", "api_productizar.wsgi:application"],
+        _health, log, wait_s, cwd=project, env=environment(hu, aws_env))
+    if not started:
+        tail = log.read_text(errors="replace")[-800:] if log.exists() else ""
+        raise ProductizarError(f"El API de referencia no arrancó en {HOST}; últimas líneas de {log}:\n{tail}")
+    state = ApiState(*started, fingerprint)
+    loopback.write_state(_state_file(), state)
+    return state
 
 
 def base_url(step: "Step") -> str:

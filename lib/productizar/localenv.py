@@ -9,26 +9,21 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
 import sqlglot
 
-from . import demo_data, motoserver, paths
+from . import demo_data, loopback, motoserver, paths
 from .errors import LocalNotRunning
 
-HOST = "127.0.0.1"
+HOST = loopback.HOST
 
 
 @dataclass(frozen=True)
@@ -64,62 +59,27 @@ def _lock() -> Iterator[None]:
 
 
 def _read_state() -> LocalState | None:
-    try:
-        return LocalState(**json.loads(_state_file().read_text()))
-    except (FileNotFoundError, ValueError, TypeError):
-        return None
+    return loopback.read_state(_state_file(), LocalState)
 
 
-def _is_moto(pid: int) -> bool:
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
-    except OSError:
-        return False
-    return motoserver.MARKER.encode() in cmdline
-
-
-def _answers(port: int, timeout: float = 1.0) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://{HOST}:{port}/moto-api/", timeout=timeout) as resp:
-            return resp.status == 200
-    except OSError:
-        return False
+def _health(port: int) -> str:
+    return f"http://{HOST}:{port}/moto-api/"
 
 
 def running() -> LocalState | None:
     """The running moto server of this state dir, or None."""
     state = _read_state()
-    if state and _is_moto(state.pid) and _answers(state.port):
+    if state and loopback.runs(state.pid, motoserver.MARKER) and loopback.answers(_health(state.port)):
         return state
     return None
 
 
-def free_port() -> int:
-    """A loopback port nobody holds now (the caller binds it at once, and retries if it lost the race)."""
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
 def _start_moto(log: Path, wait_s: float = 30.0) -> LocalState:
-    for _ in range(3):  # a port found free can be taken before moto binds it: try another
-        port = free_port()
-        with open(log, "ab") as out:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", motoserver.MARKER, "-H", HOST, "-p", str(port)],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,  # survives the command that started it
-            )
-        deadline = time.monotonic() + wait_s
-        while time.monotonic() < deadline and proc.poll() is None:
-            if _answers(port, 0.5):
-                return LocalState(proc.pid, port, datetime.now(timezone.utc).isoformat(timespec="seconds"))
-            time.sleep(0.1)
-        if proc.poll() is None:
-            proc.kill()
-    raise LocalNotRunning(f"moto did not start on {HOST}; see {log}")
+    started = loopback.spawn(lambda port: [sys.executable, "-m", motoserver.MARKER, "-H", HOST, "-p", str(port)],
+                             _health, log, wait_s)
+    if not started:
+        raise LocalNotRunning(f"moto did not start on {HOST}; see {log}")
+    return LocalState(*started, datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
 
 def build_results_zone(target: Path) -> None:
@@ -151,9 +111,7 @@ def up() -> tuple[LocalState, bool]:
         if state:
             return state, False
         state = _start_moto(paths.state_dir() / "moto.log")
-        tmp = _state_file().with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(state)))
-        os.replace(tmp, _state_file())
+        loopback.write_state(_state_file(), state)
         return state, True
 
 
@@ -164,16 +122,7 @@ def down(purge: bool = False) -> bool:
     with _lock():
         localapi.stop()
         state = _read_state()
-        stopped = False
-        if state and _is_moto(state.pid):
-            os.kill(state.pid, signal.SIGTERM)
-            for _ in range(100):
-                if not _is_moto(state.pid):
-                    break
-                time.sleep(0.05)
-            else:
-                os.kill(state.pid, signal.SIGKILL)
-            stopped = True
+        stopped = bool(state) and loopback.stop(state.pid, motoserver.MARKER)
         _state_file().unlink(missing_ok=True)
         if purge:
             for f in paths.state_dir().glob("results_zone_v*.duckdb*"):

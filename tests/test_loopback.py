@@ -1,0 +1,43 @@
+"""Start, find and stop of the loopback servers: a recorded pid is only acted on while it is still ours."""
+
+import subprocess
+import sys
+from dataclasses import dataclass
+
+from productizar import loopback
+
+
+def test_stop_leaves_a_process_that_is_not_the_marked_server_alone():
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+    try:
+        assert not loopback.stop(proc.pid, "productizar.motoserver")  # a reused pid: not ours to kill
+        assert proc.poll() is None
+        assert loopback.stop(proc.pid, "time.sleep(60)")
+        assert proc.wait(timeout=5) is not None
+        assert not loopback.runs(proc.pid, "time.sleep(60)")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+@dataclass(frozen=True)
+class _State:
+    pid: int
+    port: int
+
+
+def test_state_is_written_whole_and_unreadable_state_is_none(tmp_path):
+    path = tmp_path / "state.json"
+    assert loopback.read_state(path, _State) is None
+    loopback.write_state(path, _State(12, 34))
+    assert loopback.read_state(path, _State) == _State(12, 34)
+    path.write_text('{"pid": 1}')  # from another version: a field missing
+    assert loopback.read_state(path, _State) is None
+    assert [p.name for p in tmp_path.iterdir()] == ["state.json"]  # no temporary file left beside it
+
+
+def test_spawn_gives_up_on_a_server_that_never_answers(tmp_path):
+    log = tmp_path / "never.log"
+    started = loopback.spawn(lambda port: [sys.executable, "-c", "import time; time.sleep(60)"],
+                             lambda port: f"http://{loopback.HOST}:{port}/", log, wait_s=0.5)
+    assert started is None
