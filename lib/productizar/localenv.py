@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import sqlglot
 
-from . import demo_data, loopback, motoserver, paths
+from . import demo_data, localapi, loopback, motoserver, paths
 from .errors import LocalNotRunning
 
 HOST = loopback.HOST
@@ -117,8 +117,6 @@ def up() -> tuple[LocalState, bool]:
 
 def down(purge: bool = False) -> bool:
     """Stop the moto server of this state dir (True if one was stopped); ``purge`` also deletes the data."""
-    from . import localapi  # here: localapi builds on this module
-
     with _lock():
         localapi.stop()
         state = _read_state()
@@ -153,8 +151,6 @@ def duckdb_path() -> Path:
 
 def status() -> dict[str, object]:
     """What the embedded default looks like now, for ``productizar local status``."""
-    from . import localapi
-
     state = running()
     api = localapi.running()
     return {
