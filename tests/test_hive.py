@@ -152,3 +152,28 @@ def test_a_refused_query_is_one_sentence_with_the_sql(hive_zone):
     assert "rechazó la consulta" in text and "columna_inexistente" in text
     assert text.endswith("SQL enviado:\nSELECT columna_inexistente FROM resultados.inventario_lz")
     assert len(text.splitlines()) == 3 and "ThriftCLIService" not in text  # the server's message, not its stack
+
+
+def test_closing_a_session_the_server_never_answers_gives_up_after_the_close_timeout(monkeypatch):
+    """Spark's Thrift server once never answered CloseSession and a reservation waited forever."""
+    import socket
+    import time
+
+    from thrift.transport.TSocket import TSocket
+
+    from productizar import results_zone
+
+    monkeypatch.setattr(results_zone, "CLOSE_TIMEOUT_S", 0.5)
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts, never answers
+        sock = TSocket("127.0.0.1", silent.getsockname()[1])
+        sock.open()
+
+        class Session:  # closes as PyHive does: send CloseSession, wait for the answer
+            def close(self):
+                sock.write(b"CloseSession")
+                sock.read(4)
+
+        started = time.monotonic()
+        results_zone._BoundedClose(Session(), sock).close()
+        assert time.monotonic() - started < 5
+        assert not sock.isOpen()
