@@ -16,7 +16,7 @@ os.environ["PRODUCTIZAR_OUTPUT_ROOT"] = str(_TMP / "outputs")
 
 
 def pytest_sessionstart(session):
-    from productizar import localenv
+    from productizar.local import embedded as localenv
 
     localenv.up()
 
@@ -24,7 +24,7 @@ def pytest_sessionstart(session):
 def pytest_collection_modifyitems(session, config, items):
     """Notebooks run in runbook order, after the other tests: each step uses what the earlier ones left
     (facts, the deployed stack, the loaded tables), as in a batch run."""
-    from productizar.runner import STEPS
+    from productizar.run.registry import STEPS
 
     order = {name: i for i, name in enumerate(STEPS)}
     items.sort(key=lambda item: (1, order.get(item.path.stem, len(STEPS))) if item.path.suffix == ".ipynb" else (0, 0))
@@ -32,16 +32,16 @@ def pytest_collection_modifyitems(session, config, items):
 
 def pytest_runtest_setup(item):
     """The notebook batch starts from an empty AWS, as it did when the golden outputs were recorded."""
-    from productizar.runner import STEPS
+    from productizar.run.registry import STEPS
 
     if item.path.suffix == ".ipynb" and item.path.stem == STEPS[0] and item.name.endswith("Cell 0"):
-        from productizar import localenv
+        from productizar.local import embedded as localenv
 
         localenv.reset()
 
 
 def pytest_sessionfinish(session, exitstatus):
-    from productizar import localenv
+    from productizar.local import embedded as localenv
 
     localenv.down()
     shutil.rmtree(_TMP, ignore_errors=True)

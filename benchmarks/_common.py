@@ -13,12 +13,14 @@ sys.path.insert(0, str(ROOT / "lib"))
 _TMP = Path(tempfile.mkdtemp(prefix="productizar-bench-"))
 os.environ.setdefault("PRODUCTIZAR_STATE_DIR", str(_TMP / "state"))
 
-from productizar import aws, localenv  # noqa: E402
-from productizar.environments import get_environment  # noqa: E402
-from productizar.hu import TableSpec  # noqa: E402
-from productizar.results_zone import DuckDBResultsZone  # noqa: E402
+from productizar.run.endpoints import resolve
+from productizar.cloud import aws
+from productizar.local import embedded as localenv# noqa: E402
+from productizar.core.environments import get_environment  # noqa: E402
+from productizar.core.hu import TableSpec  # noqa: E402
+from productizar.results_zone.duckdb import DuckDBResultsZone  # noqa: E402
 
-LOCAL = get_environment("local")
+LOCAL = resolve(get_environment("local"))
 SPEC = TableSpec(source="bench.clientes", partition_key={"name": "num_documento", "type": "S"},
                  sort_key={"name": "periodo", "type": "N"})
 

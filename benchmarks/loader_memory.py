@@ -17,7 +17,7 @@ CHILD = r"""
 import json, resource, sys
 sys.path.insert(0, {bench!r})
 import _common as c
-from productizar.loader import load_table
+from productizar.dynamo.loader import load_table
 zone = c.results_zone({rows})
 spec = c.SPEC.model_copy(update={{"dynamo_table": c.new_table()}})
 r = load_table(zone, c.client(), spec, rate_wcu=None, workers=4, chunk_rows=10_000)

@@ -11,8 +11,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import _common as c
-from productizar.items import to_item
-from productizar.loader import load_table
+from productizar.dynamo.items import to_item
+from productizar.dynamo.loader import load_table
 
 
 def raw_ceiling(items: list[dict], workers: int) -> float:

@@ -12,8 +12,8 @@ import argparse
 import time
 
 import _common as c
-from productizar import spark_load
-from productizar.loader import load_table
+from productizar.dynamo import spark_load
+from productizar.dynamo.loader import load_table
 
 
 def main() -> None:

@@ -30,8 +30,9 @@ COLUMNS = (
 CHILD = r"""
 import json, resource, sys, time
 sys.path.insert(0, {root!r})
-from productizar.results_zone import DuckDBResultsZone, HiveResultsZone
-from productizar.environments import HiveZone
+from productizar.results_zone.duckdb import DuckDBResultsZone
+from productizar.results_zone.hive import HiveResultsZone
+from productizar.core.environments import HiveZone
 spec = json.loads(sys.argv[1])
 zone = (DuckDBResultsZone(spec["path"]) if spec["backend"] == "duckdb"
         else HiveResultsZone(HiveZone(backend="hive", host="127.0.0.1", port=spec["port"], auth="NONE", username="bench")))
@@ -67,8 +68,8 @@ def duckdb_table(tmp: Path, rows: int) -> dict:
 
 
 def hive_table(tmp: Path, rows: int):
-    from productizar.environments import HiveZone
-    from productizar.results_zone import HiveResultsZone
+    from productizar.core.environments import HiveZone
+    from productizar.results_zone.hive import HiveResultsZone
     from tests.support import hive_server
 
     server = hive_server.start(tmp / "hive")

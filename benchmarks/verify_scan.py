@@ -7,8 +7,8 @@ import argparse
 import time
 
 import _common as c
-from productizar.loader import load_table
-from productizar.verify import count_items
+from productizar.dynamo.loader import load_table
+from productizar.dynamo.verify import count_items
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """The Glue job's script (``glueJob<ApiName>``, ScriptLocation s3://<scripts bucket>/scripts/cargar_dynamo.py).
 
-All logic is in ``productizar.spark_load`` (shipped to Glue as ``--extra-py-files productizar.zip``): read the
+All logic is in ``productizar.dynamo.spark_load`` (shipped to Glue as ``--extra-py-files productizar.zip``): read the
 results-zone table, repartition by key, write each partition through the loader core at its share of the
 table's write budget, print one line per task and the totals. Locally:
 
@@ -11,7 +11,7 @@ table's write budget, print one line per task and the totals. Locally:
 
 import sys
 
-from productizar.spark_load import main
+from productizar.dynamo.spark_load import main
 
 if __name__ == "__main__":
     main(sys.argv[1:])

@@ -6,11 +6,11 @@ import duckdb
 import pytest
 import yaml
 
-from productizar import localenv
-from productizar.results_zone import DuckDBResultsZone
+from productizar.local import embedded as localenv
+from productizar.results_zone.duckdb import DuckDBResultsZone
 
-from productizar.environments import HiveZone
-from productizar.results_zone import HiveResultsZone
+from productizar.core.environments import HiveZone
+from productizar.results_zone.hive import HiveResultsZone
 from tests.support import hive_server as hs
 
 

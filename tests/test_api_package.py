@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from productizar import api_package, naming
-from productizar.api_package import PackageError
-from productizar.hu import load_hu
+from productizar.api import package as api_package
+from productizar.core import naming
+from productizar.api.package import PackageError
+from productizar.core.hu import load_hu
 
 DEMO = Path(__file__).resolve().parents[1] / "parameters" / "hu" / "demo.yaml"
 HU = load_hu(DEMO)

@@ -9,13 +9,18 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from productizar import conteo, demo_data, localenv
-from productizar.errors import TablesMissing
-from productizar.hu import TableSpec, load_hu
-from productizar.results_zone import DuckDBResultsZone
+from productizar.local import demo_data
+from productizar.local import embedded as localenv
+from productizar.results_zone import profile
+from productizar.run.step import start
+from productizar.steps import conteo
+from productizar.core.errors import TablesMissing
+from productizar.core.hu import TableSpec, load_hu
+from productizar.results_zone.duckdb import DuckDBResultsZone
 
 ROOT = Path(__file__).resolve().parents[1]
-HU = load_hu(ROOT / "parameters" / "hu" / "demo.yaml")
+HU_PATH = ROOT / "parameters" / "hu" / "demo.yaml"
+HU = load_hu(HU_PATH)
 
 
 def expected_counts(table: TableSpec) -> dict:
@@ -47,7 +52,7 @@ def zone():
 
 
 def test_counts_match_the_demo_data(zone):
-    counts = conteo.count_tables(zone, HU.tables, max_workers=3)
+    counts = profile.count_tables(zone, HU.tables, max_workers=3)
     assert [c.source for c in counts] == [t.source for t in HU.tables]
     for table, c in zip(HU.tables, counts):
         exp_ = expected_counts(table)
@@ -71,7 +76,7 @@ def test_every_missing_table_is_named_before_counting(zone):
         TableSpec(source="otra_zona.tampoco", partition_key={"name": "id", "type": "N"}),
     ]
     with pytest.raises(TablesMissing) as info:
-        conteo.count_tables(zone, tables)
+        profile.count_tables(zone, tables)
     assert info.value.missing == ["resultados_riesgos.no_existe", "otra_zona.tampoco"]
     assert "resultados_riesgos.no_existe" in str(info.value)
 
@@ -99,13 +104,13 @@ class SlowZone(DuckDBResultsZone):
 @pytest.mark.parametrize("bound", [1, 2])
 def test_tables_are_counted_concurrently_within_the_bound(bound):
     zone = SlowZone(localenv.duckdb_path())
-    conteo.count_tables(zone, HU.tables, max_workers=bound)
+    profile.count_tables(zone, HU.tables, max_workers=bound)
     assert zone.peak == bound
 
 
 def test_sql_is_hive_with_every_count_aliased_and_no_positional_group_by():
     for t in HU.tables:
-        for sql in (conteo.profile_sql(t), conteo.duplicates_sql(t), conteo.hot_key_sql(t)):
+        for sql in (profile.profile_sql(t), profile.duplicates_sql(t), profile.hot_key_sql(t)):
             tree = sqlglot.parse_one(sql, read="hive")
             for count in tree.find_all(exp.Count):
                 # the outermost count(*) of a select is aliased (engines name it _c0, count(1), count_star())
@@ -118,11 +123,12 @@ def test_sql_is_hive_with_every_count_aliased_and_no_positional_group_by():
 
 
 def test_observations_say_what_the_load_will_lose(zone):
-    counts = conteo.count_tables(zone, HU.tables)
-    text = conteo.observations(counts)
+    counts = profile.count_tables(zone, HU.tables)
+    text = conteo.observations(counts).splitlines()
     assert text[0].startswith("resultados_riesgos.alter_ctra_score_delta: 5 filas con la clave")
     assert "4 claves repetidas (4 filas de más)" in text[0] and "99.991 ítems" in text[0]
     assert text[1] == "resultados_riesgos.alter_ctra_segmento_cliente: 100.000 filas, claves (id_cliente) completas y únicas."
     assert "1 fila con la clave" in text[2]
-    facts = conteo.facts(counts, zone)
-    assert facts["tables"]["resultados_riesgos.alter_ctra_score_delta"]["expected_items"] == 99_991
+    facts = conteo.facts(start("conteo", str(HU_PATH), "local"), counts)
+    assert facts.tables["resultados_riesgos.alter_ctra_score_delta"].expected_items == 99_991
+    assert facts.results_zone == "DuckDB embebido (entorno local)"

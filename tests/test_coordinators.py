@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from productizar import coordinators
-from productizar.errors import ProductizarError
-from productizar.hu import load_hu
+from productizar.cloud import coordinators
+from productizar.core.errors import ProductizarError
+from productizar.core.hu import load_hu
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = load_hu(ROOT / "parameters" / "hu" / "demo.yaml")

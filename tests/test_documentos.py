@@ -12,9 +12,12 @@ import pytest
 import yaml
 from docx import Document
 
-from productizar import documentos, emails, forms, notebook, paperwork, preview
-from productizar.hu import load_hu
-from productizar.problems import InputFileError
+from productizar.core.errors import InputFileError
+from productizar.core.hu import load_hu
+from productizar.paperwork import emails, forms, preview
+from productizar.paperwork import texts as paperwork
+from productizar.run.step import Step, start
+from productizar.steps import conteo, documentos
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "parameters" / "hu" / "demo.yaml"
@@ -22,18 +25,21 @@ FORMS = ROOT / "templates" / "documentos"
 TODAY = date(2026, 11, 29)
 
 
-def step_for(tmp_path: Path, hu_file: Path = DEMO) -> notebook.Step:
+def step_for(tmp_path: Path, hu_file: Path = DEMO) -> Step:
     out = tmp_path / "evidencia"
     (out / "facts").mkdir(parents=True)
     hu = load_hu(hu_file)
-    conteo = {"tables": {t.source: {"expected_items": 1000 + i} for i, t in enumerate(hu.tables)}}
-    (out / "facts" / "conteo.json").write_text(json.dumps(conteo), encoding="utf-8")
-    return notebook.start("documentos", str(hu_file), "local", str(out))
+    counted = conteo.Facts(results_zone="DuckDB de prueba", tables={t.source: conteo.TableFacts(
+        source=t.source, partition_key=t.partition_key.name, sort_key=None, rows=1000 + i, null_key_rows=0,
+        duplicate_keys=0, duplicate_rows=0, sort_min=None, sort_max=None, max_rows_per_partition_key=1, sql=[],
+        expected_items=1000 + i) for i, t in enumerate(hu.tables)})
+    (out / "facts" / "conteo.json").write_text(counted.model_dump_json(), encoding="utf-8")
+    return start("documentos", str(hu_file), "local", str(out))
 
 
 def demo_values() -> dict:
     hu = load_hu(DEMO)
-    return documentos.values(hu, {"tables": {t.source: {"expected_items": 7} for t in hu.tables}}, TODAY)
+    return documentos.values(hu, {t.source: 7 for t in hu.tables}, TODAY)
 
 
 def mapping_copy(tmp_path: Path, edit=None) -> Path:

@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from productizar.environments import get_environment, load_environments, write_mode
-from productizar.problems import InputFileError
+from productizar.run.endpoints import resolve
+from productizar.core.environments import get_environment, load_environments, write_mode
+from productizar.core.errors import InputFileError
 
 
 def test_repository_environments_load_with_the_runbook_paths():
@@ -62,10 +63,10 @@ qa:
 
 
 def test_child_processes_get_placeholder_credentials_only_for_the_embedded_endpoint():
-    from productizar import aws
-    from productizar.environments import get_environment
+    from productizar.cloud import aws
+    from productizar.core.environments import get_environment
 
-    local = aws.process_environment(get_environment("local"))
+    local = aws.process_environment(resolve(get_environment("local")))
     assert local["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:") and local["AWS_ACCESS_KEY_ID"] == "productizar-local"
     dev = aws.process_environment(get_environment("dev"))
     assert dev == {"AWS_DEFAULT_REGION": "us-east-1", "AWS_PROFILE": "productizar-dev"}  # credentials: the chain

@@ -8,9 +8,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from productizar import aws, engine, glue, naming
-from productizar.environments import get_environment
-from productizar.hu import HU
+from productizar.run.endpoints import resolve
+from productizar.cloud import aws, glue
+from productizar.dynamo import engine
+from productizar.core import naming
+from productizar.core.environments import get_environment
+from productizar.core.hu import HU
 
 DEMO = Path(__file__).resolve().parents[1] / "parameters" / "hu" / "demo.yaml"
 DATA = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
@@ -44,7 +47,7 @@ def test_big_tables_or_a_missed_window_go_to_spark():
 
 @pytest.fixture
 def clients():
-    env = get_environment("local")
+    env = resolve(get_environment("local"))
     return aws.client(env, "s3"), aws.client(env, "glue")
 
 
@@ -70,9 +73,9 @@ def test_the_script_and_package_are_uploaded_and_the_job_points_at_them(clients,
     assert body == glue.script_path().read_bytes()
     package = tmp_path / "productizar.zip"
     package.write_bytes(s3.get_object(Bucket="scripts-prueba", Key=glue.PACKAGE_KEY)["Body"].read())
-    assert "productizar/spark_load.py" in zipfile.ZipFile(package).namelist()
+    assert "productizar/dynamo/spark_load.py" in zipfile.ZipFile(package).namelist()
     # what Glue does with --extra-py-files: the package imported from the zip, without the results-zone drivers
-    probe = ("import sys; sys.path.insert(0, sys.argv[1]); import productizar.spark_load as s; "
+    probe = ("import sys; sys.path.insert(0, sys.argv[1]); import productizar.dynamo.spark_load as s; "
              "assert s.__file__.startswith(sys.argv[1]); "
              "assert not [m for m in sys.modules if m.split('.')[0] in ('duckdb', 'sqlalchemy', 'sqlglot', 'pyhive')]")
     subprocess.run([sys.executable, "-c", probe, str(package)], check=True, cwd=tmp_path)

@@ -7,10 +7,13 @@ import pandas as pd
 import pytest
 import sqlalchemy
 
-from productizar import conteo, localenv
-from productizar.hu import load_hu
-from productizar.results_zone import DuckDBResultsZone, HiveResultsZone, ResultsZoneError
-from productizar.runner import Runner
+from productizar.steps import conteo
+from productizar.local import embedded as localenv
+from productizar.core.hu import load_hu
+from productizar.results_zone.duckdb import DuckDBResultsZone
+from productizar.results_zone.hive import HiveResultsZone
+from productizar.results_zone.base import ResultsZoneError
+from productizar.run.runner import Runner
 from tests.conftest import hive_settings
 from tests.test_hivesql import SEED_CONSECUTIVE, SEED_LOOKUP
 
@@ -45,7 +48,7 @@ def test_conteo_step_runs_through_pyhive(environments_with_hive):
     lines: list[str] = []
     result = Runner(DEMO, environments_with_hive, ["conteo"], force=True, echo=lines.append).run()
     assert result.exit_code == 0, lines
-    facts = result.steps[0]["facts"]
+    facts = result.steps[0].facts
     assert facts["results_zone"].startswith("Hive 127.0.0.1:")
     assert facts["tables"]["resultados_riesgos.alter_ctra_score_delta"]["expected_items"] == 99_991
     assert facts["tables"]["resultados_comercial.alter_ctra_oferta_producto"]["sort_max"] == "TC25"
@@ -161,7 +164,7 @@ def test_closing_a_session_the_server_never_answers_gives_up_after_the_close_tim
 
     from thrift.transport.TSocket import TSocket
 
-    from productizar import results_zone
+    from productizar.results_zone import hive as results_zone
 
     monkeypatch.setattr(results_zone, "CLOSE_TIMEOUT_S", 0.5)
     with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts, never answers

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from productizar.hu import load_hu
-from productizar.problems import InputFileError
+from productizar.core.hu import load_hu
+from productizar.core.errors import InputFileError
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "parameters" / "hu" / "demo.yaml"

@@ -7,16 +7,20 @@ from pathlib import Path
 import pytest
 import yaml as pyyaml
 
-from productizar import aws, infraestructura, naming, pipeline, scans, stack, template
-from productizar.environments import get_environment
-from productizar.errors import ProductizarError
-from productizar.hu import HU, load_hu
-from productizar.notebook import Step
+from productizar.run.endpoints import resolve
+from productizar.cloud import aws, inspection, pipeline, scans, stack, template
+from productizar.steps import infraestructura
+from productizar.core import naming
+from productizar.core.environments import get_environment
+from productizar.core.errors import ProductizarError
+from productizar.core.hu import HU, load_hu
+from productizar.run.registry import spec
+from productizar.run.step import Step
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_PATH = ROOT / "parameters" / "hu" / "demo.yaml"
 DEMO = load_hu(DEMO_PATH)
-LOCAL = get_environment("local")
+LOCAL = resolve(get_environment("local"))
 
 
 def unique_hu(**api) -> HU:
@@ -84,7 +88,7 @@ def test_deploy_on_moto_and_every_check_passes_or_is_a_known_gap():
     assert result.action == "created" and result.status == "CREATE_COMPLETE"
     assert f"{naming.stack_name(hu.api.slug)}: CREATE_COMPLETE" in lines  # moto reports stack events only
     assert set(result.resources["Tipo"]) >= {"AWS::DynamoDB::Table", "AWS::KMS::Key", "AWS::IAM::Policy"}
-    checks = stack.verify(hu, LOCAL, clients(), template.glue_settings(hu))
+    checks = inspection.inspect(hu, LOCAL, clients(), template.glue_settings(hu))
     by_status = {s: [c for c in checks if c.status == s] for s in ("pass", "fail", "not_checkable")}
     assert by_status["fail"] == []
     assert {c.check for c in by_status["pass"]} >= {"existe y está ACTIVE", "claves y tipos", "modo de facturación",
@@ -109,13 +113,13 @@ def test_checks_catch_a_removed_tag_and_what_an_environment_without_gaps_lacks()
     ddb.untag_resource(ResourceArn=arn, TagKeys=["bancolombia:bkdiario"])
     ddb.update_continuous_backups(TableName=first, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
     strict = LOCAL.model_copy(update={"known_gaps": []})  # as against real AWS: a missing property fails
-    checks = {(c.table, c.check): c for c in stack.verify(hu, strict, clients(), template.glue_settings(hu))}
-    assert checks[(first, "etiquetas bancolombia:*")].status == "fail"
-    assert "bancolombia:bkdiario" in checks[(first, "etiquetas bancolombia:*")].found
-    assert checks[(first, "recuperación a un punto en el tiempo (PITR)")].status == "pass"  # set via the direct API
+    checks = {(c.table, c.key): c for c in inspection.inspect(hu, strict, clients(), template.glue_settings(hu))}
+    assert checks[(first, "tags")].status == "fail"
+    assert "bancolombia:bkdiario" in checks[(first, "tags")].found
+    assert checks[(first, "pitr")].status == "pass"  # set via the direct API
     second = hu.tables[1].names.dynamo_table
-    assert checks[(second, "recuperación a un punto en el tiempo (PITR)")].status == "fail"
-    assert checks[(second, "cifrado SSE con KMS")].status == "fail"
+    assert checks[(second, "pitr")].status == "fail"
+    assert checks[(second, "sse")].status == "fail"
     with pytest.raises(ProductizarError, match="Verificaciones que fallan") as failed:
         infraestructura.verdict(list(checks.values()))
     assert f"{second}: cifrado SSE con KMS (se esperaba" in str(failed.value)  # what to look at, not only where
@@ -145,7 +149,7 @@ def test_first_failure_reads_aws_events_newest_first():
 
 def test_qa_without_confirmation_stops_after_the_scan(tmp_path):
     qa = get_environment("qa")
-    step = Step("infraestructura", DEMO, DEMO_PATH, "qa", qa, tmp_path, "")
+    step = Step(spec("infraestructura"), DEMO, DEMO_PATH, "qa", qa, tmp_path, "")
     plan = infraestructura.prepare(step)
     lines: list[str] = []
     assert infraestructura.deploy(step, plan, progress=lines.append) is None
@@ -157,7 +161,7 @@ def test_qa_without_confirmation_stops_after_the_scan(tmp_path):
 # -------------------------------------------------------------------------------------------- companions
 
 def test_first_deployment_runs_only_dev_and_the_files_land_as_in_the_repository(tmp_path):
-    step = Step("infraestructura", DEMO, DEMO_PATH, "local", LOCAL, tmp_path, "")
+    step = Step(spec("infraestructura"), DEMO, DEMO_PATH, "local", LOCAL, tmp_path, "")
     plan = infraestructura.prepare(step)
     folder = tmp_path / "infraestructura" / "AlterCtraScoreDelta"
     assert plan.folder == folder and (folder / "template.yaml").is_file() and (tmp_path / "infraestructura" / "template.diff").is_file()
@@ -186,7 +190,7 @@ def test_an_existing_api_keeps_qa_and_prd_on(tmp_path):
     data["infrastructure"] = {"template": str(ROOT / "tests" / "fixtures" / "template_two_tables.yaml")}
     hu_file.write_text(pyyaml.safe_dump(data, allow_unicode=True))
     hu = load_hu(hu_file)
-    plan = infraestructura.prepare(Step("infraestructura", hu, hu_file, "local", LOCAL, tmp_path / "out", ""))
+    plan = infraestructura.prepare(Step(spec("infraestructura"), hu, hu_file, "local", LOCAL, tmp_path / "out", ""))
     assert plan.pipeline.tags() == "#DEV #QA #PRD"
     assert sorted(plan.patch.not_in_hu) == ["DynamoAlterCtraHistoricoapi", "Dynamoalterctraalertasapi"]
     assert "no se borran" in infraestructura.summary(plan)

@@ -4,9 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from productizar import inventory, naming
-from productizar.hivesql import hive_literal
-from productizar.hu import load_hu
+from productizar.results_zone import inventory
+from productizar.core import naming
+from productizar.results_zone.hivesql import hive_literal
+from productizar.core.hu import load_hu
 
 DEMO = Path(__file__).resolve().parents[1] / "parameters" / "hu" / "demo.yaml"
 

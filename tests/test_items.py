@@ -6,8 +6,8 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
-from productizar.hu import TableSpec
-from productizar.items import BadKey, attribute, item_size, number_size, to_item
+from productizar.core.hu import TableSpec
+from productizar.dynamo.items import BadKey, attribute, item_size, number_size, to_item
 
 SCORE = TableSpec(source="r.score", partition_key={"name": "num_documento", "type": "S"},
                   sort_key={"name": "fecha_corte", "type": "N"})

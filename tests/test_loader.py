@@ -9,14 +9,16 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from productizar import aws
-from productizar.environments import get_environment
-from productizar.hu import TableSpec, load_hu
-from productizar.loader import BATCH, BatchWriter, Checkpoint, LoadError, RateLimiter, load_table
-from productizar.results_zone import DuckDBResultsZone, ResultsZone
+from productizar.run.endpoints import resolve
+from productizar.cloud import aws
+from productizar.core.environments import get_environment
+from productizar.core.hu import TableSpec, load_hu
+from productizar.dynamo.loader import BATCH, BatchWriter, Checkpoint, LoadError, RateLimiter, load_table
+from productizar.results_zone.duckdb import DuckDBResultsZone
+from productizar.results_zone.base import ResultsZone
 
 ROOT = Path(__file__).resolve().parents[1]
-LOCAL = get_environment("local")
+LOCAL = resolve(get_environment("local"))
 DEMO = load_hu(ROOT / "parameters" / "hu" / "demo.yaml")
 
 
@@ -211,7 +213,7 @@ def test_duckdb_pages_keep_key_order_and_never_split_a_key(tmp_path):
 
 
 def test_progress_lines_say_rows_rate_and_time_left_once_each():
-    from productizar.loader import LoadResult, ProgressPrinter
+    from productizar.dynamo.loader import LoadResult, ProgressPrinter
 
     lines: list[str] = []
     show = ProgressPrinter(every_s=0, out=lines.append)

@@ -6,8 +6,10 @@ import duckdb
 import pandas as pd
 import pytest
 
-from productizar import aws, demo_data, localenv
-from productizar.environments import get_environment
+from productizar.run.endpoints import resolve
+from productizar.cloud import aws
+from productizar.local import demo_data, embedded as localenv
+from productizar.core.environments import get_environment
 
 
 def test_second_up_finds_the_running_server():
@@ -18,7 +20,7 @@ def test_second_up_finds_the_running_server():
 
 
 def test_local_environment_talks_to_moto_through_its_endpoint():
-    ddb = aws.client(get_environment("local"), "dynamodb")
+    ddb = aws.client(resolve(get_environment("local")), "dynamodb")
     assert ddb.meta.endpoint_url == localenv.moto_endpoint()
     ddb.create_table(
         TableName="prueba-endpoint",
@@ -38,7 +40,7 @@ def test_up_status_down_in_a_fresh_state_dir(tmp_path, monkeypatch):
     state, started = localenv.up()
     assert started and localenv.status()["moto"]["pid"] == state.pid
     assert localenv.down() is True
-    assert not os.path.exists(f"/proc/{state.pid}") or b"productizar.motoserver" not in open(f"/proc/{state.pid}/cmdline", "rb").read()
+    assert not os.path.exists(f"/proc/{state.pid}") or b"productizar.local.motoserver" not in open(f"/proc/{state.pid}/cmdline", "rb").read()
     assert localenv.running() is None and localenv.down() is False
     assert localenv.duckdb_file().exists()  # data is kept unless purged
     localenv.down(purge=True)

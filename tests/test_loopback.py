@@ -4,13 +4,13 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
-from productizar import loopback
+from productizar.local import loopback
 
 
 def test_stop_leaves_a_process_that_is_not_the_marked_server_alone():
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
     try:
-        assert not loopback.stop(proc.pid, "productizar.motoserver")  # a reused pid: not ours to kill
+        assert not loopback.stop(proc.pid, "productizar.local.motoserver")  # a reused pid: not ours to kill
         assert proc.poll() is None
         assert loopback.stop(proc.pid, "time.sleep(60)")
         assert proc.wait(timeout=5) is not None

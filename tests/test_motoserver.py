@@ -2,7 +2,7 @@
 
 moto's own server, with the interpreter switching threads often, loses the first items of a partition key
 that two ``BatchWriteItem`` calls create at once (measured 6 of 80,000; the CI run that showed it lost one
-item of the demo's 100,000). The same workload against ``productizar.motoserver`` must lose none.
+item of the demo's 100,000). The same workload against ``productizar.local.motoserver`` must lose none.
 """
 
 import sys
@@ -12,9 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 
-from productizar import loopback
-from productizar.loopback import HOST
-from productizar.motoserver import Serialized
+from productizar.local import loopback
+from productizar.local.loopback import HOST
+from productizar.local.motoserver import Serialized
 
 
 def test_serialized_runs_one_request_at_a_time_and_closes_each_body():
@@ -46,10 +46,10 @@ def test_serialized_runs_one_request_at_a_time_and_closes_each_body():
 
 def _start(log) -> tuple[int, int]:
     # a tiny switch interval makes thread switches land inside moto's handlers, where the race is
-    code = "import sys; sys.setswitchinterval(1e-6); from productizar.motoserver import main; main(sys.argv[1:])"
+    code = "import sys; sys.setswitchinterval(1e-6); from productizar.local.motoserver import main; main(sys.argv[1:])"
     started = loopback.spawn(lambda port: [sys.executable, "-c", code, "-H", HOST, "-p", str(port)],
                              lambda port: f"http://{HOST}:{port}/moto-api/", log, 30)
-    assert started, f"productizar.motoserver did not start; see {log}"
+    assert started, f"productizar.local.motoserver did not start; see {log}"
     return started
 
 
@@ -83,4 +83,4 @@ def test_concurrent_batch_writes_to_the_same_new_partitions_lose_nothing(tmp_pat
                           batches))
         assert _count(ddb, "carrera") == 300 * 8 * 25
     finally:
-        assert loopback.stop(pid, "productizar.motoserver")
+        assert loopback.stop(pid, "productizar.local.motoserver")

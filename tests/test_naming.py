@@ -2,7 +2,7 @@
 
 import pytest
 
-from productizar import naming
+from productizar.core import naming
 
 
 def test_camel_table_names_follow_the_seed_templates():

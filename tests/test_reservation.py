@@ -9,10 +9,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from productizar import inventory, localenv, reservation
-from productizar.hu import HU
-from productizar.reservation import Tables
-from productizar.results_zone import DuckDBResultsZone, ResultsZone, table_ref
+from productizar.results_zone import inventory, reservation
+from productizar.results_zone.reservation import EntryState
+from productizar.local import embedded as localenv
+from productizar.core.hu import HU
+from productizar.results_zone.reservation import Tables
+from productizar.results_zone.duckdb import DuckDBResultsZone
+from productizar.results_zone.base import ResultsZone, table_ref
 from tests.support import reservation_worker
 
 DEMO = Path(__file__).resolve().parents[1] / "parameters" / "hu" / "demo.yaml"
@@ -44,9 +47,9 @@ def test_the_demo_plan_starts_after_1936_and_writes_nothing(zone):
     before = inventory_packages(zone)
     plan = reservation.plan(zone, hu, "/opt/prd")
     assert [(e.package, e.process, e.status) for e in plan.entries] == [
-        ("SQOOPDI1937", "SQPDI1937CRDCSD", "por reservar"),
-        ("SQOOPDI1938", "SQPDI1938CRDCSD", "por reservar"),
-        ("SQOOPDI1939", "SQPDI1939CRDCSD", "por reservar"),
+        ("SQOOPDI1937", "SQPDI1937CRDCSD", EntryState.TO_RESERVE),
+        ("SQOOPDI1938", "SQPDI1938CRDCSD", EntryState.TO_RESERVE),
+        ("SQOOPDI1939", "SQPDI1939CRDCSD", EntryState.TO_RESERVE),
     ]
     assert plan.lookup.last == 1936 and plan.lookup.seed_last == 21500
     assert inventory_packages(zone) == before
@@ -56,15 +59,15 @@ def test_the_demo_plan_starts_after_1936_and_writes_nothing(zone):
 def test_a_confirmed_reservation_happens_once(zone):
     hu = HU.model_validate(DEMO_DATA)
     first = reservation.reserve(zone, hu, "/opt/prd", **QUIET)
-    assert [(e.consecutive, e.status) for e in first] == [(1937, "reservado"), (1938, "reservado"), (1939, "reservado")]
+    assert [(e.consecutive, e.status) for e in first] == [(1937, EntryState.RESERVED), (1938, EntryState.RESERVED), (1939, EntryState.RESERVED)]
     again = reservation.reserve(zone, hu, "/opt/prd", **QUIET)
-    assert [(e.package, e.status) for e in again] == [(e.package, "ya reservado") for e in first]
+    assert [(e.package, e.status) for e in again] == [(e.package, EntryState.ALREADY_RESERVED) for e in first]
     back = reservation.read_back(zone, hu, again)
     assert back.problems == [] and list(back.rows["package"]) == ["SQOOPDI1937", "SQOOPDI1938", "SQOOPDI1939"]
     assert len(inventory_packages(zone)) == 73 + 3
     # a later plan shows them as reserved, with their codes, and nothing to insert
     plan = reservation.plan(zone, hu, "/opt/prd")
-    assert [e.status for e in plan.entries] == ["ya reservado"] * 3 and plan.to_reserve == []
+    assert [e.status for e in plan.entries] == [EntryState.ALREADY_RESERVED] * 3 and plan.to_reserve == []
 
 
 def test_a_run_that_died_after_winning_is_completed_with_the_same_number(zone):
@@ -73,9 +76,9 @@ def test_a_run_that_died_after_winning_is_completed_with_the_same_number(zone):
     zone.execute(reservation.claims_ddl(tables, zone.enforces_keys))
     won, _ = reservation.claim(zone, hu, hu.tables[0], tables)  # ... and the process died here
     plan = reservation.plan(zone, hu, "/opt/prd")
-    assert [(e.consecutive, e.status) for e in plan.entries] == [(won, "por completar"), (won + 1, "por reservar")]
+    assert [(e.consecutive, e.status) for e in plan.entries] == [(won, EntryState.TO_COMPLETE), (won + 1, EntryState.TO_RESERVE)]
     done = reservation.reserve(zone, hu, "/opt/prd", **QUIET)
-    assert [(e.consecutive, e.status) for e in done] == [(won, "completado"), (won + 1, "reservado")]
+    assert [(e.consecutive, e.status) for e in done] == [(won, EntryState.COMPLETED), (won + 1, EntryState.RESERVED)]
     assert reservation.read_back(zone, hu, done).problems == []
 
 
@@ -138,7 +141,7 @@ def _assert_all_distinct(zone: ResultsZone, tables: Tables, got, expected: int):
     numbers = [n for _, n, _, _ in got]
     print('intentos por reserva:', sorted(a for *_, a in got))
     assert len(numbers) == expected and len(set(numbers)) == expected, got
-    assert all(status == "reservado" for _, _, status, _ in got)
+    assert all(status == EntryState.RESERVED for _, _, status, _ in got)
     packages = inventory_packages(zone, tables)
     assert len(packages) == len(set(packages)), "a package appears twice in the inventory"
     rows = zone.query(f"SELECT table_name, package FROM {table_ref(tables.inventory)} WHERE table_name LIKE 'tabla_9%'")
@@ -172,7 +175,7 @@ def test_on_hive_the_seed_example_is_reserved_once_with_quotes_intact(hive_zone,
     assert plan.lookup.seed_last == 21500 and plan.lookup.last == 1936
     first = reservation.reserve(hive_zone, hu, "/opt/prd", hive_tables, **QUIET)
     again = reservation.reserve(hive_zone, hu, "/opt/prd", hive_tables, **QUIET)
-    assert [e.status for e in again] == ["ya reservado"] * 3
+    assert [e.status for e in again] == [EntryState.ALREADY_RESERVED] * 3
     back = reservation.read_back(hive_zone, hu, first, hive_tables)
     assert back.problems == [] and list(back.rows["package"]) == ["SQOOPDI1937", "SQOOPDI1938", "SQOOPDI1939"]
     assert back.rows["descripcion"].iloc[0].endswith("(HU 3575833: Score O'Brien \\ 100%: fin)")

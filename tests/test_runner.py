@@ -10,8 +10,11 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from productizar import localenv, paths
-from productizar.runner import STEPS, Runner, UsageError, parse_steps
+from productizar.local import embedded as localenv
+from productizar.core import paths
+from productizar.core.errors import UsageError
+from productizar.run.registry import STEPS, parse_steps
+from productizar.run.runner import Runner
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "parameters" / "hu" / "demo.yaml"
@@ -87,16 +90,16 @@ def test_a_new_embedded_server_runs_the_steps_again(tmp_path, monkeypatch):
 def test_a_failing_step_stops_the_batch_and_says_why(tmp_path, capsys):
     nbs = tmp_path / "nbs"
     nbs.mkdir()
-    notebook(nbs / "conteo.ipynb", "from productizar import notebook\npaso = notebook.start('conteo', hu_path, env, output_dir)\nprint(paso.record({'ok': True}))")
+    notebook(nbs / "conteo.ipynb", "from productizar.run import step as notebook\npaso = notebook.start('conteo', hu_path, env, output_dir)\nprint(paso.record({'ok': True}))")
     notebook(
         nbs / "dimensionamiento.ipynb",
-        "from productizar import notebook\npaso = notebook.start('dimensionamiento', hu_path, env, output_dir)",
-        "from productizar.errors import ProductizarError\npaso.record({'medio': 1})\nraise ProductizarError('faltan precios para us-east-1')",
+        "from productizar.run import step as notebook\npaso = notebook.start('dimensionamiento', hu_path, env, output_dir)",
+        "from productizar.core.errors import ProductizarError\npaso.record({'medio': 1})\nraise ProductizarError('faltan precios para us-east-1')",
     )
     notebook(nbs / "infraestructura.ipynb", "raise SystemExit('must not run')")
     result, lines = run(["conteo", "dimensionamiento", "infraestructura"], notebooks=nbs, force=True)
     assert result.exit_code == 1
-    by_name = {s["name"]: s for s in result.steps}
+    by_name = {s.name: s.to_json() for s in result.steps}
     assert by_name["conteo"]["status"] == "ok" and by_name["conteo"]["facts"] == {"ok": True}
     assert by_name["dimensionamiento"]["status"] == "failed"
     assert by_name["dimensionamiento"]["message"] == "ProductizarError: faltan precios para us-east-1"
@@ -124,7 +127,7 @@ def test_planted_secrets_never_reach_the_evidence(tmp_path, monkeypatch, capsys)
     nbs.mkdir()
     notebook(
         nbs / "conteo.ipynb",
-        "import os\nfrom pathlib import Path\nfrom IPython.display import HTML, display\nfrom productizar import facts",
+        "import os\nfrom pathlib import Path\nfrom IPython.display import HTML, display\nfrom productizar.run import facts",
         "print(os.environ['AWS_ACCESS_KEY_ID'], os.environ['AWS_SECRET_ACCESS_KEY'])\nos.environ['AWS_SESSION_TOKEN']",
         "print('conn hive://svc:' + os.environ['PRODUCTIZAR_HIVE_PASSWORD'] + '@hive-dev:10000/default')\n"
         "print('Authorization: Bearer tok.' + 'en-planted-' + 'bearer')",

@@ -1,6 +1,6 @@
 """Secrets never reach the evidence: patterns and the values of secret-looking environment variables."""
 
-from productizar.scrub import REDACTED, Scrubber, secret_values
+from productizar.core.scrub import REDACTED, Scrubber, secret_values
 
 # Fake credentials built at run time, so no credential-shaped literal sits in the repository.
 KEY_ID = "AKIA" + "Q3EXAMPLE7" + "TESTKEY1"[:6]

@@ -7,9 +7,11 @@ import pandas as pd
 import pytest
 import yaml as pyyaml
 
-from productizar import localenv, sizing
-from productizar.hu import HU, load_hu
-from productizar.results_zone import DuckDBResultsZone
+from productizar.local import embedded as localenv
+from productizar.dynamo import sizing
+from productizar.steps import dimensionamiento
+from productizar.core.hu import HU, load_hu
+from productizar.results_zone.duckdb import DuckDBResultsZone
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = load_hu(ROOT / "parameters" / "hu" / "demo.yaml")
@@ -107,21 +109,21 @@ def test_recommendation_follows_the_plan():
     s = sizing.Sizing([z], [sizing.write_plan(z, 30_000_000, hu, A)], [sizing.read_plan(z, hu.tables[0], hu, A)],
                       sizing.glue_plan([sizing.write_plan(z, 30_000_000, hu, A)], hu, A), None, A)
     s.cost = sizing.cost(s.writes, s.reads, s.sizes, s.glue, hu, A)
-    text = sizing.recommendation(s, hu)
+    text = dimensionamiento.recommendation(s, hu)
     assert text[0].startswith(f"Escritura: subir el máximo a 1,{s.writes[0].recommended_write_max}")
     assert f"{s.glue.number_of_workers} workers" in text[2]
 
 
 def test_demo_sizes_from_a_sample_of_the_results_zone():
     zone = DuckDBResultsZone(localenv.duckdb_path())
-    conteo = {"tables": {t.source: {"expected_items": 99_000} for t in DEMO.tables}}
+    conteo = {t.source: sizing.Counts(expected_items=99_000) for t in DEMO.tables}
     samples = sizing.draw_samples(zone, DEMO, 500)
     assert all(len(df) == 500 for df in samples.values())
     s = sizing.size(DEMO, conteo, samples, A)
     score = s.sizes[0]
     assert 100 < score.mean < 200 and score.max < 1024 and score.write_units_per_item == 1.0
     assert score.nulls_not_written > 0  # nullable columns are not written
-    facts = sizing.facts(s, DEMO)
+    facts = dimensionamiento.facts(s, DEMO)
     assert facts["prices"]["date"] == A.prices.date and facts["glue"]["NumberOfWorkers"] >= 2
     json.dumps(facts)  # facts must be plain JSON
 
@@ -130,7 +132,7 @@ def test_bad_inputs_are_clear(tmp_path):
     zone = DuckDBResultsZone(localenv.duckdb_path())
     samples = sizing.draw_samples(zone, DEMO, 50)
     with pytest.raises(sizing.SizingError, match="El conteo no tiene las tablas"):
-        sizing.size(DEMO, {"tables": {}}, samples, A)
+        sizing.size(DEMO, {}, samples, A)
     with pytest.raises(sizing.SizingError, match="0 filas con clave válida"):
         sizing.write_plan(sizes(), 0, DEMO, A)
     prices = tmp_path / "p.yaml"
@@ -150,4 +152,4 @@ def test_a_hot_partition_key_bounds_the_load_whatever_the_capacity():
     z = sizes(source=hu.tables[0].source)
     s = sizing.Sizing([z], [plan], [sizing.read_plan(z, hu.tables[0], hu, A)], sizing.glue_plan([plan], hu, A), None, A)
     s.cost = sizing.cost(s.writes, s.reads, s.sizes, s.glue, hu, A)
-    assert "ninguna capacidad la acelera" in sizing.recommendation(s, hu)[0]
+    assert "ninguna capacidad la acelera" in dimensionamiento.recommendation(s, hu)[0]

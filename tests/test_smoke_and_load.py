@@ -11,10 +11,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from productizar import api_package, aws, loadtest, localapi, smoke
-from productizar.environments import get_environment
-from productizar.errors import ProductizarError
-from productizar.hu import HU
+from productizar.run.endpoints import resolve
+from productizar.api import package as api_package, loadtest, smoke
+from productizar.cloud import aws
+from productizar.local import api as localapi
+from productizar.core.environments import get_environment
+from productizar.core.errors import ProductizarError, StepFailed
+from productizar.steps import smoke as smoke_step
+from productizar.core.hu import HU
 
 DEMO = Path(__file__).resolve().parents[1] / "parameters" / "hu" / "demo.yaml"
 DATA = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
@@ -35,7 +39,7 @@ def small_hu(suffix: str) -> HU:
 @pytest.fixture(scope="module")
 def tables():
     """Two small tables in the session's moto: one with a sort key, decimals and accents in the values."""
-    env = get_environment("local")
+    env = resolve(get_environment("local"))
     client = aws.client(env, "dynamodb")
     hu = small_hu(str(int(time.time() * 1000)))
     a, b = hu.tables[0].names.dynamo_table, hu.tables[1].names.dynamo_table
@@ -64,7 +68,7 @@ def start(hu: HU, tmp_path: Path, patch=None) -> str:
             zf.writestr(f"{hu.api.name}/{name}", data)
     path = tmp_path / "api.zip"
     path.write_bytes(buf.getvalue())
-    return localapi.start(hu, path, aws.process_environment(get_environment("local"))).base_url
+    return localapi.start(hu, path, aws.process_environment(resolve(get_environment("local")))).base_url
 
 
 def test_the_reference_api_passes_every_call(tables, tmp_path):
@@ -92,8 +96,8 @@ def test_an_api_that_returns_a_wrong_attribute_is_caught(tables, tmp_path):
     assert not result.ok
     seg = next(t for t in result.tallies if t.endpoint == "/prueba-humo/segmento/{id}")
     assert seg.mismatches == 5 and "saldo: esperado '12.50', llegó 12.5" in seg.examples[0]
-    with pytest.raises(ProductizarError):
-        smoke.check(result)
+    with pytest.raises(StepFailed, match="El smoke test falló"):
+        smoke_step.verdict(result)
 
 
 def test_an_api_that_cannot_reach_its_table_is_caught(tables, tmp_path):

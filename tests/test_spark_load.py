@@ -12,11 +12,14 @@ import pytest
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
-from productizar import aws, localenv, spark_load
-from productizar.environments import get_environment
-from productizar.hu import Key, TableSpec
-from productizar.loader import RateLimiter, load_table
-from productizar.results_zone import DuckDBResultsZone
+from productizar.run.endpoints import resolve
+from productizar.cloud import aws
+from productizar.local import embedded as localenv
+from productizar.dynamo import spark_load
+from productizar.core.environments import get_environment
+from productizar.core.hu import Key, TableSpec
+from productizar.dynamo.loader import RateLimiter, load_table
+from productizar.results_zone.duckdb import DuckDBResultsZone
 
 pytestmark = pytest.mark.spark
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,7 +42,7 @@ def parquet(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def dynamo():
-    return aws.client(get_environment("local"), "dynamodb")
+    return aws.client(resolve(get_environment("local")), "dynamodb")
 
 
 def create(client, name: str, keys: list[Key]) -> str:
@@ -74,7 +77,7 @@ def test_the_job_script_writes_exactly_the_items_of_the_single_machine_loader(pa
     args = spark_load.JobArgs(SOURCE, on_spark, spec.partition_key, None, table_wcu=8000, write_share=0.5, tasks=2,
                               parquet=str(parquet / f"{SOURCE}.parquet"), endpoint=localenv.moto_endpoint())
     tasks = spark_load.submit_local(args, tmp_path, ROOT / "jobs" / "cargar_dynamo.py",  # the job script itself
-                                    aws.process_environment(get_environment("local")))
+                                    aws.process_environment(resolve(get_environment("local"))))
     assert len(tasks) == 2 and all(t.rows_read > 0 for t in tasks)  # both tasks worked
     assert sum(t.rows_read for t in tasks) == sum(t.items_written for t in tasks) == 100_000
     assert sum(t.refused + t.duplicates for t in tasks) == 0
@@ -112,7 +115,7 @@ def spark(tmp_path_factory):
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     # the workers' AWS credentials come from their environment, as on Glue from the job's role; moto takes any
     saved = dict(os.environ)
-    os.environ.update(aws.process_environment(get_environment("local")))
+    os.environ.update(aws.process_environment(resolve(get_environment("local"))))
     # the throttling client below is defined here: ship it to the Python workers by value
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
     work = tmp_path_factory.mktemp("spark")
@@ -133,7 +136,7 @@ def test_throttled_tasks_retry_and_the_totals_still_match(parquet, dynamo, spark
                               endpoint=localenv.moto_endpoint())
 
     def throttled(a):
-        from productizar.spark_load import dynamo_client
+        from productizar.dynamo.spark_load import dynamo_client
 
         return Throttling(dynamo_client(a))
 

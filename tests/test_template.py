@@ -7,8 +7,9 @@ import pytest
 import yaml as pyyaml
 from ruamel.yaml import YAML
 
-from productizar import naming, template
-from productizar.hu import HU, load_hu
+from productizar.core import naming
+from productizar.cloud import template
+from productizar.core.hu import HU, load_hu
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = load_hu(ROOT / "parameters" / "hu" / "demo.yaml")

@@ -7,13 +7,18 @@ from pathlib import Path
 import pytest
 import yaml as pyyaml
 
-from productizar import aws, conteo, naming, stack, template, verify
-from productizar.environments import get_environment
-from productizar.hu import HU
-from productizar.loader import load_table
+from productizar.run.endpoints import resolve
+from productizar.cloud import aws, stack, template
+from productizar.results_zone import profile
+from productizar.steps import verificacion
+from productizar.core import naming
+from productizar.dynamo import verify
+from productizar.core.environments import get_environment
+from productizar.core.hu import HU
+from productizar.dynamo.loader import load_table
 
 ROOT = Path(__file__).resolve().parents[1]
-LOCAL = get_environment("local")
+LOCAL = resolve(get_environment("local"))
 STRICT = LOCAL.model_copy(update={"known_gaps": []})  # as against real AWS
 
 
@@ -33,22 +38,22 @@ def loaded(small_zone):
     stack.deploy(clients("cloudformation"), naming.stack_name(hu.api.slug), text, stack.parameters(hu, "local", LOCAL),
                  poll_s=0.2, progress=lambda line: None)
     load_table(small_zone, aws.client(LOCAL, "dynamodb", max_attempts=1), hu.tables[0], rate_wcu=None, chunk_rows=500)
-    counts = {"tables": {c.source: c.as_fact() for c in conteo.count_tables(small_zone, hu.tables)}}
+    counts = {c.source: c.expected_items for c in profile.count_tables(small_zone, hu.tables)}
     return hu, counts
 
 
 def checks_of(hu, zone, counts, env=LOCAL):
-    results, mismatches = verify.verify(hu, env, zone, clients, counts, sample_rows=5000)
-    return {c.check.split(" (")[0]: c for c in results}, mismatches
+    found = verificacion.check_tables(hu, env, zone, clients, counts, sample_rows=5000)
+    return {c.key: c for c in found.checks}, found.mismatches
 
 
 def test_a_faithful_load_passes(loaded, small_zone):
     hu, counts = loaded
     checks, mismatches = checks_of(hu, small_zone, counts)
     assert mismatches == []
-    assert checks["ítems por Scan paralelo"].status == "pass" and checks["ítems por Scan paralelo"].found == "1995"
-    assert checks["muestra comparada atributo por atributo"].status == "pass"
-    assert "1 con clave repetida en el origen" in checks["muestra comparada atributo por atributo"].found
+    assert checks["item_count"].status == "pass" and checks["item_count"].found == "1995"
+    assert checks["sample"].status == "pass"
+    assert "1 con clave repetida en el origen" in checks["sample"].found
     assert {c.status for c in checks.values()} <= {"pass", "not_checkable"}
 
 
@@ -64,20 +69,20 @@ def test_missing_item_changed_attribute_missing_tag_and_pitr(loaded, small_zone)
     arn = ddb.describe_table(TableName=table)["Table"]["TableArn"]
     ddb.untag_resource(ResourceArn=arn, TagKeys=["bancolombia:cumplimiento"])
     checks, mismatches = checks_of(hu, small_zone, counts, STRICT)
-    assert checks["ítems por Scan paralelo"].status == "fail" and checks["ítems por Scan paralelo"].found == "1994"
-    assert checks["muestra comparada atributo por atributo"].status == "fail"
+    assert checks["item_count"].status == "fail" and checks["item_count"].found == "1994"
+    assert checks["sample"].status == "fail"
     gone_key = f"{gone['num_documento']['S']} / {gone['fecha_corte']['N']}"
     assert {"Clave": gone_key, "Atributo": "(ítem)", "DynamoDB": "no está en DynamoDB"}.items() <= \
         next(m for m in mismatches if m["Clave"] == gone_key).items()
     seg = next(m for m in mismatches if m["Atributo"] == "segmento")
     assert seg["DynamoDB"] == "{'S': 'Otro segmento'}" and seg["Origen"] != seg["DynamoDB"]
-    assert checks["etiquetas bancolombia:*"].status == "fail" and "cumplimiento" in checks["etiquetas bancolombia:*"].found
-    assert checks["recuperación a un punto en el tiempo"].status == "fail"  # moto's CloudFormation ignored it
+    assert checks["tags"].status == "fail" and "cumplimiento" in checks["tags"].found
+    assert checks["pitr"].status == "fail"  # moto's CloudFormation ignored it
     ddb.update_continuous_backups(TableName=table, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
     checks, _ = checks_of(hu, small_zone, counts, STRICT)
-    assert checks["recuperación a un punto en el tiempo"].status == "pass"
+    assert checks["pitr"].status == "pass"
     on_local, _ = checks_of(hu, small_zone, counts, LOCAL)
-    assert on_local["cifrado SSE con KMS"].status == "not_checkable"  # a known gap of the emulator, never a pass
+    assert on_local["sse"].status == "not_checkable"  # a known gap of the emulator, never a pass
 
 
 def test_a_wrong_key_type_is_caught(small_zone, loaded):
@@ -90,7 +95,7 @@ def test_a_wrong_key_type_is_caught(small_zone, loaded):
                               {"AttributeName": "fecha_corte", "AttributeType": "S"}])
     hu_wrong = hu.model_copy(update={"tables": [hu.tables[0].model_copy(update={"dynamo_table": wrong})]})
     checks, _ = checks_of(hu_wrong, small_zone, counts)
-    assert checks["claves y tipos"].status == "fail" and "'fecha_corte', 'RANGE', 'S'" in checks["claves y tipos"].found
+    assert checks["keys"].status == "fail" and "'fecha_corte', 'RANGE', 'S'" in checks["keys"].found
 
 
 def test_segments_grow_with_table_size():

@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def refresh(paths: list[Path], scratch: Path) -> None:
-    from productizar import localenv
-    from productizar.runner import private_kernel_manager
+    from productizar.local import embedded as localenv
+    from productizar.run.runner import private_kernel_manager
 
     localenv.up()
     localenv.reset()  # as nbval runs them: from an empty AWS, each step after the previous ones
@@ -45,7 +45,7 @@ def main(argv: list[str]) -> None:
     os.environ["PRODUCTIZAR_STATE_DIR"] = str(tmp / "state")
     os.environ["PRODUCTIZAR_OUTPUT_ROOT"] = str(tmp / "outputs")
     try:
-        from productizar.runner import STEPS
+        from productizar.run.registry import STEPS
 
         # always the whole chain up to the last step asked for: each notebook needs the earlier ones' results
         existing = [s for s in STEPS if (ROOT / "notebooks" / f"{s}.ipynb").exists()]

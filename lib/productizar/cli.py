@@ -9,10 +9,11 @@ import argparse
 import json
 import sys
 
-from . import localenv
-from .hu import load_hu
-from .problems import InputFileError
-from .runner import STEPS, Runner, UsageError, parse_steps
+from productizar.core.errors import BadInput
+from productizar.core.hu import load_hu
+from productizar.local import embedded
+from productizar.run.registry import STEPS, parse_steps
+from productizar.run.runner import Runner
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -38,13 +39,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def _local(action: str, purge: bool) -> int:
     if action == "up":
-        state, started = localenv.up()
+        state, started = embedded.up()
         print(f"{'started' if started else 'already running'}: moto at {state.endpoint} (pid {state.pid}); "
-              f"results zone {localenv.duckdb_file()}")
+              f"results zone {embedded.duckdb_file()}")
     elif action == "down":
-        print("stopped" if localenv.down(purge) else "was not running")
+        print("stopped" if embedded.down(purge) else "was not running")
     else:
-        print(json.dumps(localenv.status(), indent=2))
+        print(json.dumps(embedded.status(), indent=2))
     return 0
 
 
@@ -59,12 +60,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         runner = Runner(args.hu_file, args.env, parse_steps(args.steps), force=args.force, confirm=args.confirm)
         return runner.run().exit_code
-    except InputFileError as exc:
+    except BadInput as exc:  # a parameter file's problems, or a command line that asks for what is not there
         print(exc.render(), file=sys.stderr)
-        return 2
-    except UsageError as exc:
-        print(f"productizar: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_code
 
 
 if __name__ == "__main__":

@@ -110,7 +110,8 @@ def load_demo(zone, workdir: Path) -> None:
     """
     import duckdb
 
-    from productizar import demo_data, naming
+    from productizar.local import demo_data
+    from productizar.core import naming
 
     seed = workdir / "seed"
     seed.mkdir(parents=True, exist_ok=True)

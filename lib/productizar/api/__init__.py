@@ -1,0 +1,1 @@
+"""The API the analysts deliver: package rules, the smoke-test client, the load-test builders."""

@@ -1,0 +1,147 @@
+"""The files and names around the template that the runbook edits by hand in the cloud repository.
+
+Per environment a params file whose capacities reference the VSTS library variables (created by the
+analyst in group ``productizar-variables-informacion-dy-aws``), the pipeline definition ``azure.yaml``
+with QA and PRD switched off on a first deployment, and the branch, pipeline and PR names.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pandas as pd
+from jinja2 import Environment as Jinja, StrictUndefined
+
+from productizar.core import naming
+from productizar.core.hu import HU
+
+ENVIRONMENTS = ("dev", "qa", "prd")
+
+
+def token(variable: str) -> str:
+    """How a params file refers to a VSTS library variable (Replace Tokens task)."""
+    return f"#{{{variable}}}#"
+
+
+def vsts_variables(hu: HU) -> pd.DataFrame:
+    read, write = naming.vsts_capacity_variables(hu.api.slug)
+    return pd.DataFrame(
+        [
+            {"Nombre": read, "Valor": naming.capacity_value(hu.capacity.read), "Grupo": naming.VSTS_VARIABLE_GROUP},
+            {"Nombre": write, "Valor": naming.capacity_value(hu.capacity.write), "Grupo": naming.VSTS_VARIABLE_GROUP},
+        ]
+    )
+
+
+def params_file(hu: HU, env_name: str, eks_oidc_provider_arn: str) -> str:
+    """``params/<env>.json`` for the CloudFormation deploy task; capacities come from VSTS."""
+    read, write = naming.vsts_capacity_variables(hu.api.slug)
+    values = {
+        "Environment": env_name,
+        "DyTablesBillingMode": hu.capacity.billing_mode,
+        naming.glue_job_parameter(hu.api.name): naming.glue_job_name(hu.api.slug),
+        "EksOidcProviderArn": eks_oidc_provider_arn,
+    }
+    for t in hu.tables:
+        n = t.names
+        values |= {n.table_parameter: n.dynamo_table, n.read_capacity_parameter: token(read),
+                   n.write_capacity_parameter: token(write)}
+    body = [{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()]
+    return json.dumps(body, indent=2, ensure_ascii=False) + "\n"
+
+
+_AZURE = Jinja(undefined=StrictUndefined, keep_trailing_newline=True).from_string(
+    """\
+# Pipeline de infraestructura del API {{ api }}
+#   nombre en VSTS: {{ pipeline }}
+#   carpeta:        {{ folder }}
+# Generado por productizar (HU {{ hu_id }}). {{ note }}
+trigger:
+  branches:
+    include:
+      - trunk
+  paths:
+    include:
+      - {{ api }}/*
+
+variables:
+  - group: {{ group }}
+  - name: apiName
+    value: {{ api }}
+  - name: stackName
+    value: {{ stack }}
+  - name: templateFile
+    value: {{ api }}/template.yaml
+
+stages:
+  - stage: CodeScanIaC
+    displayName: Code Scan IaC
+    jobs:
+      - job: scan
+        steps:
+          - script: cfn-lint $(templateFile) && checkov -f $(templateFile) --framework cloudformation
+{% for env in envs %}
+  - stage: {{ env.stage }}
+    displayName: Despliegue {{ env.stage }}
+    dependsOn: {{ env.depends }}
+    condition: {{ env.condition }}
+    jobs:
+      - deployment: infraestructura_{{ env.name }}
+        environment: productizar-{{ env.name }}
+        strategy:
+          runOnce:
+            deploy:
+              steps:
+                - task: replacetokens@5
+                  inputs:
+                    targetFiles: {{ api }}/params/{{ env.name }}.json
+                - task: CloudFormationCreateOrUpdateStack@1
+                  inputs:
+                    stackName: $(stackName)
+                    templateFile: $(templateFile)
+                    templateParametersFile: {{ api }}/params/{{ env.name }}.json
+                    capabilityIAM: true
+{% endfor %}"""
+)
+
+
+@dataclass(frozen=True)
+class PipelinePlan:
+    first_deployment: bool
+
+    def stages(self) -> dict[str, bool]:
+        """Stage conditions: on a first deployment only DEV runs until the infrastructure is proven."""
+        return {"DEV": True, "QA": not self.first_deployment, "PRD": not self.first_deployment}
+
+    def tags(self) -> str:
+        return " ".join(f"#{s}" for s, on in self.stages().items() if on)
+
+
+def azure_pipeline(hu: HU, plan: PipelinePlan) -> str:
+    stages = plan.stages()
+    previous = {"DEV": "CodeScanIaC", "QA": "DEV", "PRD": "QA"}
+    envs = [
+        {"stage": stage, "name": name, "depends": previous[stage],
+         "condition": "succeeded()" if on else "false"}
+        for (stage, on), name in zip(stages.items(), ENVIRONMENTS)
+    ]
+    note = ("Primer despliegue: QA y PRD quedan con condition false hasta probar la infraestructura en DEV."
+            if plan.first_deployment else "QA y PRD habilitados.")
+    return _AZURE.render(
+        api=hu.api.name, pipeline=naming.pipeline_name(hu.api.name), folder=naming.pipeline_folder(hu.api.name),
+        hu_id=hu.id, note=note, group=naming.VSTS_VARIABLE_GROUP, stack=naming.stack_name(hu.api.slug), envs=envs,
+    )
+
+
+def names_table(hu: HU, plan: PipelinePlan) -> pd.DataFrame:
+    """What the analyst types in VSTS and git, in one place."""
+    rows = {
+        "Rama de infraestructura": naming.feature_branch(hu.id, hu.hu.slug),
+        "Pipeline (nombre)": naming.pipeline_name(hu.api.name),
+        "Pipeline (carpeta)": naming.pipeline_folder(hu.api.name),
+        "Stack de CloudFormation": naming.stack_name(hu.api.slug),
+        "Título del PR": naming.pr_title(hu.id, hu.hu.title),
+        "Etiquetas del PR": plan.tags(),
+    }
+    return pd.DataFrame({"Valor": rows}).rename_axis("Concepto")

@@ -1,0 +1,146 @@
+"""Environment settings (``parameters/environments.yaml``) and the write-safety rule.
+
+``local`` is the embedded default; ``dev``, ``qa``, ``prd`` point at real AWS accounts (through profiles)
+and real Hive. Nothing here holds a secret: passwords are named by environment variable, AWS credentials
+come from the standard chain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
+
+from productizar.core import paths
+from productizar.core.problems import Loc, load_yaml_model
+
+REQUIRED = ("local", "dev", "qa", "prd")
+EMBEDDED = "embedded"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AwsSettings(_Strict):
+    region: str
+    profile: str | None = None
+    # "embedded": the moto server of `productizar local up`; a URL: any other endpoint; absent: AWS itself
+    endpoint: str | None = None
+    # an emulator that takes any credentials: fixed placeholders instead of the standard chain (the run sets
+    # it when it resolves "embedded")
+    placeholder_credentials: bool = False
+
+
+class DuckDBZone(_Strict):
+    backend: Literal["duckdb"]
+    path: str = EMBEDDED
+    # how the evidence names it (default: "DuckDB <file name>")
+    label: str | None = None
+
+
+class HiveZone(_Strict):
+    backend: Literal["hive"]
+    host: str
+    port: Annotated[int, Field(gt=0, lt=65536)] = 10000
+    database: str = "default"
+    auth: Literal["NONE", "NOSASL", "LDAP", "KERBEROS"] = "NONE"
+    username: str | None = None
+    password_env: Annotated[str | None, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")] = None
+    kerberos_service_name: str | None = None
+    query_timeout_s: Annotated[int, Field(gt=0)] = 600
+
+    @model_validator(mode="after")
+    def _auth_needs(self) -> "HiveZone":
+        if self.auth == "LDAP" and not (self.username and self.password_env):
+            raise ValueError("auth LDAP needs username and password_env (the variable that holds the password)")
+        if self.auth == "KERBEROS" and not self.kerberos_service_name:
+            raise ValueError("auth KERBEROS needs kerberos_service_name (usually hive)")
+        return self
+
+
+Gap = Literal["sse", "pitr", "autoscaling", "glue_job"]
+
+
+class InfraSettings(_Strict):
+    # the OIDC provider of the EKS cluster where the API runs (the API role trusts it: IRSA)
+    eks_oidc_provider_arn: str
+    stack_timeout_s: Annotated[int, Field(gt=0)] = 1800
+
+
+class ApiEndpoint(_Strict):
+    # "embedded": the reference API that the tool starts on loopback; otherwise the API's base URL there
+    base_url: Annotated[str, Field(pattern=r"^(embedded|https?://[^\s/]+(/[^\s]*)?)$")]
+    timeout_s: Annotated[float, Field(gt=0, le=120)] = 10
+
+
+class Environment(_Strict):
+    description: str = ""
+    safety: Literal["open", "confirm"]
+    aws: AwsSettings
+    infrastructure: InfraSettings
+    # what this environment's AWS endpoint cannot represent: checks on it are "not_checkable", never "pass"
+    known_gaps: list[Gap] = []
+    results_zone: Annotated[DuckDBZone | HiveZone, Field(discriminator="backend")]
+    coordinator_root: str
+    api: ApiEndpoint | None = None
+    max_concurrent_queries: Annotated[int, Field(ge=1, le=32)] = 4
+
+
+class EnvironmentsFile(RootModel[dict[str, Environment]]):
+    pass
+
+
+def uses_embedded(env: Environment) -> bool:
+    """Whether the environment names the embedded default (before the run resolves it)."""
+    return env.aws.endpoint == EMBEDDED or getattr(env.results_zone, "path", None) == EMBEDDED or (
+        env.api is not None and env.api.base_url == EMBEDDED)
+
+
+def _cross_checks(raw: Any) -> list[tuple[Loc, str]]:
+    return [((name,), "required environment is missing") for name in REQUIRED if name not in raw]
+
+
+def load_environments(path: str | Path | None = None) -> dict[str, Environment]:
+    return load_yaml_model(path or paths.environments_file(), EnvironmentsFile, _cross_checks).root
+
+
+def get_environment(name: str, path: str | Path | None = None) -> Environment:
+    envs = load_environments(path)
+    if name not in envs:
+        raise KeyError(f"unknown environment {name!r}; known: {', '.join(envs)}")
+    return envs[name]
+
+
+@dataclass(frozen=True)
+class WriteMode:
+    """Whether a step that writes to a shared environment may do so, and why."""
+
+    apply: bool
+    reason: str
+
+    @property
+    def dry_run(self) -> bool:
+        return not self.apply
+
+
+def write_mode(env: Environment, hu_id: int, confirm: str | int | None) -> WriteMode:
+    """In a ``confirm`` environment writing needs the HU id typed back; anything else is a dry run."""
+    if env.safety == "open":
+        return WriteMode(True, "este entorno permite escribir sin confirmación")
+    mode = confirmed_mode(hu_id, confirm)
+    if mode.apply or confirm:
+        return mode
+    return WriteMode(False, f"simulación: este entorno exige --confirm {hu_id} para escribir")
+
+
+def confirmed_mode(hu_id: int, confirm: str | int | None) -> WriteMode:
+    """For a write that stays in a shared record (an inventory reservation): the HU id typed back in every
+    environment, the embedded default included, so the evidence of a plain run is always a dry run."""
+    if str(confirm or "").strip() == str(hu_id):
+        return WriteMode(True, f"confirmado con el id de la HU ({hu_id})")
+    if confirm:
+        return WriteMode(False, f"simulación: la confirmación «{confirm}» no es el id de la HU ({hu_id})")
+    return WriteMode(False, f"simulación: reservar exige --confirm {hu_id}")

@@ -1,0 +1,63 @@
+"""Writing evidence: atomically (a reader never sees half a file) and scrubbed of secrets."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from productizar.core.scrub import Scrubber, default_scrubber
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary path beside ``path`` to write to; renamed onto ``path`` only if the block succeeds."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial" + path.suffix)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def write_text(path: Path, text: str, scrubber: Scrubber | None = None) -> Path:
+    """Write ``text`` to ``path`` through a temporary file in the same folder, then rename."""
+    text = (scrubber or default_scrubber())(text)
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return path
+
+
+def write_bytes(path: Path, data: bytes) -> Path:
+    """Write a binary file (a form, an email) the same way: whole or not at all."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+    return path
+
+
+def zip_bytes(entries: dict[str, bytes]) -> bytes:
+    """A zip of ``name -> content``, deflated, every entry with one fixed date: the same files always give the
+    same bytes (a package's fingerprint changes only when its content does)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in entries.items():
+            zf.writestr(zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
+    return buf.getvalue()
+
+
+def write_json(path: Path, obj: Any, scrubber: Scrubber | None = None) -> Path:
+    scrubber = scrubber or default_scrubber()
+    clean = scrubber.deep(json.loads(json.dumps(obj, default=str)))
+    return write_text(path, json.dumps(clean, indent=2, ensure_ascii=False) + "\n", scrubber)
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))

@@ -1,0 +1,267 @@
+"""The HU parameter file (``parameters/hu/*.yaml``): schema, validation and loading.
+
+The names follow ``shared/contracts/hu-file.md``. Loading reports every problem at once, each with file,
+line and field path, because a hand-written YAML file rarely has just one mistake.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from productizar.core import naming
+from productizar.core.problems import Loc, load_yaml_model, show_value
+
+IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Key(_Strict):
+    name: Annotated[str, Field(pattern=IDENTIFIER)]
+    type: Literal["S", "N"]
+
+
+class Traffic(_Strict):
+    """What the API will ask of a table at its busiest: sizes the read capacity."""
+
+    peak_rps: Annotated[float, Field(ge=0)] = 10
+    consistency: Literal["eventual", "strong"] = "eventual"
+    items_per_request: Annotated[int, Field(ge=1, le=100)] = 1
+
+
+class TableSpec(_Strict):
+    source: str
+    name_style: Literal["camel", "lower"] = "camel"
+    partition_key: Key
+    sort_key: Key | None = None
+    dynamo_table: str | None = None
+    traffic: Traffic = Traffic()
+
+    @field_validator("source")
+    @classmethod
+    def _source(cls, v: str) -> str:
+        _, table = naming.split_source(v)
+        token = naming.table_token(table, "camel")
+        if not token or not naming.LOGICAL_ID_RE.match(f"Dynamo{token}apiWriteScalableTarget"):
+            raise ValueError(f'table name "{table}" cannot form CloudFormation logical IDs (letters and digits, 255 at most)')
+        return v
+
+    @field_validator("dynamo_table")
+    @classmethod
+    def _dynamo_table(cls, v: str | None) -> str | None:
+        if v is not None and not naming.DYNAMO_TABLE_RE.match(v):
+            raise ValueError(f'not a valid DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -), got "{v}"')
+        return v
+
+    @property
+    def names(self) -> naming.TableNames:
+        return naming.table_names(self.source, self.name_style, self.dynamo_table)
+
+    @property
+    def key_names(self) -> tuple[str, ...]:
+        return (self.partition_key.name,) + ((self.sort_key.name,) if self.sort_key else ())
+
+
+class HUInfo(_Strict):
+    id: Annotated[int, Field(gt=0, strict=True)]
+    title: Annotated[str, Field(min_length=3)]
+    slug: Annotated[str, Field(pattern=r"^[a-z0-9]+(_[a-z0-9]+)*$")]
+    requested_by: Annotated[str, Field(pattern=EMAIL)]
+
+
+class ApiInfo(_Strict):
+    name: Annotated[str, Field(pattern=r"^[A-Z][A-Za-z0-9]*$", max_length=100)]
+    slug: Annotated[str, Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
+    # the delivered Django project (zip), relative to the HU file; absent: the reference API, packed for the HU
+    package: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _glue_ids_differ(cls, v: str) -> str:
+        if naming.glue_job_parameter(v) == naming.glue_job_resource(v):
+            raise ValueError(
+                f'"{v}" gives the same CloudFormation ID to the Glue job parameter and resource '
+                f"({naming.glue_job_parameter(v)}): use at least two CamelCase words"
+            )
+        return v
+
+
+class Team(_Strict):
+    celula: Annotated[str, Field(min_length=1)]
+    dependencia: Annotated[str, Field(min_length=1)]
+
+
+class Coordinator(_Strict):
+    periodicity: Annotated[str, Field(pattern=r"^[A-Z]{1,4}$")]
+    aplicativo: Annotated[str, Field(pattern=r"^[A-Z0-9]{2,8}$")]
+    execution_day: Annotated[str, Field(min_length=1)]
+    execution_hour: str
+    prerequisite: str = ""
+
+    @field_validator("execution_day", mode="before")
+    @classmethod
+    def _day(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+    @field_validator("execution_hour", mode="before")
+    @classmethod
+    def _hour(cls, v: Any) -> Any:
+        if isinstance(v, int):  # YAML 1.1 reads an unquoted 06:00 as the number 360
+            raise ValueError(f'write the hour in quotes, as "HH:MM" (YAML read it as the number {v})')
+        if not isinstance(v, str) or not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", v):
+            raise ValueError(f'must be "HH:MM" (24 h), got {show_value(v)}')
+        return v
+
+
+CapacityRange = tuple[int, int]
+
+
+class Capacity(_Strict):
+    billing_mode: Literal["PROVISIONED", "PAY_PER_REQUEST"] = "PROVISIONED"
+    read: CapacityRange = (1, 50)
+    write: CapacityRange = (1, 8000)
+
+    @field_validator("read", "write")
+    @classmethod
+    def _range(cls, v: CapacityRange) -> CapacityRange:
+        lo, hi = v
+        if lo < 1:
+            raise ValueError(f"the autoscaling minimum must be at least 1, got {lo}")
+        if lo > hi:
+            raise ValueError(f"the autoscaling minimum {lo} is above the maximum {hi}")
+        return v
+
+
+class GlueSettings(_Strict):
+    """The Glue job that loads the tables (``glueJob<Apiname>``). Absent values are taken from the sizing
+    step's recommendation; written values override it."""
+
+    worker_type: Literal["G.1X", "G.2X", "G.4X", "G.8X"] | None = None
+    number_of_workers: Annotated[int | None, Field(ge=2, le=299)] = None
+    # coordinators (tables) loading at once; absent: one per table
+    max_concurrent_runs: Annotated[int | None, Field(ge=1, le=1000)] = None
+
+
+class Load(_Strict):
+    """The full load into DynamoDB."""
+
+    window_hours: Annotated[float, Field(gt=0, le=168)] = 6
+    # share of the table's write capacity the loader may use (Glue's dynamodb.throughput.write.percent)
+    write_share: Annotated[float, Field(gt=0, le=1.5)] = 0.5
+    # auto: the single-machine loader unless a table reaches spark_from_items or one machine would not fit
+    # the window (engine.choose); or force one engine
+    engine: Literal["auto", "single-machine", "spark"] = "auto"
+    spark_from_items: Annotated[int, Field(ge=1)] = 5_000_000
+
+
+class Infrastructure(_Strict):
+    # the API's current CloudFormation template, relative to the HU file; absent: a new API, built from
+    # templates/cloudformation/base.yaml
+    template: str | None = None
+
+
+class Nfr(_Strict):
+    """The API's non-functional requirements: monitoring thresholds and load-test assertions."""
+
+    # requests per second the API must sustain; absent: the sum of the tables' traffic.peak_rps
+    target_tps: Annotated[float | None, Field(gt=0)] = None
+    p95_ms: Annotated[int | None, Field(gt=0, le=60_000)] = None
+    error_rate_pct: Annotated[float, Field(ge=0, le=100)] = 1.0
+    availability_pct: Annotated[float, Field(gt=0, le=100)] = 99.5
+
+
+class Person(_Strict):
+    name: Annotated[str, Field(min_length=3)]
+    email: Annotated[str, Field(pattern=EMAIL)]
+
+
+class Contact(Person):
+    role: Annotated[str, Field(min_length=2)]
+    phone: Annotated[str, Field(pattern=r"^\+?[0-9][0-9 ()-]{5,20}$")] | None = None
+
+
+class Documents(_Strict):
+    """What the PRD paperwork needs beyond the rest of the HU (all checked by the ``documentos`` step)."""
+
+    ha: Annotated[int | None, Field(gt=0, strict=True)] = None  # the HA number of the monitoring request
+    sender: Person | None = None  # who signs and sends the emails
+    manager: Person | None = None  # approves the E2E exception
+    monitoring_to: list[Annotated[str, Field(pattern=EMAIL)]] = []
+    contacts: list[Contact] = []
+    monitoring_hours: Annotated[str, Field(min_length=3)] = "24x7"
+    # the AHP matrix attached to the E2E exception request, relative to the HU file
+    ahp_matrix: str | None = None
+
+
+class HU(_Strict):
+    hu: HUInfo
+    api: ApiInfo
+    team: Team
+    coordinator: Coordinator
+    capacity: Capacity = Capacity()
+    glue: GlueSettings = GlueSettings()
+    load: Load = Load()
+    infrastructure: Infrastructure = Infrastructure()
+    nfr: Nfr = Nfr()
+    documents: Documents = Documents()
+    tables: Annotated[list[TableSpec], Field(min_length=1)]
+
+    @property
+    def id(self) -> int:
+        return self.hu.id
+
+
+# ---------------------------------------------------------------------------------------------- loading
+
+
+def _cross_checks(raw: Any) -> list[tuple[Loc, str]]:
+    """Checks that span several fields, run on the raw data so they are reported with everything else."""
+    out: list[tuple[Loc, str]] = []
+    tables = raw.get("tables") if isinstance(raw, dict) else None
+    if not isinstance(tables, list):
+        return out
+    sources: dict[str, int] = {}
+    tokens: dict[str, int] = {}
+    dynamo: dict[str, int] = {}
+    for i, t in enumerate(tables):
+        if not isinstance(t, dict):
+            continue
+        pk, sk = t.get("partition_key"), t.get("sort_key")
+        if isinstance(pk, dict) and isinstance(sk, dict) and pk.get("name") and pk.get("name") == sk.get("name"):
+            out.append((("tables", i, "sort_key", "name"), f'must differ from the partition key, both are "{pk["name"]}"'))
+        source = t.get("source")
+        if not isinstance(source, str):
+            continue
+        if source.lower() in sources:
+            out.append((("tables", i, "source"), f'"{source}" is already listed at tables[{sources[source.lower()]}]'))
+            continue
+        sources[source.lower()] = i
+        try:
+            style = t.get("name_style", "camel")
+            names = naming.table_names(source, style if style in ("camel", "lower") else "camel", t.get("dynamo_table"))
+        except ValueError:
+            continue
+        if names.token.lower() in tokens:
+            j = tokens[names.token.lower()]
+            out.append(
+                (("tables", i, "source"), f'its CloudFormation IDs ({names.table_resource}) collide with those of tables[{j}]')
+            )
+        tokens[names.token.lower()] = i
+        if names.dynamo_table in dynamo:
+            out.append(
+                (("tables", i, "dynamo_table"), f'DynamoDB table "{names.dynamo_table}" is already used by tables[{dynamo[names.dynamo_table]}]')
+            )
+        dynamo[names.dynamo_table] = i
+    return out
+
+
+def load_hu(path: str | Path) -> HU:
+    """Read and validate an HU file; raises InputFileError listing every problem it has."""
+    return load_yaml_model(path, HU, _cross_checks)

@@ -1,0 +1,63 @@
+"""Which engine loads a table: the single-machine loader or the Glue/Spark job, from the sizing figures.
+
+The single machine is right for ``local``, DEV and tables whose load fits the window at the rate one
+machine sustains (``single_machine_wcu`` in ``parameters/sizing.yaml``); above the HU's item threshold, or
+when one machine would not finish inside the window, the table goes to the Glue job the template declares.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from productizar.core.hu import HU
+
+SINGLE, SPARK = "single-machine", "spark"
+
+
+@dataclass(frozen=True)
+class Choice:
+    source: str
+    engine: str
+    reason: str
+    items: int
+    single_machine_hours: float
+
+
+def _int(x: float) -> str:
+    return f"{x:,.0f}".replace(",", ".")  # Spanish: 100.000
+
+
+def _dec(x: float) -> str:
+    return f"{x:.1f}".rstrip("0").rstrip(".").replace(".", ",") if x % 1 else f"{x:.0f}"  # 0,8 · 6
+
+
+def choose(hu: HU, sizing: dict[str, Any], single_machine_wcu: float) -> list[Choice]:
+    """One choice per table, with the figure that decided it (sizing facts: ``write_plans``)."""
+    out = []
+    window = hu.load.window_hours
+    for t in hu.tables:
+        plan = sizing["write_plans"][t.source]
+        rate = min(plan["planned_rate_wcu"], single_machine_wcu)
+        hours = plan["total_write_units"] / rate / 3600 if rate else float("inf")
+        items = int(plan["items"])
+        if hu.load.engine != "auto":
+            engine, reason = hu.load.engine, f"la HU fija load.engine: {hu.load.engine}"
+        elif items >= hu.load.spark_from_items:
+            engine, reason = SPARK, (f"{_int(items)} ítems: desde {_int(hu.load.spark_from_items)} "
+                                     "(load.spark_from_items) la carga va al job de Glue")
+        elif hours > window:
+            engine, reason = SPARK, (f"una máquina ({_int(rate)} WCU/s) tardaría {_dec(hours)} h, más que la ventana "
+                                     f"de {_dec(window)} h")
+        else:
+            engine, reason = SINGLE, (f"{_int(items)} ítems: una máquina ({_int(rate)} WCU/s) termina en "
+                                      f"{_dec(hours * 60)} min, dentro de la ventana de {_dec(window)} h")
+        out.append(Choice(t.source, engine, reason, items, hours))
+    return out
+
+
+def choices_table(choices: list[Choice]) -> pd.DataFrame:
+    return pd.DataFrame([{"Tabla": c.source, "Motor": "una máquina" if c.engine == SINGLE else "Glue/Spark",
+                          "Motivo": c.reason} for c in choices]).set_index("Tabla")

@@ -1,0 +1,165 @@
+"""The embedded default: a moto server (the AWS endpoint) and a DuckDB results zone, on loopback.
+
+``up`` starts moto as its own process so that it outlives one notebook kernel (each papermill kernel is a
+process; state must be shared through a server), records its pid and port in a git-ignored state file, and
+builds the DuckDB file with the demo data when it is missing. A second ``up`` finds the running server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import sys
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import sqlglot
+
+from productizar.core import paths
+from productizar.core.errors import LocalNotRunning
+from productizar.local import api as local_api
+from productizar.local import demo_data, loopback, motoserver
+
+HOST = loopback.HOST
+
+
+@dataclass(frozen=True)
+class LocalState:
+    pid: int
+    port: int
+    started_at: str
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+
+def _state_file() -> Path:
+    return paths.state_dir() / "state.json"
+
+
+def duckdb_file() -> Path:
+    """Where the demo results zone lives (the name carries the data version)."""
+    return paths.state_dir() / f"results_zone_v{demo_data.VERSION}.duckdb"
+
+
+@contextlib.contextmanager
+def _lock() -> Iterator[None]:
+    """Serialize up/down between processes (two runs starting at once must share one server)."""
+    paths.state_dir().mkdir(parents=True, exist_ok=True)
+    with open(paths.state_dir() / "lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _read_state() -> LocalState | None:
+    return loopback.read_state(_state_file(), LocalState)
+
+
+def _health(port: int) -> str:
+    return f"http://{HOST}:{port}/moto-api/"
+
+
+def running() -> LocalState | None:
+    """The running moto server of this state dir, or None."""
+    state = _read_state()
+    if state and loopback.runs(state.pid, motoserver.MARKER) and loopback.answers(_health(state.port)):
+        return state
+    return None
+
+
+def _start_moto(log: Path, wait_s: float = 30.0) -> LocalState:
+    started = loopback.spawn(lambda port: [sys.executable, "-m", motoserver.MARKER, "-H", HOST, "-p", str(port)],
+                             _health, log, wait_s)
+    if not started:
+        raise LocalNotRunning(f"moto did not start on {HOST}; see {log}")
+    return LocalState(*started, datetime.now(timezone.utc).isoformat(timespec="seconds"))
+
+
+def build_results_zone(target: Path) -> None:
+    """Write the demo results zone to ``target`` atomically (a half-built file is never left behind)."""
+    tmp = target.with_name(target.name + ".building")
+    tmp.unlink(missing_ok=True)
+    con = duckdb.connect(str(tmp))
+    try:
+        for t in demo_data.demo_tables():
+            zone, _ = t.source.split(".")
+            con.execute(f'CREATE SCHEMA IF NOT EXISTS "{zone}"')
+            con.execute(sqlglot.transpile(t.ddl(), read="hive", write="duckdb")[0])
+            con.register("frame", t.frame)
+            insert = f"INSERT INTO {t.source} " + t.select_cast("frame")
+            con.execute(sqlglot.transpile(insert, read="hive", write="duckdb")[0])
+            con.unregister("frame")
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    os.replace(tmp, target)
+
+
+def up() -> tuple[LocalState, bool]:
+    """Start the embedded default if it is not running; returns its state and whether this call started it."""
+    with _lock():
+        if not duckdb_file().exists():
+            build_results_zone(duckdb_file())
+        state = running()
+        if state:
+            return state, False
+        state = _start_moto(paths.state_dir() / "moto.log")
+        loopback.write_state(_state_file(), state)
+        return state, True
+
+
+def down(purge: bool = False) -> bool:
+    """Stop the moto server of this state dir (True if one was stopped); ``purge`` also deletes the data."""
+    with _lock():
+        local_api.stop()
+        state = _read_state()
+        stopped = bool(state) and loopback.stop(state.pid, motoserver.MARKER)
+        _state_file().unlink(missing_ok=True)
+        if purge:
+            for f in paths.state_dir().glob("results_zone_v*.duckdb*"):
+                f.unlink()
+        return stopped
+
+
+def reset() -> None:
+    """Empty the running moto server (every service's state), as after a fresh start."""
+    req = urllib.request.Request(moto_endpoint() + "/moto-api/reset", method="POST")
+    with urllib.request.urlopen(req, timeout=10):
+        pass
+
+
+def moto_endpoint() -> str:
+    state = running()
+    if not state:
+        raise LocalNotRunning("El entorno local no está levantado: ejecute `productizar local up` antes de abrir el cuaderno.")
+    return state.endpoint
+
+
+def duckdb_path() -> Path:
+    path = duckdb_file()
+    if not path.exists():
+        raise LocalNotRunning(f"No existe la zona de resultados local ({path.name}): ejecute `productizar local up`.")
+    return path
+
+
+def status() -> dict[str, object]:
+    """What the embedded default looks like now, for ``productizar local status``."""
+    state = running()
+    api = local_api.running()
+    return {
+        "moto": {"running": True, "endpoint": state.endpoint, "pid": state.pid, "since": state.started_at}
+        if state
+        else {"running": False},
+        "reference_api": {"running": True, "base_url": api.base_url, "pid": api.pid} if api else {"running": False},
+        "results_zone": {"path": str(duckdb_file()), "present": duckdb_file().exists()},
+        "state_dir": str(paths.state_dir()),
+    }

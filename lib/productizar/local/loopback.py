@@ -1,0 +1,103 @@
+"""Servers the tool runs on loopback and leaves running between kernels: moto and the reference API.
+
+Each is a child process in its own session, on a free port, found again through a small JSON state file
+and recognised by its command line (a pid alone may have been reused). One copy of the start, find and
+stop mechanics; ``localenv`` and ``localapi`` only say which command, which health URL and which marker.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, TypeVar
+
+from productizar.core.files import write_text
+
+HOST = "127.0.0.1"
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    """A loopback port nobody holds now (the caller binds it at once, and retries if it lost the race)."""
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def answers(url: str, timeout: float = 1.0) -> bool:
+    """True when ``url`` answers 200."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
+
+
+def runs(pid: int, marker: str) -> bool:
+    """True while ``pid`` is a live process whose command line contains ``marker`` (a zombie's is empty)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+    except OSError:
+        return False
+    return marker.encode() in cmdline
+
+
+def read_state(path: Path, kind: Callable[..., T]) -> T | None:
+    """The state recorded at ``path``, or None when there is none (or it is unreadable)."""
+    try:
+        return kind(**json.loads(path.read_text()))
+    except (FileNotFoundError, ValueError, TypeError):
+        return None
+
+
+def write_state(path: Path, state: Any) -> None:
+    """Record a dataclass ``state`` whole or not at all."""
+    write_text(path, json.dumps(asdict(state)))
+
+
+def spawn(argv: Callable[[int], list[str]], health: Callable[[int], str], log: Path, wait_s: float,
+          **popen: Any) -> tuple[int, int] | None:
+    """Start ``argv(port)`` on a free port until ``health(port)`` answers; its (pid, port), or None.
+
+    The process gets its own session, so it outlives the command that started it and ``stop`` can end
+    its whole group. A port found free can be taken before the server binds it: three ports are tried.
+    """
+    for _ in range(3):
+        port = free_port()
+        with open(log, "ab") as out:
+            proc = subprocess.Popen(argv(port), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    start_new_session=True, **popen)
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline and proc.poll() is None:
+            if answers(health(port), 0.5):
+                return proc.pid, port
+            time.sleep(0.1)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return None
+
+
+def stop(pid: int, marker: str, grace_s: float = 5.0) -> bool:
+    """End the process group of ``pid`` if ``pid`` is still the server marked ``marker``; True if it was."""
+    if not runs(pid, marker):
+        return False
+    try:
+        os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace_s
+        while runs(pid, marker):
+            if time.monotonic() > deadline:
+                os.killpg(pid, signal.SIGKILL)
+                break
+            time.sleep(0.05)
+    except ProcessLookupError:
+        pass
+    return True

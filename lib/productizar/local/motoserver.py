@@ -1,0 +1,60 @@
+"""The embedded AWS endpoint: moto's server app, one request at a time.
+
+moto's in-memory DynamoDB is not safe under concurrent requests: two ``BatchWriteItem`` calls that add the
+first items of the same new partition key at the same moment can each create that partition, and one
+write is lost (measured: 6 of 80,000 items with a short GIL switch interval; one item of the demo's
+100,000 in a CI run). AWS never does that, so the loader and the Spark tasks keep writing concurrently and
+the endpoint serializes instead. moto's work is bound by the GIL anyway, so little is lost.
+
+Run as ``python -m productizar.local.motoserver -H 127.0.0.1 -p PORT`` (what ``localenv`` starts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+MARKER = "productizar.local.motoserver"  # in the process's command line: how localenv recognises its server
+
+
+class Serialized:
+    """WSGI middleware: each request, response body included, runs alone under one lock."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]):
+        self.app, self.lock = app, threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        with self.lock:
+            body = self.app(environ, start_response)
+            try:
+                return list(body)  # moto may build the body lazily: that work belongs inside the lock too
+            finally:
+                close = getattr(body, "close", None)
+                if close:
+                    close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse ``-H/--host`` and ``-p/--port`` and serve moto there until SIGTERM or SIGINT."""
+    from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import run_simple
+
+    parser = argparse.ArgumentParser(prog=MARKER, description=__doc__.splitlines()[0])
+    parser.add_argument("-H", "--host", default="127.0.0.1")
+    parser.add_argument("-p", "--port", type=int, required=True)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("MOTO_PORT", str(args.port))  # as moto's own launcher: URLs it builds name this port
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: sys.exit(0))
+    app = Serialized(DomainDispatcherApplication(create_backend_app))
+    # threaded: connections are accepted while a request runs; the lock decides who runs
+    run_simple(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
+
+
+if __name__ == "__main__":
+    main()

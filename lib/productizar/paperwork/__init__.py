@@ -1,0 +1,1 @@
+"""The PRD paperwork: forms, e-mails, release and PR texts, rendered previews."""

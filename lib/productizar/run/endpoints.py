@@ -1,0 +1,25 @@
+"""Resolve an environment's ``embedded`` values once, into the running local emulation's URL and path.
+
+A run resolves when it starts and each step when it starts (a notebook kernel is its own process); below
+the run every layer simply uses a URL and a path, and never asks the local process supervisor.
+"""
+
+from __future__ import annotations
+
+from productizar.core.environments import EMBEDDED, DuckDBZone, Environment
+from productizar.local import embedded
+
+EMBEDDED_ZONE_LABEL = "DuckDB embebido (entorno local)"
+
+
+def resolve(env: Environment) -> Environment:
+    """The environment with ``embedded`` replaced by the running moto server's URL (with placeholder
+    credentials) and the demo results zone's file; ``LocalNotRunning`` when it is not up."""
+    update: dict[str, object] = {}
+    if env.aws.endpoint == EMBEDDED:
+        update["aws"] = env.aws.model_copy(update={"endpoint": embedded.moto_endpoint(), "placeholder_credentials": True})
+    zone = env.results_zone
+    if isinstance(zone, DuckDBZone) and zone.path == EMBEDDED:
+        update["results_zone"] = zone.model_copy(update={"path": str(embedded.duckdb_path()),
+                                                          "label": zone.label or EMBEDDED_ZONE_LABEL})
+    return env.model_copy(update=update) if update else env

@@ -1,0 +1,69 @@
+"""The evidence folder ``outputs/HU<id>/<env>/``: executed notebooks, their HTML, index.html, summary.json.
+
+Everything goes through the scrubber on its way to disk, and every file is written atomically.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from jinja2 import Environment as Jinja, select_autoescape
+from nbconvert import HTMLExporter
+
+from productizar.core.files import read_json, write_json, write_text
+from productizar.core.scrub import Scrubber
+
+SUMMARY = "summary.json"
+INDEX = "index.html"
+
+
+def save_notebook(nb: nbformat.NotebookNode, path: Path, scrubber: Scrubber) -> tuple[Path, Path]:
+    """Scrub an executed notebook, then write it and its HTML rendering side by side."""
+    scrubber.deep(nb)
+    write_text(path, nbformat.writes(nb), scrubber)
+    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+    html_path = path.with_suffix(".html")
+    write_text(html_path, body, scrubber)
+    return path, html_path
+
+
+def load_summary(out: Path) -> dict[str, Any] | None:
+    path = out / SUMMARY
+    return read_json(path) if path.exists() else None
+
+
+def save_summary(out: Path, summary: dict[str, Any], scrubber: Scrubber) -> None:
+    write_json(out / SUMMARY, summary, scrubber)
+    write_text(out / INDEX, render_index(summary), scrubber)
+
+
+_INDEX = Jinja(autoescape=select_autoescape(default=True)).from_string(
+    """<!doctype html>
+<html lang="es"><head><meta charset="utf-8">
+<title>HU{{ s.hu_id }} · {{ s.environment }} · evidencia productizar</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:2rem;color:#1d1d1b}
+table{border-collapse:collapse;min-width:40rem}th,td{border:1px solid #ccc;padding:.4rem .7rem;text-align:left}
+th{background:#f3f3f3}.ok{color:#1a7f37;font-weight:600}.failed{color:#c62828;font-weight:600}.skipped{color:#777}
+</style></head><body>
+<h1>HU {{ s.hu_id }} · {{ s.hu_title }}</h1>
+<p>API <b>{{ s.api }}</b> · entorno <b>{{ s.environment }}</b> · estado general
+<span class="{{ s.status }}">{{ labels[s.status] }}</span> · actualizado {{ s.updated_at }}</p>
+<table><thead><tr><th>#</th><th>Paso</th><th>Estado</th><th>Inicio</th><th>Duración</th><th>Evidencia</th><th>Nota</th></tr></thead><tbody>
+{% for st in s.steps %}<tr><td>{{ loop.index }}</td><td>{{ st.name }}</td>
+<td class="{{ st.status }}">{{ labels[st.status] }}</td><td>{{ st.started_at or "" }}</td>
+<td>{% if st.duration_s is not none %}{{ "%.1f"|format(st.duration_s) }} s{% endif %}</td>
+<td>{% if st.html %}<a href="{{ st.html }}">cuaderno</a>{% endif %}</td><td>{{ st.message or "" }}</td></tr>
+{% endfor %}</tbody></table>
+<p>Registro para otras herramientas: <a href="summary.json">summary.json</a>.</p>
+</body></html>
+"""
+)
+
+LABELS = {"ok": "correcto", "failed": "falló", "skipped": "omitido"}
+
+
+def render_index(summary: dict[str, Any]) -> str:
+    return _INDEX.render(s=summary, labels=LABELS)

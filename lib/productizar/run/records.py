@@ -1,0 +1,54 @@
+"""What the runner records of each step: a typed record with a closed set of statuses, saved in
+``summary.json`` under the names the contract gives (``docs/hu-file.md``)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+
+class StepStatus(StrEnum):
+    OK = "ok"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    name: str
+    status: StepStatus = StepStatus.SKIPPED
+    started_at: str | None = None
+    ended_at: str | None = None
+    duration_s: float | None = None
+    message: str = "no ejecutado todavía"
+    facts: dict[str, Any] = field(default_factory=dict)
+    fingerprint: str | None = None
+    notebook: str | None = None
+    html: str | None = None
+
+    @classmethod
+    def skipped(cls, name: str, message: str) -> StepRecord:
+        return cls(name, message=message)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> StepRecord:
+        """A record as ``summary.json`` holds it; an unknown status is read as not run."""
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        try:
+            known["status"] = StepStatus(known.get("status", StepStatus.SKIPPED))
+        except ValueError:
+            known["status"] = StepStatus.SKIPPED
+        return cls(**known)
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["status"] = self.status.value
+        return out
+
+    def but(self, **changes: Any) -> StepRecord:
+        return replace(self, **changes)
+
+    @property
+    def ok(self) -> bool:
+        return self.status is StepStatus.OK

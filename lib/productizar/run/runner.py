@@ -1,0 +1,248 @@
+"""Run the runbook's step notebooks for one HU and environment, headless, with papermill.
+
+Orchestration only: validate inputs before anything is written, bring the embedded default up if needed,
+execute each step's notebook (parameters: HU path, environment, evidence folder, confirmation; never a
+secret), save the scrubbed evidence, and keep ``summary.json`` and ``index.html`` current after each step.
+A step that already succeeded with the same inputs is not run again unless forced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import papermill as pm
+from jupyter_client import AsyncKernelManager
+from traitlets import CaselessStrEnum, default
+
+from productizar.core import paths
+from productizar.core.environments import Environment, get_environment, uses_embedded
+from productizar.core.errors import UsageError
+from productizar.core.hu import HU, load_hu
+from productizar.core.scrub import Scrubber, default_scrubber
+from productizar.local import embedded
+from productizar.run import evidence, facts
+from productizar.run.records import StepRecord, StepStatus
+from productizar.run.registry import STEPS, spec
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _sha(*parts: bytes) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(len(p).to_bytes(8, "big"))
+        h.update(p)
+    return h.hexdigest()[:16]
+
+
+def _code_fingerprint() -> bytes:
+    """The package's own source: a code change re-runs the steps."""
+    pkg = Path(__file__).resolve().parents[1]  # lib/productizar, every room
+    return b"".join(p.read_bytes() for p in sorted(pkg.rglob("*.py")))
+
+
+def private_kernel_manager(folder: Path) -> type[AsyncKernelManager]:
+    """A kernel manager whose kernel listens on Unix sockets in ``folder`` (private to this run), not on
+    loopback TCP where any local user could try to reach it."""
+
+    class PrivateKernelManager(AsyncKernelManager):
+        transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+        @default("ip")
+        def _private_ip(self) -> str:
+            return str(folder / "kernel")
+
+    return PrivateKernelManager
+
+
+@dataclass
+class RunResult:
+    exit_code: int
+    output_dir: Path
+    steps: list[StepRecord] = field(default_factory=list)
+
+
+@dataclass
+class Runner:
+    hu_path: Path
+    env_name: str
+    steps: list[str]
+    force: bool = False
+    confirm: str = ""
+    notebooks: Path = field(default_factory=paths.notebooks_dir)
+    echo: Callable[[str], None] = field(default=lambda line: print(line, flush=True))
+    hu: HU = field(init=False)
+    env: Environment = field(init=False)
+    out: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        # validation first: a bad HU or environment stops here, before anything is written
+        self.hu_path = Path(self.hu_path).resolve()
+        self.hu = load_hu(self.hu_path)
+        try:
+            self.env = get_environment(self.env_name)
+        except KeyError as exc:
+            raise UsageError(exc.args[0]) from None
+        self.out = paths.hu_output_dir(self.hu.id, self.env_name)
+        for name in self.steps:
+            spec(name)  # an unknown step is a usage error before anything runs
+
+    # ------------------------------------------------------------------------------------------ summary
+    def _load_records(self) -> dict[str, StepRecord]:
+        previous = evidence.load_summary(self.out) or {}
+        records = {r["name"]: StepRecord.from_json(r) for r in previous.get("steps", []) if r.get("name") in STEPS}
+        return {name: records.get(name) or StepRecord(name) for name in STEPS}
+
+    def _summary(self, records: dict[str, StepRecord]) -> dict[str, Any]:
+        statuses = {r.status for r in records.values()}
+        overall = (StepStatus.FAILED if StepStatus.FAILED in statuses
+                   else StepStatus.OK if StepStatus.OK in statuses else StepStatus.SKIPPED)
+        return {
+            "hu_id": self.hu.id,
+            "hu_title": self.hu.hu.title,
+            "api": self.hu.api.name,
+            "environment": self.env_name,
+            "hu_file": str(self.hu_path),
+            "status": overall.value,
+            "updated_at": _now(),
+            "steps": [records[name].to_json() for name in STEPS],
+        }
+
+    def _fingerprint(self, name: str, nb_path: Path, records: dict[str, StepRecord], code: bytes,
+                     instance: str) -> str:
+        """What decides whether a step that succeeded must run again: the HU file, the environment's
+        settings, the notebook, the code, the confirmation, the embedded server's instance, and the facts of
+        the steps the registry declares upstream of it (not of every earlier step)."""
+        upstream = [records[s].facts for s in spec(name).upstream]
+        return _sha(
+            instance.encode(),
+            self.hu_path.read_bytes(),
+            json.dumps(self.env.model_dump(), sort_keys=True).encode(),
+            nb_path.read_bytes(),
+            code,
+            self.confirm.encode(),
+            json.dumps(upstream, sort_keys=True, default=str).encode(),
+        )
+
+    # ---------------------------------------------------------------------------------------- execution
+    def _execute(self, name: str, nb_path: Path, scrubber: Scrubber) -> tuple[bool, str, pm.PapermillExecutionError | None]:
+        """Run one notebook into a private temp folder, then save the scrubbed evidence."""
+        params = {
+            "hu_path": str(self.hu_path),
+            "env": self.env_name,
+            "output_dir": str(self.out),
+            "confirm": self.confirm,
+        }
+        tmpdir = Path(tempfile.mkdtemp(prefix=f"productizar-{name}-"))
+        raw = tmpdir / f"{name}.ipynb"
+        error: pm.PapermillExecutionError | None = None
+        try:
+            try:
+                pm.execute_notebook(
+                    str(nb_path),
+                    str(raw),
+                    parameters=params,
+                    cwd=str(nb_path.parent),
+                    progress_bar=False,
+                    log_output=False,
+                    kernel_manager_class=private_kernel_manager(tmpdir),
+                )
+            except pm.PapermillExecutionError as exc:
+                error = exc
+            if not raw.exists():  # the kernel never started: nothing to keep
+                return False, f"no se pudo ejecutar el cuaderno {nb_path.name}", error
+            nb = nbformat.read(raw, as_version=4)
+            evidence.save_notebook(nb, self.out / f"{name}.ipynb", scrubber)
+        finally:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+        if error is None:
+            return True, "", None
+        return False, f"{error.ename}: {scrubber(error.evalue)}", error
+
+    def _report_failure(self, name: str, error: pm.PapermillExecutionError | None, scrubber: Scrubber) -> None:
+        if error is None:
+            return
+        source = "\n".join("    " + line for line in scrubber(error.source).splitlines())
+        print(f"\n{name} failed in cell {error.exec_count}:\n{source}\n  {error.ename}: {scrubber(error.evalue)}",
+              file=sys.stderr)
+        print(f"  evidence: {self.out / (name + '.html')}\n", file=sys.stderr)
+
+    def run(self) -> RunResult:
+        started_local = False
+        if uses_embedded(self.env) and not embedded.running():
+            _, started_local = embedded.up()
+            self.echo(f"started the embedded default (moto on {embedded.moto_endpoint()})")
+        try:
+            return self._run_steps()
+        finally:
+            if started_local:
+                embedded.down()
+                self.echo("stopped the embedded default (it was not running before this run)")
+
+    def _run_steps(self) -> RunResult:
+        scrubber = default_scrubber([getattr(self.env.results_zone, "password_env", None) or ""])
+        self.out.mkdir(parents=True, exist_ok=True)
+        records = self._load_records()
+        code = _code_fingerprint()  # read once per run
+        # a fresh embedded moto holds no stack and no tables: what ran against the previous one must run again
+        state = embedded.running() if uses_embedded(self.env) else None
+        instance = f"{state.pid}@{state.started_at}" if state else ""
+        failed: str | None = None
+        total = len(self.steps)
+        for i, name in enumerate(self.steps, 1):
+            tag = f"[{i:>{len(str(total))}}/{total}] {name:<16}"
+            nb_path = self.notebooks / spec(name).notebook
+            if failed:
+                records[name] = StepRecord.skipped(name, f"no se ejecutó: falló el paso «{failed}»")
+                self.echo(f"{tag} skipped (an earlier step failed)")
+                continue
+            if not nb_path.exists():
+                records[name] = StepRecord.skipped(name, "paso sin cuaderno en esta versión")
+                self.echo(f"{tag} skipped (not implemented yet)")
+                continue
+            fingerprint = self._fingerprint(name, nb_path, records, code, instance)
+            prev = records[name]
+            if not self.force and prev.ok and prev.fingerprint == fingerprint:
+                self.echo(f"{tag} up to date (ok since {prev.ended_at}; --force to run again)")
+                continue
+            facts.facts_file(self.out, name).unlink(missing_ok=True)
+            t0, started = time.monotonic(), _now()
+            ok, message, error = self._execute(name, nb_path, scrubber)
+            duration = round(time.monotonic() - t0, 1)
+            fact_path = facts.facts_file(self.out, name)
+            found = facts.load(self.out, name) if ok and fact_path.exists() else {}
+            if not ok:
+                fact_path.unlink(missing_ok=True)  # a failed step hands nothing on
+            records[name] = StepRecord(
+                name=name,
+                status=StepStatus.OK if ok else StepStatus.FAILED,
+                started_at=started,
+                ended_at=_now(),
+                duration_s=duration,
+                message=message,
+                facts=found,
+                fingerprint=fingerprint if ok else None,
+                notebook=f"{name}.ipynb" if (self.out / f"{name}.ipynb").exists() else None,
+                html=f"{name}.html" if (self.out / f"{name}.html").exists() else None,
+            )
+            evidence.save_summary(self.out, self._summary(records), scrubber)
+            self.echo(f"{tag} {'ok' if ok else 'FAILED'} ({duration:.1f} s)")
+            if not ok:
+                failed = name
+                self._report_failure(name, error, scrubber)
+        summary = self._summary(records)
+        evidence.save_summary(self.out, summary, scrubber)
+        self.echo(f"evidence: {self.out / evidence.INDEX}")
+        return RunResult(1 if failed else 0, self.out, [records[name] for name in STEPS])

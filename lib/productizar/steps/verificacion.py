@@ -1,0 +1,89 @@
+"""Step ``verificacion``: prove that DynamoDB holds exactly the results-zone rows.
+
+Per table: the configuration checks of the infrastructure step (exists, keys, billing, capacity, SSE,
+PITR, tags, autoscaling, ``cloud.inspection``); then the item count by parallel Scan against what
+``conteo`` expects, and a sample compared attribute by attribute (``dynamo.verify``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from productizar.cloud import aws
+from productizar.cloud.inspection import Checker
+from productizar.core import checks
+from productizar.core.checks import Check
+from productizar.core.environments import Environment
+from productizar.core.hu import HU
+from productizar.dynamo.verify import compare_sample, count_items, segments_for
+from productizar.results_zone.base import ResultsZone
+from productizar.run.step import Step
+from productizar.steps import conteo
+
+SAMPLE_ROWS = 200
+
+
+@dataclass
+class Verification:
+    checks: list[Check]
+    mismatches: list[dict[str, Any]]
+
+
+def verify(step: Step, sample_rows: int = SAMPLE_ROWS) -> Verification:
+    """Every check for every table, and every difference the samples found."""
+    expected = {source: c.expected_items for source, c in conteo.read_facts(step).tables.items()}
+    return check_tables(step.hu, step.env, step.zone(), aws.clients(step.env), expected, sample_rows)
+
+
+def check_tables(hu: HU, env: Environment, zone: ResultsZone, clients: Callable[[str], Any],
+                 expected_items: Mapping[str, int], sample_rows: int = SAMPLE_ROWS) -> Verification:
+    """Per table: its configuration checks, then (when it exists) the item count against
+    ``expected_items[source]`` and the sample comparison."""
+    checker = Checker(env, clients)
+    ddb = checker.clients("dynamodb")
+    mismatches: list[dict[str, Any]] = []
+    for spec in hu.tables:
+        name = spec.names.dynamo_table
+        if not checker.table(hu, spec):
+            continue
+        expected = expected_items[spec.source]
+        size = ddb.describe_table(TableName=name)["Table"].get("TableSizeBytes") or expected * 200
+        segments = segments_for(size)
+        found = count_items(ddb, name, segments)
+        checker.add(name, "item_count", f"ítems por Scan paralelo ({segments} segmentos)", found == expected,
+                    f"{expected} (conteo − claves inválidas − repetidas)", found)
+        sample = compare_sample(zone, ddb, spec, sample_rows)
+        mismatches += sample["mismatches"]
+        detail = f"{sample['compared']} ítems comparados"
+        if sample["repeated_keys"]:
+            detail += f"; {sample['repeated_keys']} con clave repetida en el origen (DynamoDB conserva una)"
+        bad = len({m["Clave"] for m in sample["mismatches"]})
+        checker.add(name, "sample", "muestra comparada atributo por atributo", bad == 0, "sin diferencias",
+                    detail if bad == 0 else f"{bad} ítems con diferencias ({detail})")
+    return Verification(checker.results, mismatches)
+
+
+def checks_table(v: Verification) -> pd.DataFrame:
+    return checks.table(v.checks)
+
+
+def mismatches_table(v: Verification) -> pd.DataFrame:
+    """Every difference found in the samples; one line saying so when there is none."""
+    if not v.mismatches:
+        return pd.DataFrame({"Resultado": ["Sin diferencias: cada ítem de la muestra es igual a su fila de origen."]})
+    return pd.DataFrame(v.mismatches, columns=["Tabla", "Clave", "Atributo", "Origen", "DynamoDB"])
+
+
+def verdict(v: Verification) -> str:
+    """A sentence when every check passes (or is not checkable here); ``StepFailed`` naming each failure."""
+    return checks.verdict(v.checks, "No hay tablas que verificar.")
+
+
+def facts(v: Verification) -> dict[str, Any]:
+    """Every check with its status, and every difference found, for summary.json."""
+    return {"checks": [c.as_fact() for c in v.checks], "mismatches": v.mismatches,
+            "verdict": "fail" if any(c.failed for c in v.checks) else "pass"}

@@ -1,0 +1,128 @@
+"""The package's import graph, measured: how many import cycles there are inside ``lib/productizar`` and which
+imports point the wrong way between its rooms.
+
+    python tools/layers.py        # prints the modules, edges, cycles and violations; exit 1 if any
+
+The rooms, bottom to top: ``core``; the mechanisms (``results_zone``, ``dynamo``, ``cloud``, ``api``,
+``paperwork``) and the local emulation (``local``); ``run``; ``steps``; the CLI at the top. A module may
+import its own room and the rooms below it; ``local`` is imported only by ``run`` and the CLI. Every
+import counts, inside functions too; only ``if TYPE_CHECKING:`` blocks are left out.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+LIB = Path(__file__).resolve().parents[1] / "lib"
+RANK = {"core": 0, "results_zone": 1, "dynamo": 1, "cloud": 1, "api": 1, "paperwork": 1, "local": 1,
+        "run": 2, "steps": 3, "cli": 4, "__main__": 4, "": 4}
+ONLY_FROM = {"local": {"local", "run", "cli"}}
+
+
+def modules(lib: Path = LIB) -> dict[str, Path]:
+    out = {}
+    for f in sorted((lib / "productizar").rglob("*.py")):
+        parts = f.relative_to(lib).with_suffix("").parts
+        out[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = f
+    return out
+
+
+def _imports(name: str, path: Path, known: dict[str, Path]) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skip: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.dump(node.test):
+            skip.update(id(n) for n in ast.walk(node))
+    package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+    found = set()
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        if isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(package[: len(package) - node.level + 1] + ([node.module] if node.module else []))
+            for alias in node.names:
+                target = f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base
+                if target in known and target != name:
+                    found.add(target)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name in known and a.name != name)
+    return found
+
+
+def graph(lib: Path = LIB) -> dict[str, set[str]]:
+    known = modules(lib)
+    return {name: _imports(name, path, known) for name, path in known.items()}
+
+
+def cycles(g: dict[str, set[str]]) -> list[list[str]]:
+    """Every strongly connected group of more than one module (Tarjan): each is at least one circle."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on: set[str] = set()
+    groups: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in sorted(g[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                groups.append(sorted(group))
+
+    sys.setrecursionlimit(10_000)
+    for v in sorted(g):
+        if v not in index:
+            visit(v)
+    return groups
+
+
+def room(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def violations(g: dict[str, set[str]]) -> list[str]:
+    out = []
+    for src, targets in sorted(g.items()):
+        for dst in sorted(targets):
+            a, b = room(src), room(dst)
+            if a == b:
+                continue
+            if RANK[b] > RANK[a] or (b in ONLY_FROM and a not in ONLY_FROM[b]) or (RANK[b] == RANK[a] and
+                                                                                    "local" in (a, b)):
+                out.append(f"{src} -> {dst}")
+    return out
+
+
+def main() -> int:
+    g = graph()
+    circles, wrong = cycles(g), violations(g)
+    print(f"modules: {len(g)}; imports between them: {sum(len(v) for v in g.values())}")
+    for c in circles:
+        print("cycle:", " <-> ".join(c))
+    for v in wrong:
+        print("wrong way:", v)
+    print(f"import cycles: {len(circles)}; imports against the layers: {len(wrong)}")
+    return 1 if circles or wrong else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
