@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test golden clean
+.PHONY: demo test lint golden clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,9 +17,14 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/productizar run parameters/hu/demo.yaml --env local
 
-## unit tests, notebook regression (nbval) and the end-to-end run
-test: $(STAMP)
+## lint first, then unit tests, notebook regression (nbval) and the end-to-end run
+test: lint
 	$(BIN)/python -m pytest
+
+## ruff (lint and import order) and mypy on lib/, configured in pyproject.toml
+lint: $(STAMP)
+	$(BIN)/ruff check lib tests benchmarks tools jobs conftest.py
+	$(BIN)/mypy
 
 ## re-execute the step notebooks on the demo HU and keep their outputs as the nbval golden
 golden: $(STAMP)
