@@ -4,6 +4,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -24,9 +25,10 @@ def hu_with(**load) -> HU:
 
 
 def sizing_facts(items: int, write_units_per_item: float = 1.0, rate: float = 4000) -> dict:
+    """Write plans as the sizing step hands them on (only what the choice reads)."""
     hu = hu_with()
-    return {"write_plans": {t.source: {"items": items, "total_write_units": items * write_units_per_item,
-                                       "planned_rate_wcu": rate} for t in hu.tables}}
+    return {t.source: SimpleNamespace(items=items, total_write_units=items * write_units_per_item, planned_rate_wcu=rate)
+            for t in hu.tables}
 
 
 def test_small_tables_stay_on_one_machine_and_say_why():

@@ -124,8 +124,10 @@ def test_demo_sizes_from_a_sample_of_the_results_zone():
     assert 100 < score.mean < 200 and score.max < 1024 and score.write_units_per_item == 1.0
     assert score.nulls_not_written > 0  # nullable columns are not written
     facts = dimensionamiento.facts(s, DEMO)
-    assert facts["prices"]["date"] == A.prices.date and facts["glue"]["NumberOfWorkers"] >= 2
-    json.dumps(facts)  # facts must be plain JSON
+    assert facts.prices["date"] == A.prices.date and facts.glue.NumberOfWorkers >= 2
+    plain = json.loads(facts.model_dump_json())  # facts must be plain JSON, and read back as they were written
+    assert plain["write_plans"][score.source]["write_range"] == list(DEMO.capacity.write)
+    assert dimensionamiento.Facts.model_validate(plain) == facts
 
 
 def test_bad_inputs_are_clear(tmp_path):

@@ -145,7 +145,7 @@ def smoke_table(hu: HU, spec: TableSpec, api: Client, items: list[dict[str, Any]
         expected = api_json(item)
         key = f"{pk}={expected.get(pk)}" + (f", {sk}={expected.get(sk)}" if sk else "")
         status, body, ms = api.get(_path(hu, spec, item.get(pk)))
-        if sk:  # the partition's items: ours must be among them, as it is
+        if by_both is not None and sk:  # the partition's items: ours must be among them, as it is
             listed = body.get("items") if status == 200 and isinstance(body, dict) else None
             problems = ([] if isinstance(listed, list) and expected in listed else
                         [f"HTTP {status}" if status != 200 else "el ítem no está (o difiere) en la lista de la partición"])
@@ -156,7 +156,8 @@ def smoke_table(hu: HU, spec: TableSpec, api: Client, items: list[dict[str, Any]
             by_pk.record(status, ms, [f"HTTP {status}: {body}"[:160]] if status != 200 else differences(expected, body), key)
     unknown = Tally(spec.source, "clave inexistente → 404")
     missing_pk = MISSING_KEY[spec.partition_key.type]
-    path = f"/{hu.api.slug}/{spec.names.table}/{missing_pk}" + (f"/{MISSING_KEY[spec.sort_key.type]}" if sk else "")
+    path = f"/{hu.api.slug}/{spec.names.table}/{missing_pk}" + (
+        f"/{MISSING_KEY[spec.sort_key.type]}" if spec.sort_key else "")
     status, body, ms = api.get(path)
     unknown.record(status, ms, [] if status == 404 else [f"se esperaba 404, llegó HTTP {status}"], path)
     return tallies + [unknown]

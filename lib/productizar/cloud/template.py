@@ -179,7 +179,7 @@ class PatchResult:
 
 def _resource(doc: CommentedMap, logical_id: str, kind: str) -> CommentedMap:
     res = doc.get("Resources", {}).get(logical_id)
-    if not isinstance(res, dict) or res.get("Type") != kind:
+    if not isinstance(res, CommentedMap) or res.get("Type") != kind:
         raise TemplateError(f"La plantilla no tiene el recurso {logical_id} ({kind}) que el runbook espera.")
     return res
 
@@ -289,7 +289,7 @@ def patch(text: str, hu: HU, name: str = "template.yaml", glue: dict[str, Any] |
     glue = glue or glue_settings(hu)
     y = _style(text)
     doc = y.load(text)
-    if not isinstance(doc, dict) or "Resources" not in doc:
+    if not isinstance(doc, CommentedMap) or "Resources" not in doc:
         raise TemplateError(f"{name} no parece una plantilla de CloudFormation (falta Resources).")
     result = PatchResult(text=text, changed=False)
     params = doc.setdefault("Parameters", CommentedMap())

@@ -6,7 +6,7 @@ to say what is wrong: ``file:line: field.path: what is expected``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -138,7 +138,7 @@ def _allowed_fields(root: type[BaseModel], loc: Loc) -> list[str]:
     return list(getattr(model, "model_fields", {}))
 
 
-def _message(root: type[BaseModel], err: dict[str, Any]) -> str:
+def _message(root: type[BaseModel], err: Mapping[str, Any]) -> str:
     kind, value = err["type"], err.get("input")
     if kind == "missing":
         return "required field is missing"

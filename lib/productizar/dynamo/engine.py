@@ -8,7 +8,8 @@ when one machine would not finish inside the window, the table goes to the Glue 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
+from typing import Protocol
 
 import pandas as pd
 
@@ -34,15 +35,27 @@ def _dec(x: float) -> str:
     return f"{x:.1f}".rstrip("0").rstrip(".").replace(".", ",") if x % 1 else f"{x:.0f}"  # 0,8 · 6
 
 
-def choose(hu: HU, sizing: dict[str, Any], single_machine_wcu: float) -> list[Choice]:
-    """One choice per table, with the figure that decided it (sizing facts: ``write_plans``)."""
+class Planned(Protocol):
+    """What the choice needs of a table's write plan (``sizing.WritePlan`` has it)."""
+
+    @property
+    def items(self) -> int: ...
+    @property
+    def total_write_units(self) -> float: ...
+    @property
+    def planned_rate_wcu(self) -> float: ...
+
+
+def choose(hu: HU, plans: Mapping[str, Planned], single_machine_wcu: float) -> list[Choice]:
+    """One choice per table, with the figure that decided it (``plans``: the sizing step's write plans)."""
     out = []
     window = hu.load.window_hours
     for t in hu.tables:
-        plan = sizing["write_plans"][t.source]
-        rate = min(plan["planned_rate_wcu"], single_machine_wcu)
-        hours = plan["total_write_units"] / rate / 3600 if rate else float("inf")
-        items = int(plan["items"])
+        plan = plans[t.source]
+        rate = min(plan.planned_rate_wcu, single_machine_wcu)
+        hours = plan.total_write_units / rate / 3600 if rate else float("inf")
+        items = int(plan.items)
+        engine: str
         if hu.load.engine != "auto":
             engine, reason = hu.load.engine, f"la HU fija load.engine: {hu.load.engine}"
         elif items >= hu.load.spark_from_items:

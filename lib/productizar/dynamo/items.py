@@ -82,8 +82,9 @@ def key_attribute(value: Any, kind: str, name: str) -> dict[str, Any]:
             return {"N": _number_text(value)}
         except (InvalidOperation, TypeError, ValueError):
             raise BadKey(f"la clave {name} es de tipo N y el valor «{value}» no es un número") from None
-    text = _number_text(value) if isinstance(value, (int, Decimal, np.integer)) else attribute(value)["S"]
-    return {"S": text}
+    if isinstance(value, (int, Decimal, np.integer)):
+        return {"S": _number_text(value)}
+    return {"S": (attribute(value) or {})["S"]}  # not null: checked above
 
 
 def to_item(row: dict[str, Any], table: TableSpec) -> dict[str, dict[str, Any]]:

@@ -342,8 +342,10 @@ class Sizing:
 class Counted(Protocol):
     """What the model needs of a table's counts (``conteo``'s facts have it)."""
 
-    expected_items: int
-    max_rows_per_partition_key: int
+    @property
+    def expected_items(self) -> int: ...
+    @property
+    def max_rows_per_partition_key(self) -> int: ...
 
 
 @dataclass(frozen=True)

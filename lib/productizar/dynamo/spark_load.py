@@ -74,7 +74,7 @@ def task_budget(table_wcu: float, write_share: float, tasks: int) -> float:
 
 def _key(text: str) -> Key:
     name, _, kind = text.partition(":")
-    return Key(name=name, type=kind or "S")
+    return Key.model_validate({"name": name, "type": kind or "S"})
 
 
 def parse_args(argv: list[str]) -> JobArgs:

@@ -97,7 +97,7 @@ def running() -> ApiState | None:
 def stop() -> bool:
     """Stop the reference API of this state dir (True if one was running)."""
     state = _read()
-    stopped = bool(state) and loopback.stop(state.pid, MARKER)
+    stopped = state is not None and loopback.stop(state.pid, MARKER)
     _state_file().unlink(missing_ok=True)
     return stopped
 

@@ -122,7 +122,7 @@ def down(purge: bool = False) -> bool:
     with _lock():
         local_api.stop()
         state = _read_state()
-        stopped = bool(state) and loopback.stop(state.pid, motoserver.MARKER)
+        stopped = state is not None and loopback.stop(state.pid, motoserver.MARKER)
         _state_file().unlink(missing_ok=True)
         if purge:
             for f in paths.state_dir().glob("results_zone_v*.duckdb*"):

@@ -6,6 +6,8 @@ carries the runbook's subject line and the filled Excel and Word forms.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import mimetypes
 from email import policy
 from email.message import EmailMessage
@@ -54,7 +56,7 @@ def monitoring_body(values: dict) -> str:
 
 
 def message(sender: tuple[str, str], to: list[tuple[str, str]], subject: str, body: str,
-            attachments: list[Path] = (), when: datetime | None = None) -> EmailMessage:
+            attachments: Sequence[Path] = (), when: datetime | None = None) -> EmailMessage:
     """A plain-text UTF-8 email with its attachments (type guessed from the file name)."""
     msg = EmailMessage(policy=policy.SMTP)
     msg["From"] = formataddr(sender)
@@ -77,6 +79,6 @@ def write_eml(msg: EmailMessage, path: Path) -> Path:
 def as_text(msg: EmailMessage) -> str:
     """What the evidence shows of an email: headers that matter, the body, the attachments' names."""
     body = msg.get_body(preferencelist=("plain",))
-    names = [p.get_filename() for p in msg.iter_attachments()]
+    names = [p.get_filename() or "" for p in msg.iter_attachments()]
     return (f"De: {msg['From']}\nPara: {msg['To']}\nAsunto: {msg['Subject']}\n"
             f"Adjuntos: {', '.join(names) if names else 'ninguno'}\n\n{body.get_content() if body else ''}")

@@ -33,16 +33,17 @@ def change_order_variables(hu: HU) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["Variable", "Valor", "Origen"])
 
 
-def pr_text(hu: HU, infra: dict[str, Any] | None) -> str:
-    """Title and body of the infrastructure PR (Markdown, as Azure DevOps shows it)."""
+def pr_text(hu: HU, template: str | None) -> str:
+    """Title and body of the infrastructure PR (Markdown, as Azure DevOps shows it); ``template``: where the
+    infrastructure step left the patched template in the evidence, when it ran."""
     tables = "\n".join(f"- `{t.source}` → `{t.names.dynamo_table}`" for t in hu.tables)
     stack = naming.stack_name(hu.api.slug)
-    template = f" La plantilla resultante está en la evidencia (`{infra['template']}`)." if infra else ""
+    where = f" La plantilla resultante está en la evidencia (`{template}`)." if template else ""
     return (
         f"# {naming.pr_title(hu.id, hu.hu.title)}\n\n"
         f"Rama: `{naming.feature_branch(hu.id, hu.hu.slug)}` → `trunk`\n\n"
         f"## Qué cambia\n\nInfraestructura del API {hu.api.name} (stack `{stack}`): tablas DynamoDB con autoescalado, "
-        f"job de Glue `{naming.glue_job_name(hu.api.slug)}` y parámetros por ambiente.{template}\n\n"
+        f"job de Glue `{naming.glue_job_name(hu.api.slug)}` y parámetros por ambiente.{where}\n\n"
         f"## Tablas\n\n{tables}\n\n"
         f"## Evidencia\n\nConteo, dimensionamiento, escaneo (cfn-lint y checkov), despliegue y verificación: carpeta "
         f"`outputs/HU{hu.id}/` adjunta a la HU {hu.id}.\n"

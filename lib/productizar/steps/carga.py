@@ -27,7 +27,7 @@ from productizar.dynamo import engine, spark_load
 from productizar.dynamo.loader import Checkpoint, LoadResult, ProgressPrinter, load_table
 from productizar.dynamo.sizing import load_assumptions
 from productizar.run.step import Step
-from productizar.steps import conteo
+from productizar.steps import conteo, dimensionamiento
 
 LOCAL_TASKS = 2  # local[2]: the machine's two cores
 
@@ -38,7 +38,7 @@ def rate_wcu(step: Step) -> float:
 
 def choices(step: Step) -> list[engine.Choice]:
     """Per table, the engine and why (sizing facts and the HU's threshold)."""
-    return engine.choose(step.hu, step.facts_of("dimensionamiento"), load_assumptions().single_machine_wcu)
+    return engine.choose(step.hu, dimensionamiento.read_facts(step).write_plans, load_assumptions().single_machine_wcu)
 
 
 def choices_table(step: Step) -> pd.DataFrame:
@@ -77,8 +77,8 @@ def run(step: Step, workers: int = 4, chunk_rows: int = 10_000,
 
 def task_slots(step: Step) -> int:
     """Concurrent Spark tasks of one run: the sizing step's Glue workers, as the template declares them."""
-    g = step.facts_of("dimensionamiento")["glue"]
-    return max(1, (g["NumberOfWorkers"] - 1) * load_assumptions().slots_per_worker[g["WorkerType"]])
+    g = dimensionamiento.read_facts(step).glue
+    return max(1, (g.NumberOfWorkers - 1) * load_assumptions().slots_per_worker[g.WorkerType])
 
 
 def spark_table(step: Step, spec: TableSpec, out: Callable[[str], None] = print) -> LoadResult:

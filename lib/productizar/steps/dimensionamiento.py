@@ -3,18 +3,61 @@ tables, two plots and a recommendation in Spanish; its Glue figures go to the in
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from typing import Any
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict
 
 from productizar.core.hu import HU
-from productizar.dynamo.sizing import Assumptions, Sizing, draw_samples, load_assumptions, load_seconds_with_scaling, \
-    monthly_read_cost, size
+from productizar.dynamo.sizing import (
+    Assumptions,
+    Cost,
+    ItemSizes,
+    ReadPlan,
+    Sizing,
+    WritePlan,
+    draw_samples,
+    load_assumptions,
+    load_seconds_with_scaling,
+    monthly_read_cost,
+    size,
+)
 from productizar.run.step import Step
 from productizar.steps import conteo
+
+
+class GlueFacts(BaseModel):
+    """The Glue job's figures, as the template's job takes them."""
+
+    model_config = ConfigDict(extra="forbid")
+    WorkerType: str
+    NumberOfWorkers: int
+    MaxConcurrentRuns: int
+
+
+class Facts(BaseModel):
+    """What ``dimensionamiento`` hands on: every plan per table (keyed by source), the Glue figures for the
+    template, the cost and the recommendation."""
+
+    prices: dict[str, str]
+    item_sizes: dict[str, ItemSizes]
+    write_plans: dict[str, WritePlan]
+    read_plans: dict[str, ReadPlan]
+    recommended: dict[str, list[int]]
+    glue: GlueFacts
+    cost_usd: Cost
+    recommendation: list[str]
+
+
+def read_facts(step: Step) -> Facts:
+    """``dimensionamiento``'s facts, for the steps that declare it upstream."""
+    return step.typed_facts_of("dimensionamiento", Facts)
+
+
+def read_facts_if_any(step: Step) -> Facts | None:
+    """The same, or None when the step has not run (for steps that can do without: the HU's values)."""
+    found = step.facts_if_any("dimensionamiento")
+    return Facts.model_validate(found) if found is not None else None
 
 
 def assumptions() -> Assumptions:
@@ -180,18 +223,18 @@ def recommendation_text(s: Sizing, hu: HU) -> str:
     return "\n".join(recommendation(s, hu))
 
 
-def facts(s: Sizing, hu: HU) -> dict[str, Any]:
+def facts(s: Sizing, hu: HU) -> Facts:
     p = s.assumptions.prices
-    return {
-        "prices": {"file": p.file, "date": p.date, "region": p.region},
-        "item_sizes": {z.source: asdict(z) for z in s.sizes},
-        "write_plans": {w.source: asdict(w) for w in s.writes},
-        "read_plans": {r.source: asdict(r) for r in s.reads},
-        "recommended": {
+    return Facts(
+        prices={"file": p.file, "date": p.date, "region": p.region},
+        item_sizes={z.source: z for z in s.sizes},
+        write_plans={w.source: w for w in s.writes},
+        read_plans={r.source: r for r in s.reads},
+        recommended={
             "write": [hu.capacity.write[0], max(w.recommended_write_max for w in s.writes)],
             "read": [hu.capacity.read[0], max(r.recommended_read_max for r in s.reads)],
         },
-        "glue": s.glue.as_template(),
-        "cost_usd": asdict(s.cost),
-        "recommendation": recommendation(s, hu),
-    }
+        glue=GlueFacts.model_validate(s.glue.as_template()),
+        cost_usd=s.cost,
+        recommendation=recommendation(s, hu),
+    )

@@ -59,6 +59,8 @@ FIELDS: dict[str, str] = {
     "endpoints": "tables[] (método, ruta, tabla DynamoDB, claves, ítems del paso conteo, tráfico pico)",
     "stack_name": "api.slug (nombre del stack)",
 }
+#: the produced texts, by the label the evidence lists them under
+RELEASE, CHANGE_ORDER, PR, GATES = "Descripción del release", "Variables de Create OC", "Texto del PR", "Compuertas manuales"
 #: what the emails need whatever the forms map
 EMAIL_FIELDS = ("api_name", "hu_label", "ha", "ha_label", "sender_name", "sender_email", "manager_name",
                 "manager_email", "monitoring_to", "endpoints", "target_tps", "p95_ms", "error_rate_pct",
@@ -196,12 +198,12 @@ def produce(step: Step, mapping_path: Path | None = None, today: date | None = N
         }
         for name, msg in mails.items():
             files[f"Correo: {msg['Subject']}"] = emails.write_eml(msg, staging / name)
-        files["Descripción del release"] = write_text(staging / "descripcion_release.txt", texts.release_description(hu))
-        files["Variables de Create OC"] = write_text(staging / "variables_create_oc.csv", _csv(texts.change_order_variables(hu)))
+        files[RELEASE] = write_text(staging / "descripcion_release.txt", texts.release_description(hu))
+        files[CHANGE_ORDER] = write_text(staging / "variables_create_oc.csv", _csv(texts.change_order_variables(hu)))
         infra = step.facts_if_any("infraestructura")
-        files["Texto del PR"] = write_text(staging / "pull_request.md", texts.pr_text(hu, infra))
+        files[PR] = write_text(staging / "pull_request.md", texts.pr_text(hu, infra["template"] if infra else None))
         gates = texts.manual_gates(hu, ahp is not None)
-        files["Compuertas manuales"] = write_text(staging / "compuertas_manuales.csv", _csv(gates.reset_index()))
+        files[GATES] = write_text(staging / "compuertas_manuales.csv", _csv(gates.reset_index()))
         # the whole set, or the earlier one untouched
         old = step.output_dir / ".documentos.old"
         shutil.rmtree(old, ignore_errors=True)
@@ -234,6 +236,26 @@ def files_table(p: Produced) -> Any:
     rows = "".join(f'<tr><td>{escape(label)}</td><td><a href="{escape(rel)}/{escape(path.name)}">'
                    f"{escape(rel)}/{escape(path.name)}</a></td></tr>" for label, path in p.files.items())
     return HTML(f"<table><thead><tr><th>Documento</th><th>Archivo</th></tr></thead><tbody>{rows}</tbody></table>")
+
+
+def release_text(p: Produced) -> str:
+    """The release description, as the release will show it."""
+    return text_of(p, RELEASE)
+
+
+def change_order_table(p: Produced) -> pd.DataFrame:
+    """The Create OC task's variables."""
+    return csv_of(p, CHANGE_ORDER)
+
+
+def pr_text(p: Produced) -> str:
+    """The infrastructure PR's title and text."""
+    return text_of(p, PR)
+
+
+def gates_table(p: Produced) -> pd.DataFrame:
+    """The PRD gates the tool cannot pass for the analyst, each with what to hand over."""
+    return csv_of(p, GATES)
 
 
 def text_of(p: Produced, label: str) -> str:

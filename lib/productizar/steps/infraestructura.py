@@ -23,6 +23,7 @@ from productizar.core.environments import load_environments
 from productizar.core.errors import ProductizarError, StepFailed
 from productizar.core.files import write_text
 from productizar.run.step import Step
+from productizar.steps import dimensionamiento
 
 
 @dataclass
@@ -44,8 +45,8 @@ def prepare(step: Step) -> Plan:
         text, source = source_path.read_text(encoding="utf-8"), str(source_path)
     else:
         text, source = template.new_api_template(hu), f"plantilla base ({template.BASE_TEMPLATE.name})"
-    sized = step.facts_if_any("dimensionamiento")  # sizing has not run: the HU's values or the defaults
-    recommended = sized.get("glue") if sized else None
+    sized = dimensionamiento.read_facts_if_any(step)  # sizing has not run: the HU's values or the defaults
+    recommended = sized.glue.model_dump() if sized else None
     glue = template.glue_settings(hu, recommended)
     result = template.patch(text, hu, name=f"{hu.api.name}/template.yaml", glue=glue)
     if result.conflicts:
