@@ -21,9 +21,11 @@ demo: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest
 
-## ruff (lint and import order) and mypy on lib/, configured in pyproject.toml
+## ruff (lint, import order, format) and mypy on lib/, configured in pyproject.toml
+LINTED := lib tests benchmarks tools jobs conftest.py
 lint: $(STAMP)
-	$(BIN)/ruff check lib tests benchmarks tools jobs conftest.py
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/mypy
 
 ## re-execute the step notebooks on the demo HU and keep their outputs as the nbval golden

@@ -13,16 +13,19 @@ sys.path.insert(0, str(ROOT / "lib"))
 _TMP = Path(tempfile.mkdtemp(prefix="productizar-bench-"))
 os.environ.setdefault("PRODUCTIZAR_STATE_DIR", str(_TMP / "state"))
 
-from productizar.run.endpoints import resolve
-from productizar.cloud import aws
-from productizar.local import embedded as localenv# noqa: E402
+from productizar.cloud import aws  # noqa: E402
 from productizar.core.environments import get_environment  # noqa: E402
 from productizar.core.hu import TableSpec  # noqa: E402
+from productizar.local import embedded as localenv  # noqa: E402
 from productizar.results_zone.duckdb import DuckDBResultsZone  # noqa: E402
+from productizar.run.endpoints import resolve  # noqa: E402
 
 LOCAL = resolve(get_environment("local"))
-SPEC = TableSpec(source="bench.clientes", partition_key={"name": "num_documento", "type": "S"},
-                 sort_key={"name": "periodo", "type": "N"})
+SPEC = TableSpec(
+    source="bench.clientes",
+    partition_key={"name": "num_documento", "type": "S"},
+    sort_key={"name": "periodo", "type": "N"},
+)
 
 
 def up() -> None:
@@ -47,7 +50,8 @@ def results_zone(rows: int) -> DuckDBResultsZone:
         con.execute("CREATE SCHEMA bench")
         con.execute(f"""CREATE TABLE bench.clientes AS SELECT
             lpad(CAST(range // 4 AS VARCHAR), 10, '0') AS num_documento, 202601 + range % 4 AS periodo,
-            CAST(range % 100000 AS DECIMAL(18,2)) / 7 AS saldo, DATE '2020-01-01' + CAST(range % 2000 AS INTEGER) AS fecha,
+            CAST(range % 100000 AS DECIMAL(18,2)) / 7 AS saldo,
+            DATE '2020-01-01' + CAST(range % 2000 AS INTEGER) AS fecha,
             'Segmento ' || CAST(range % 5 AS VARCHAR) AS segmento, repeat('x', 180) AS detalle
             FROM range({rows})""")
         con.close()
@@ -56,9 +60,16 @@ def results_zone(rows: int) -> DuckDBResultsZone:
 
 def new_table() -> str:
     name = f"bench-{uuid.uuid4().hex[:8]}"
-    client().create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                          KeySchema=[{"AttributeName": "num_documento", "KeyType": "HASH"},
-                                     {"AttributeName": "periodo", "KeyType": "RANGE"}],
-                          AttributeDefinitions=[{"AttributeName": "num_documento", "AttributeType": "S"},
-                                                {"AttributeName": "periodo", "AttributeType": "N"}])
+    client().create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[
+            {"AttributeName": "num_documento", "KeyType": "HASH"},
+            {"AttributeName": "periodo", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "num_documento", "AttributeType": "S"},
+            {"AttributeName": "periodo", "AttributeType": "N"},
+        ],
+    )
     return name

@@ -27,8 +27,12 @@ print(json.dumps({{"items": r.items_written, "seconds": r.duration_s,
 
 
 def measure(rows: int) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD.format(bench=str(Path(__file__).parent), rows=rows)],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD.format(bench=str(Path(__file__).parent), rows=rows)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -43,7 +47,10 @@ def main() -> None:
         for name, m in (("small", small), ("large", large)):
             print(f"{name:5} {m['items']:>9,} items  peak {m['peak_mb']:6.0f} MB  {m['seconds']:6.1f} s")
         ratio = large["peak_mb"] / small["peak_mb"]
-        print(f"peak ratio large/small: {ratio:.2f} (target <= 1.2); largest peak {large['peak_mb']:.0f} MB (target < 400)")
+        print(
+            f"peak ratio large/small: {ratio:.2f} (target <= 1.2); "
+            f"largest peak {large['peak_mb']:.0f} MB (target < 400)"
+        )
     finally:
         c.down()
 

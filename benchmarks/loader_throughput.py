@@ -11,16 +11,21 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import _common as c
+
 from productizar.dynamo.items import to_item
 from productizar.dynamo.loader import load_table
 
 
 def raw_ceiling(items: list[dict], workers: int) -> float:
     table, ddb = c.new_table(), c.client()
-    batches = [items[i:i + 25] for i in range(0, len(items), 25)]
+    batches = [items[i : i + 25] for i in range(0, len(items), 25)]
     t0 = time.perf_counter()
     with ThreadPoolExecutor(workers) as pool:
-        list(pool.map(lambda b: ddb.batch_write_item(RequestItems={table: [{"PutRequest": {"Item": i}} for i in b]}), batches))
+        list(
+            pool.map(
+                lambda b: ddb.batch_write_item(RequestItems={table: [{"PutRequest": {"Item": i}} for i in b]}), batches
+            )
+        )
     return len(items) / (time.perf_counter() - t0)
 
 

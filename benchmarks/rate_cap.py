@@ -8,6 +8,7 @@ Target: the measured rate within ±5 % of the configured one (items of < 1 KB: o
 import argparse
 
 import _common as c
+
 from productizar.dynamo.loader import load_table
 
 

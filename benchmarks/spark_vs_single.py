@@ -12,6 +12,7 @@ import argparse
 import time
 
 import _common as c
+
 from productizar.dynamo import spark_load
 from productizar.dynamo.loader import load_table
 
@@ -32,13 +33,25 @@ def main() -> None:
         assert single.items_written == args.rows
 
         parquet = zone.export_parquet("bench.clientes", c._TMP / "clientes.parquet")
-        job = spark_load.JobArgs("bench.clientes", c.new_table(), c.SPEC.partition_key, c.SPEC.sort_key,
-                                 table_wcu=1e9, write_share=1.0, tasks=args.tasks, parquet=str(parquet),
-                                 endpoint=c.localenv.moto_endpoint())
+        job = spark_load.JobArgs(
+            "bench.clientes",
+            c.new_table(),
+            c.SPEC.partition_key,
+            c.SPEC.sort_key,
+            table_wcu=1e9,
+            write_share=1.0,
+            tasks=args.tasks,
+            parquet=str(parquet),
+            endpoint=c.localenv.moto_endpoint(),
+        )
         t0 = time.perf_counter()
-        tasks = spark_load.submit_local(job, c._TMP / "spark", c.ROOT / "jobs" / "cargar_dynamo.py",
-                                        c.aws.process_environment(c.LOCAL),
-                                        master=f"local[{args.tasks}]")
+        tasks = spark_load.submit_local(
+            job,
+            c._TMP / "spark",
+            c.ROOT / "jobs" / "cargar_dynamo.py",
+            c.aws.process_environment(c.LOCAL),
+            master=f"local[{args.tasks}]",
+        )
         spark_s = time.perf_counter() - t0
         written = sum(t.items_written for t in tasks)
         assert written == args.rows

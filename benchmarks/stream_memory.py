@@ -35,7 +35,8 @@ from productizar.results_zone.hive import HiveResultsZone
 from productizar.core.environments import HiveZone
 spec = json.loads(sys.argv[1])
 zone = (DuckDBResultsZone(spec["path"]) if spec["backend"] == "duckdb"
-        else HiveResultsZone(HiveZone(backend="hive", host="127.0.0.1", port=spec["port"], auth="NONE", username="bench")))
+        else HiveResultsZone(HiveZone(backend="hive", host="127.0.0.1", port=spec["port"], auth="NONE",
+                                      username="bench")))
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 t0 = time.perf_counter()
 if spec["mode"] == "stream":
@@ -48,8 +49,12 @@ print(json.dumps({{"rows": rows, "seconds": time.perf_counter() - t0, "base_mb":
 
 
 def measure(spec: dict) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD.format(root=str(ROOT / "lib")), json.dumps(spec)],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD.format(root=str(ROOT / "lib")), json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -92,15 +97,19 @@ def main() -> None:
         server, spec = hive_table(tmp, args.rows)
         tables.append(spec)
     try:
-        print(f"{'backend':<8} {'rows':>9} {'stream peak MB':>15} {'load-all peak MB':>17} {'ratio':>6} "
-              f"{'stream s':>9} {'load s':>7}  verdict")
+        print(
+            f"{'backend':<8} {'rows':>9} {'stream peak MB':>15} {'load-all peak MB':>17} {'ratio':>6} "
+            f"{'stream s':>9} {'load s':>7}  verdict"
+        )
         for spec in tables:
             s = measure(spec | {"mode": "stream"})
             a = measure(spec | {"mode": "all"})
             assert s["rows"] == a["rows"] == args.rows
             verdict = "ok" if s["peak_mb"] < LIMIT_MB else f"OVER {LIMIT_MB} MB"
-            print(f"{spec['backend']:<8} {s['rows']:>9,} {s['peak_mb']:>15.0f} {a['peak_mb']:>17.0f} "
-                  f"{s['peak_mb'] / a['peak_mb']:>6.2f} {s['seconds']:>9.1f} {a['seconds']:>7.1f}  {verdict}")
+            print(
+                f"{spec['backend']:<8} {s['rows']:>9,} {s['peak_mb']:>15.0f} {a['peak_mb']:>17.0f} "
+                f"{s['peak_mb'] / a['peak_mb']:>6.2f} {s['seconds']:>9.1f} {a['seconds']:>7.1f}  {verdict}"
+            )
         print(f"(interpreter with the package imported: ~{s['base_mb']:.0f} MB; ratio = stream peak / load-all peak)")
     finally:
         if server:

@@ -1,12 +1,13 @@
 """Verification's item count: parallel Scan (Select=COUNT) against a single segment, same table, same run.
 
-    .venv/bin/python benchmarks/verify_scan.py [--rows 100000] [--segments 4]
+.venv/bin/python benchmarks/verify_scan.py [--rows 100000] [--segments 4]
 """
 
 import argparse
 import time
 
 import _common as c
+
 from productizar.dynamo.loader import load_table
 from productizar.dynamo.verify import count_items
 
@@ -26,9 +27,14 @@ def main() -> None:
             t0 = time.perf_counter()
             assert count_items(c.client(), table, segments) == args.rows
             timings[segments] = min(timings.get(segments, 1e9), time.perf_counter() - t0)
-        print(f"{args.rows:,} items: 1 segment {timings[1]:.2f} s, {args.segments} segments {timings[args.segments]:.2f} s")
-        print(f"speed-up parallel / single: {timings[1] / timings[args.segments]:.2f}x "
-              "(moto is one CPU-bound process on a 2-core machine; real DynamoDB serves segments in parallel)")
+        print(
+            f"{args.rows:,} items: 1 segment {timings[1]:.2f} s, "
+            f"{args.segments} segments {timings[args.segments]:.2f} s"
+        )
+        print(
+            f"speed-up parallel / single: {timings[1] / timings[args.segments]:.2f}x "
+            "(moto is one CPU-bound process on a 2-core machine; real DynamoDB serves segments in parallel)"
+        )
     finally:
         c.down()
 

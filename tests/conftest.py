@@ -6,10 +6,9 @@ import duckdb
 import pytest
 import yaml
 
+from productizar.core.environments import HiveZone
 from productizar.local import embedded as localenv
 from productizar.results_zone.duckdb import DuckDBResultsZone
-
-from productizar.core.environments import HiveZone
 from productizar.results_zone.hive import HiveResultsZone
 from tests.support import hive_server as hs
 
@@ -27,8 +26,14 @@ def hive_server(tmp_path_factory):
 
 
 def hive_settings(port: int, **overrides) -> HiveZone:
-    base = {"backend": "hive", "host": hs.HOST, "port": port, "auth": "NONE", "username": "pruebas",
-            "query_timeout_s": 300}
+    base = {
+        "backend": "hive",
+        "host": hs.HOST,
+        "port": port,
+        "auth": "NONE",
+        "username": "pruebas",
+        "query_timeout_s": 300,
+    }
     return HiveZone(**(base | overrides))
 
 
@@ -42,8 +47,11 @@ def environments_with_hive(hive_server, tmp_path, monkeypatch) -> str:
     """The repository's environments plus ``hivetest``: the embedded AWS and the test HiveServer2."""
     root = Path(__file__).resolve().parents[1]
     envs = yaml.safe_load((root / "parameters" / "environments.yaml").read_text(encoding="utf-8"))
-    envs["hivetest"] = dict(envs["local"], description="Hive de pruebas (Spark Thrift Server)",
-                            results_zone=hive_settings(hive_server.port).model_dump(exclude_none=True))
+    envs["hivetest"] = dict(
+        envs["local"],
+        description="Hive de pruebas (Spark Thrift Server)",
+        results_zone=hive_settings(hive_server.port).model_dump(exclude_none=True),
+    )
     path = tmp_path / "environments.yaml"
     path.write_text(yaml.safe_dump(envs, allow_unicode=True), encoding="utf-8")
     monkeypatch.setenv("PRODUCTIZAR_ENVIRONMENTS", str(path))
@@ -57,10 +65,15 @@ def small_zone(tmp_path_factory):
     con = duckdb.connect(str(path))
     con.execute(f"ATTACH '{localenv.duckdb_path()}' AS demo (READ_ONLY)")
     con.execute("CREATE SCHEMA resultados_riesgos")
-    con.execute("CREATE TABLE resultados_riesgos.alter_ctra_score_delta AS SELECT * FROM "
-                "demo.resultados_riesgos.alter_ctra_score_delta ORDER BY num_documento NULLS FIRST, fecha_corte LIMIT 2000")
+    con.execute(
+        "CREATE TABLE resultados_riesgos.alter_ctra_score_delta AS SELECT * FROM "
+        "demo.resultados_riesgos.alter_ctra_score_delta ORDER BY num_documento NULLS FIRST, fecha_corte LIMIT 2000"
+    )
     # a repeated key inside the cut, so the load meets one
-    con.execute("INSERT INTO resultados_riesgos.alter_ctra_score_delta SELECT * REPLACE (CAST(99.0001 AS DECIMAL(9,4)) AS score) "
-                "FROM resultados_riesgos.alter_ctra_score_delta WHERE num_documento IS NOT NULL AND num_documento <> '' LIMIT 1")
+    con.execute(
+        "INSERT INTO resultados_riesgos.alter_ctra_score_delta "
+        "SELECT * REPLACE (CAST(99.0001 AS DECIMAL(9,4)) AS score) "
+        "FROM resultados_riesgos.alter_ctra_score_delta WHERE num_documento IS NOT NULL AND num_documento <> '' LIMIT 1"
+    )
     con.close()
     return DuckDBResultsZone(path)

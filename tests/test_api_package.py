@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from productizar.api import package as api_package
-from productizar.core import naming
 from productizar.api.package import PackageError
+from productizar.core import naming
 from productizar.core.hu import load_hu
 
 DEMO = Path(__file__).resolve().parents[1] / "parameters" / "hu" / "demo.yaml"
@@ -28,13 +28,16 @@ def zip_of(files: dict[str, bytes | str], root: str = "MiApi") -> bytes:
 def planted() -> dict[str, bytes | str]:
     """The reference API with the runbook's usual problems planted, one per file and line we know."""
     files = dict(api_package.reference_files(HU))
-    files["config.json"] = ('{\n  "slug": "alter-ctra-score-delta",\n  "aws_access_key_id": "' + FAKE_KEY + '",\n'
-                            '  "aws_secret_access_key": "' + FAKE_SECRET + '",\n  "tablas": []\n}\n')
-    files["api_productizar/settings.py"] = ("import os\nDEBUG = True\nDB_PASSWORD = 'Sup3rSecreta'\n"
-                                            "INSTALLED_APPS = ['consultas']\n")
+    files["config.json"] = (
+        '{\n  "slug": "alter-ctra-score-delta",\n  "aws_access_key_id": "' + FAKE_KEY + '",\n'
+        '  "aws_secret_access_key": "' + FAKE_SECRET + '",\n  "tablas": []\n}\n'
+    )
+    files["api_productizar/settings.py"] = (
+        "import os\nDEBUG = True\nDB_PASSWORD = 'Sup3rSecreta'\nINSTALLED_APPS = ['consultas']\n"
+    )
     dynamo = HU.tables[0].names.dynamo_table
-    files["consultas/views.py"] = (f"import boto3\n\ntabla = boto3.resource('dynamodb').Table('{dynamo}')\n")
-    files["Dockerfile"] = "FROM python:latest\nCOPY . /app\nCMD [\"python\", \"manage.py\", \"runserver\"]\n"
+    files["consultas/views.py"] = f"import boto3\n\ntabla = boto3.resource('dynamodb').Table('{dynamo}')\n"
+    files["Dockerfile"] = 'FROM python:latest\nCOPY . /app\nCMD ["python", "manage.py", "runserver"]\n'
     files["db.sqlite3"] = b"SQLite format 3\x00"
     files["consultas/models.py"] = "from django.db import models\n\n\nclass Cliente(models.Model):\n    pass\n"
     return files
@@ -67,8 +70,9 @@ def test_planted_problems_are_found_with_file_line_and_fix(tmp_path):
     } <= found
     findings = api_package.check(path, HU)
     assert all(f.fix for f in findings)
-    table_fix = next(f.fix for f in findings if f.rule == "tabla-fija" and f.file == "consultas/views.py"
-                     and "escrito" in f.problem)
+    table_fix = next(
+        f.fix for f in findings if f.rule == "tabla-fija" and f.file == "consultas/views.py" and "escrito" in f.problem
+    )
     assert naming.api_table_variable("alter_ctra_score_delta") in table_fix
     text = api_package.findings_table(findings).to_string() + str(api_package.facts(path, findings, False))
     assert FAKE_KEY not in text and FAKE_SECRET not in text and "Sup3rSecreta" not in text  # never repeated
@@ -79,7 +83,8 @@ def test_planted_problems_are_found_with_file_line_and_fix(tmp_path):
 def test_allowed_hosts_open_and_root_user_are_findings(tmp_path):
     files = dict(api_package.reference_files(HU))
     files["api_productizar/settings.py"] = files["api_productizar/settings.py"].replace(
-        b"ALLOWED_HOSTS = [", b"ALLOWED_HOSTS = ['*'] or [")
+        b"ALLOWED_HOSTS = [", b"ALLOWED_HOSTS = ['*'] or ["
+    )
     files["Dockerfile"] = files["Dockerfile"].replace(b"USER api", b"USER root")
     path = tmp_path / "z.zip"
     path.write_bytes(zip_of(files))
@@ -87,10 +92,13 @@ def test_allowed_hosts_open_and_root_user_are_findings(tmp_path):
     assert rules == {"allowed-hosts", "usuario-root"}
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"esto no es un zip", "no es un zip válido"),
-    (zip_of({"README.md": "hola", "app.py": "print(1)"}), "no es un proyecto Django"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"esto no es un zip", "no es un zip válido"),
+        (zip_of({"README.md": "hola", "app.py": "print(1)"}), "no es un proyecto Django"),
+    ],
+)
 def test_a_corrupt_or_foreign_zip_is_a_clear_error(tmp_path, content, message):
     path = tmp_path / "x.zip"
     path.write_bytes(content)
@@ -101,7 +109,7 @@ def test_a_corrupt_or_foreign_zip_is_a_clear_error(tmp_path, content, message):
 def test_a_damaged_member_is_a_clear_error(tmp_path):
     data = bytearray(zip_of({"manage.py": "x" * 5000, "api/settings.py": "DEBUG = False\n"}, root=""))
     i = data.find(b"x" * 100)
-    data[i:i + 50] = b"y" * 50  # stored (not compressed): the CRC no longer matches
+    data[i : i + 50] = b"y" * 50  # stored (not compressed): the CRC no longer matches
     path = tmp_path / "roto.zip"
     path.write_bytes(bytes(data))
     with pytest.raises(PackageError, match="dañado"):

@@ -11,8 +11,9 @@ DEMO = ROOT / "parameters" / "hu" / "demo.yaml"
 
 def productizar(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, PRODUCTIZAR_STATE_DIR=str(tmp_path / "state"), PRODUCTIZAR_OUTPUT_ROOT=str(tmp_path / "out"))
-    return subprocess.run([sys.executable, "-m", "productizar", *args], env=env, capture_output=True, text=True,
-                          timeout=120, cwd=tmp_path)
+    return subprocess.run(
+        [sys.executable, "-m", "productizar", *args], env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
 
 
 def test_malformed_hu_is_refused_with_every_problem_and_nothing_written(tmp_path):

@@ -9,14 +9,14 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
+from productizar.core.errors import TablesMissing
+from productizar.core.hu import TableSpec, load_hu
 from productizar.local import demo_data
 from productizar.local import embedded as localenv
 from productizar.results_zone import profile
+from productizar.results_zone.duckdb import DuckDBResultsZone
 from productizar.run.step import start
 from productizar.steps import conteo
-from productizar.core.errors import TablesMissing
-from productizar.core.hu import TableSpec, load_hu
-from productizar.results_zone.duckdb import DuckDBResultsZone
 
 ROOT = Path(__file__).resolve().parents[1]
 HU_PATH = ROOT / "parameters" / "hu" / "demo.yaml"
@@ -127,7 +127,10 @@ def test_observations_say_what_the_load_will_lose(zone):
     text = conteo.observations(counts).splitlines()
     assert text[0].startswith("resultados_riesgos.alter_ctra_score_delta: 5 filas con la clave")
     assert "4 claves repetidas (4 filas de más)" in text[0] and "99.991 ítems" in text[0]
-    assert text[1] == "resultados_riesgos.alter_ctra_segmento_cliente: 100.000 filas, claves (id_cliente) completas y únicas."
+    assert (
+        text[1]
+        == "resultados_riesgos.alter_ctra_segmento_cliente: 100.000 filas, claves (id_cliente) completas y únicas."
+    )
     assert "1 fila con la clave" in text[2]
     facts = conteo.facts(start("conteo", str(HU_PATH), "local"), counts)
     assert facts.tables["resultados_riesgos.alter_ctra_score_delta"].expected_items == 99_991

@@ -1,7 +1,6 @@
 """The PRD paperwork: forms filled in place, clear mapping errors, emails that parse back, rendered pages."""
 
 import email
-import json
 import shutil
 from datetime import date
 from email import policy
@@ -29,10 +28,26 @@ def step_for(tmp_path: Path, hu_file: Path = DEMO) -> Step:
     out = tmp_path / "evidencia"
     (out / "facts").mkdir(parents=True)
     hu = load_hu(hu_file)
-    counted = conteo.Facts(results_zone="DuckDB de prueba", tables={t.source: conteo.TableFacts(
-        source=t.source, partition_key=t.partition_key.name, sort_key=None, rows=1000 + i, null_key_rows=0,
-        duplicate_keys=0, duplicate_rows=0, sort_min=None, sort_max=None, max_rows_per_partition_key=1, sql=[],
-        expected_items=1000 + i) for i, t in enumerate(hu.tables)})
+    counted = conteo.Facts(
+        results_zone="DuckDB de prueba",
+        tables={
+            t.source: conteo.TableFacts(
+                source=t.source,
+                partition_key=t.partition_key.name,
+                sort_key=None,
+                rows=1000 + i,
+                null_key_rows=0,
+                duplicate_keys=0,
+                duplicate_rows=0,
+                sort_min=None,
+                sort_max=None,
+                max_rows_per_partition_key=1,
+                sql=[],
+                expected_items=1000 + i,
+            )
+            for i, t in enumerate(hu.tables)
+        },
+    )
     (out / "facts" / "conteo.json").write_text(counted.model_dump_json(), encoding="utf-8")
     return start("documentos", str(hu_file), "local", str(out))
 
@@ -73,7 +88,9 @@ def test_every_mapped_value_lands_in_its_cell_and_the_form_keeps_its_look(tmp_pa
     assert ws["A18"].value is None  # rows beyond the items stay empty
     # the form as its author left it
     assert sorted(map(str, ws.merged_cells.ranges)) == sorted(map(str, tpl.merged_cells.ranges))
-    assert {k: v.width for k, v in ws.column_dimensions.items()} == {k: v.width for k, v in tpl.column_dimensions.items()}
+    assert {k: v.width for k, v in ws.column_dimensions.items()} == {
+        k: v.width for k, v in tpl.column_dimensions.items()
+    }
     assert ws["A1"].fill.fgColor.rgb == tpl["A1"].fill.fgColor.rgb and ws["A5"].font.b
     assert [str(dv.sqref) for dv in ws.data_validations.dataValidation] == ["C29"]
     assert ws.data_validations.dataValidation[0].formula1 == tpl.data_validations.dataValidation[0].formula1
@@ -81,20 +98,28 @@ def test_every_mapped_value_lands_in_its_cell_and_the_form_keeps_its_look(tmp_pa
 
 
 def test_a_merged_range_is_written_in_its_top_left_cell(tmp_path):
-    path = mapping_copy(tmp_path, lambda m: m["excel"]["cells"].update({"Solicitud!E5": "api_name"})
-                        or m["excel"]["cells"].pop("Solicitud!C5"))
+    path = mapping_copy(
+        tmp_path,
+        lambda m: m["excel"]["cells"].update({"Solicitud!E5": "api_name"}) or m["excel"]["cells"].pop("Solicitud!C5"),
+    )
     out = forms.fill_excel(forms.load_mapping(path, documentos.FIELDS), demo_values(), tmp_path / "f.xlsx")
     ws = openpyxl.load_workbook(out)["Solicitud"]
     assert ws["C5"].value == "AlterCtraScoreDelta" and ws["E5"].value is None
 
 
-@pytest.mark.parametrize("edit, message", [
-    (lambda m: m["excel"]["cells"].update({"Hoja1!C5": "api_name"}), 'the form has no sheet "Hoja1"'),
-    (lambda m: m["excel"]["cells"].update({"Solicitud!A5": "celula"}), 'Solicitud!A5 already holds "API"'),
-    (lambda m: m["excel"]["cells"].update({"Solicitud!ZZZ5": "celula"}), "outside a worksheet"),
-    (lambda m: m["excel"]["tables"]["endpoints"].update(rows=2), "3 items to write, the form has room for 2"),
-    (lambda m: m["excel"]["tables"]["contacts"].update(columns=["role", "cargo"]), "cargo: not a column of contacts"),
-])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda m: m["excel"]["cells"].update({"Hoja1!C5": "api_name"}), 'the form has no sheet "Hoja1"'),
+        (lambda m: m["excel"]["cells"].update({"Solicitud!A5": "celula"}), 'Solicitud!A5 already holds "API"'),
+        (lambda m: m["excel"]["cells"].update({"Solicitud!ZZZ5": "celula"}), "outside a worksheet"),
+        (lambda m: m["excel"]["tables"]["endpoints"].update(rows=2), "3 items to write, the form has room for 2"),
+        (
+            lambda m: m["excel"]["tables"]["contacts"].update(columns=["role", "cargo"]),
+            "cargo: not a column of contacts",
+        ),
+    ],
+)
 def test_a_mapping_that_does_not_fit_the_form_names_the_line_and_writes_nothing(tmp_path, edit, message):
     path = mapping_copy(tmp_path, edit)
     mapping = forms.load_mapping(path, documentos.FIELDS)
@@ -110,6 +135,7 @@ def test_unknown_fields_and_missing_templates_are_reported_together_when_loading
         m["excel"]["cells"]["Solicitud!C5"] = "nombre_api"
         m["word"]["placeholders"]["API"] = "apiname"
         m["word"]["template"] = "no_existe.docx"
+
     path = mapping_copy(tmp_path, edit)
     with pytest.raises(InputFileError) as err:
         forms.load_mapping(path, documentos.FIELDS)
@@ -127,8 +153,16 @@ def test_the_word_form_gets_every_value_and_no_placeholder_is_left(tmp_path):
     cells = [c.text for t in doc.tables for row in t.rows for c in row.cells]
     text = "\n".join([p.text for p in doc.paragraphs] + cells)
     assert "{{" not in text and "{%" not in text
-    for value in ("AlterCtraScoreDelta", "HU3575833", "HA3629938", "DAIA15 - DRACARYS", "2026-11-29",
-                  "Analista Ejemplo", "dynamo-alter-ctra-oferta-producto-api", "Líder Técnico Peña"):
+    for value in (
+        "AlterCtraScoreDelta",
+        "HU3575833",
+        "HA3629938",
+        "DAIA15 - DRACARYS",
+        "2026-11-29",
+        "Analista Ejemplo",
+        "dynamo-alter-ctra-oferta-producto-api",
+        "Líder Técnico Peña",
+    ):
         assert value in text, value
     assert [e["path"] for e in vals["endpoints"]] == [c for c in cells if c.startswith("/")]
     assert "latencia p95 máxima: 300 ms" in text
@@ -142,8 +176,9 @@ def test_a_placeholder_split_across_runs_and_markup_in_values_render(tmp_path):
     p.add_run("{ CELULA }}")
     (tmp_path / "propio.docx").write_bytes(b"")
     d.save(tmp_path / "propio.docx")
-    (tmp_path / "m.yaml").write_text("word:\n  template: propio.docx\n  placeholders: {NOMBRE: api_name, CELULA: celula}\n",
-                                     encoding="utf-8")
+    (tmp_path / "m.yaml").write_text(
+        "word:\n  template: propio.docx\n  placeholders: {NOMBRE: api_name, CELULA: celula}\n", encoding="utf-8"
+    )
     mapping = forms.load_mapping(tmp_path / "m.yaml", documentos.FIELDS)
     out = forms.fill_word(mapping, {"api_name": "Ñandú", "celula": "Peña & Cía <norte>"}, tmp_path / "o.docx")
     assert Document(out).paragraphs[0].text == "API: Ñandú · célula Peña & Cía <norte>"
@@ -162,13 +197,22 @@ def test_the_demo_produces_every_document_and_the_emails_parse_back(tmp_path):
     step = step_for(tmp_path)
     p = documentos.produce(step, today=TODAY)
     names = sorted(f.name for f in p.folder.iterdir())
-    assert names == sorted([
-        "Solicitud_Monitoreo_AlterCtraScoreDelta_HA3629938.xlsx", "Solicitud_Monitoreo_AlterCtraScoreDelta_HA3629938.docx",
-        "correo_excepcion_e2e.eml", "correo_monitoreo.eml", "descripcion_release.txt", "variables_create_oc.csv",
-        "pull_request.md", "compuertas_manuales.csv"])
+    assert names == sorted(
+        [
+            "Solicitud_Monitoreo_AlterCtraScoreDelta_HA3629938.xlsx",
+            "Solicitud_Monitoreo_AlterCtraScoreDelta_HA3629938.docx",
+            "correo_excepcion_e2e.eml",
+            "correo_monitoreo.eml",
+            "descripcion_release.txt",
+            "variables_create_oc.csv",
+            "pull_request.md",
+            "compuertas_manuales.csv",
+        ]
+    )
     mon = email.message_from_bytes((p.folder / "correo_monitoreo.eml").read_bytes(), policy=policy.default)
-    assert mon["Subject"] == ("Monitoreo - API AlterCtraScoreDelta - HA3629938 - Cotización Monitoreo API "
-                              "Productizar (AlterCtraScoreDelta)")
+    assert mon["Subject"] == (
+        "Monitoreo - API AlterCtraScoreDelta - HA3629938 - Cotización Monitoreo API Productizar (AlterCtraScoreDelta)"
+    )
     assert mon["To"] == "monitoreo@example.com" and mon["From"] == "Analista Ejemplo <analista@example.com>"
     attached = {a.get_filename(): a.get_content() for a in mon.iter_attachments()}
     assert attached == {n: (p.folder / n).read_bytes() for n in names if n.endswith((".xlsx", ".docx"))}
@@ -179,7 +223,8 @@ def test_the_demo_produces_every_document_and_the_emails_parse_back(tmp_path):
     body = e2e.get_body().get_content()
     assert body.startswith("Buen día Jefa de Ejemplo Muñoz,") and "Adjunto la Matriz AHP" in body
     assert [(a.get_filename(), a.get_content()) for a in e2e.iter_attachments()] == [
-        ("demo-matriz-ahp.xlsx", (DEMO.parent / "demo-matriz-ahp.xlsx").read_bytes())]
+        ("demo-matriz-ahp.xlsx", (DEMO.parent / "demo-matriz-ahp.xlsx").read_bytes())
+    ]
     release = (p.folder / "descripcion_release.txt").read_text(encoding="utf-8").splitlines()
     assert release == [
         "TITULO: HU3575833 Despliegue API Alter Ctra Score Delta",
@@ -191,7 +236,8 @@ def test_the_demo_produces_every_document_and_the_emails_parse_back(tmp_path):
     oc = documentos.csv_of(p, "Variables de Create OC")
     assert oc.set_index("Variable")["Valor"].to_dict() == {
         "Team": "DAIA15 - DRACARYS",
-        "Dependencia": "Entorno Otros EVC - EVC Datos Analitica AI Blockchain - Cloudera Data Platform"}
+        "Dependencia": "Entorno Otros EVC - EVC Datos Analitica AI Blockchain - Cloudera Data Platform",
+    }
     gates = documentos.csv_of(p, "Compuertas manuales")
     assert any("85" in g for g in gates["Compuerta"]) and all(gates["Qué entregar"])
     assert "Feature HU3575833: Despliegue API Alter Ctra Score Delta" in documentos.text_of(p, "Texto del PR")
@@ -215,8 +261,16 @@ def test_missing_values_are_one_error_listing_all_and_nothing_is_written(tmp_pat
     step = step_for(tmp_path, hu_file)
     with pytest.raises(documentos.MissingValues) as err:
         documentos.produce(step, today=TODAY)
-    assert err.value.missing == ["ha", "sender_name", "sender_email", "manager_name", "manager_email",
-                                 "monitoring_to", "contacts", "p95_ms"]
+    assert err.value.missing == [
+        "ha",
+        "sender_name",
+        "sender_email",
+        "manager_name",
+        "manager_email",
+        "monitoring_to",
+        "contacts",
+        "p95_ms",
+    ]
     assert "documents.ha" in str(err.value) and "nfr.p95_ms" in str(err.value) and str(hu_file) in str(err.value)
     assert not (step.output_dir / "documentos").exists()
 
@@ -226,7 +280,9 @@ def test_a_failure_midway_keeps_the_previous_set_whole(tmp_path):
     first = documentos.produce(step, today=TODAY)
     before = {f.name: f.read_bytes() for f in first.folder.iterdir()}
     (tmp_path / "forms").mkdir()
-    bad = mapping_copy(tmp_path / "forms", lambda m: m["word"]["placeholders"].pop("HORARIO"))  # Excel fills, Word fails
+    bad = mapping_copy(
+        tmp_path / "forms", lambda m: m["word"]["placeholders"].pop("HORARIO")
+    )  # Excel fills, Word fails
     with pytest.raises(InputFileError):
         documentos.produce(step, mapping_path=bad, today=TODAY)
     assert {f.name: f.read_bytes() for f in first.folder.iterdir()} == before
@@ -244,11 +300,14 @@ def test_libreoffice_renders_the_filled_forms_and_the_page_names_the_api(tmp_pat
         assert pv.png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and pv.png.stat().st_size > 10_000
         text = preview.pdf_text(pv.pdf)
         assert "AlterCtraScoreDelta" in text and "HA3629938" in text, pv.source.name
-    assert {pv.png.name for pv in p.previews} == {"Solicitud_Monitoreo_AlterCtraScoreDelta_HA3629938_xlsx.png",
-                                                 "Solicitud_Monitoreo_AlterCtraScoreDelta_HA3629938_docx.png"}
+    assert {pv.png.name for pv in p.previews} == {
+        "Solicitud_Monitoreo_AlterCtraScoreDelta_HA3629938_xlsx.png",
+        "Solicitud_Monitoreo_AlterCtraScoreDelta_HA3629938_docx.png",
+    }
 
 
 def test_monitoring_subject_is_the_runbooks():
     assert emails.monitoring_subject("EcoMovilidad", 3629938) == (
-        "Monitoreo - API EcoMovilidad - HA3629938 - Cotización Monitoreo API Productizar (EcoMovilidad)")
+        "Monitoreo - API EcoMovilidad - HA3629938 - Cotización Monitoreo API Productizar (EcoMovilidad)"
+    )
     assert paperwork.release_description(load_hu(DEMO)).startswith("TITULO: HU3575833 ")

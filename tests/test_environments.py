@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from productizar.run.endpoints import resolve
 from productizar.core.environments import get_environment, load_environments, write_mode
 from productizar.core.errors import InputFileError
+from productizar.run.endpoints import resolve
 
 
 def test_repository_environments_load_with_the_runbook_paths():
@@ -56,7 +56,7 @@ qa:
     with pytest.raises(InputFileError) as info:
         load_environments(path)
     text = info.value.render()
-    assert f"{path}:2: local.safety: must be open or confirm, got \"maybe\"" in text
+    assert f'{path}:2: local.safety: must be open or confirm, got "maybe"' in text
     assert "dev.results_zone.hive: auth LDAP needs username and password_env" in text
     assert "qa.results_zone" in text and "oracle" in text
     assert "prd: required environment is missing" in text
@@ -67,6 +67,8 @@ def test_child_processes_get_placeholder_credentials_only_for_the_embedded_endpo
     from productizar.core.environments import get_environment
 
     local = aws.process_environment(resolve(get_environment("local")))
-    assert local["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:") and local["AWS_ACCESS_KEY_ID"] == "productizar-local"
+    assert (
+        local["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:") and local["AWS_ACCESS_KEY_ID"] == "productizar-local"
+    )
     dev = aws.process_environment(get_environment("dev"))
     assert dev == {"AWS_DEFAULT_REGION": "us-east-1", "AWS_PROFILE": "productizar-dev"}  # credentials: the chain

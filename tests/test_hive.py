@@ -7,13 +7,13 @@ import pandas as pd
 import pytest
 import sqlalchemy
 
-from productizar.steps import conteo
-from productizar.local import embedded as localenv
 from productizar.core.hu import load_hu
+from productizar.local import embedded as localenv
+from productizar.results_zone.base import ResultsZoneError
 from productizar.results_zone.duckdb import DuckDBResultsZone
 from productizar.results_zone.hive import HiveResultsZone
-from productizar.results_zone.base import ResultsZoneError
 from productizar.run.runner import Runner
+from productizar.steps import conteo
 from tests.conftest import hive_settings
 from tests.test_hivesql import SEED_CONSECUTIVE, SEED_LOOKUP
 
@@ -22,8 +22,20 @@ pytestmark = pytest.mark.hive
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "parameters" / "hu" / "demo.yaml"
 HU = load_hu(DEMO)
-INVENTORY_COLUMNS = ["package", "table_name", "semilla", "proceso", "origen_fuente", "data_folder", "periodicidad",
-                     "descripcion", "solicita_ingestion", "dia_ejecucion", "hora_ejecucion", "prerrequisito"]
+INVENTORY_COLUMNS = [
+    "package",
+    "table_name",
+    "semilla",
+    "proceso",
+    "origen_fuente",
+    "data_folder",
+    "periodicidad",
+    "descripcion",
+    "solicita_ingestion",
+    "dia_ejecucion",
+    "hora_ejecucion",
+    "prerrequisito",
+]
 
 
 @pytest.fixture(scope="module")
@@ -77,13 +89,26 @@ def test_seed_insert_runs_on_both_and_reads_back_the_same(hive_zone, tmp_path):
     scratch = tmp_path / "zone.duckdb"
     shutil.copy(localenv.duckdb_path(), scratch)
     duck_rw = DuckDBResultsZone(scratch)
-    values = ["SQOOPDI1937", "alter_ctra_score_delta", "resultados_riesgos", "SQPDI1937CRDCSD", "Coordinador",
-              "/opt/gitDevops/AW1003001_ProductizarLaAnalitica/AlterCtraScoreDelta/API/cfg/alter_ctra_score_delta.json",
-              "DI", "Carga 100% diaria: prueba :hora", "analista@example.com", "1", "06:00", ""]
+    values = [
+        "SQOOPDI1937",
+        "alter_ctra_score_delta",
+        "resultados_riesgos",
+        "SQPDI1937CRDCSD",
+        "Coordinador",
+        "/opt/gitDevops/AW1003001_ProductizarLaAnalitica/AlterCtraScoreDelta/API/cfg/alter_ctra_score_delta.json",
+        "DI",
+        "Carga 100% diaria: prueba :hora",
+        "analista@example.com",
+        "1",
+        "06:00",
+        "",
+    ]
     for zone in (hive_zone, duck_rw):
-        zone.execute("CREATE TABLE resultados.inventario_lz_prueba AS SELECT * FROM resultados.inventario_lz WHERE 1 = 0"
-                     if zone is duck_rw else
-                     "CREATE TABLE resultados.inventario_lz_prueba LIKE resultados.inventario_lz")
+        zone.execute(
+            "CREATE TABLE resultados.inventario_lz_prueba AS SELECT * FROM resultados.inventario_lz WHERE 1 = 0"
+            if zone is duck_rw
+            else "CREATE TABLE resultados.inventario_lz_prueba LIKE resultados.inventario_lz"
+        )
         quoted = ",".join("'" + v + "'" for v in values)
         zone.execute(
             "INSERT INTO resultados.inventario_lz_prueba (" + ",".join(INVENTORY_COLUMNS) + f") VALUES ({quoted});"
@@ -109,8 +134,12 @@ def test_table_exists(hive_zone):
 
 def test_streaming_yields_bounded_chunks_with_every_row(hive_zone, duck):
     for zone in (hive_zone, duck):
-        sizes = [len(c) for c in zone.stream_table("resultados_riesgos.alter_ctra_segmento_cliente",
-                                                    ["id_cliente", "saldo_total"], chunk_rows=30_000)]
+        sizes = [
+            len(c)
+            for c in zone.stream_table(
+                "resultados_riesgos.alter_ctra_segmento_cliente", ["id_cliente", "saldo_total"], chunk_rows=30_000
+            )
+        ]
         assert max(sizes) <= 30_000 and sum(sizes) == 100_000 and len(sizes) == 4
 
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from productizar.results_zone.hivesql import prepare, strip_terminator
 from productizar.results_zone.duckdb import DuckDBResultsZone
+from productizar.results_zone.hivesql import prepare, strip_terminator
 
 SEED_LOOKUP = (
     "SELECT package,table_name,semilla,proceso,origen_fuente,data_folder,periodicidad,descripcion,"

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from productizar.core.hu import load_hu
 from productizar.core.errors import InputFileError
+from productizar.core.hu import load_hu
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "parameters" / "hu" / "demo.yaml"
@@ -76,11 +76,12 @@ tables:
     )
     found = problems_of(path)
     expected = [
-        f'{path}:19: capacity.read: the autoscaling minimum 60 is above the maximum 50',
+        f"{path}:19: capacity.read: the autoscaling minimum 60 is above the maximum 50",
         f'{path}:24: tables[0].sort_key.name: must differ from the partition key, both are "num_documento"',
         f'{path}:28: tables[2].partition_key.type: must be S or N, got "string"',
         f'{path}:29: tables[3].source: "resultados_riesgos.alter_ctra_score_delta" is already listed at tables[0]',
-        f"{path}:31: tables[4].source: must be <zona_resultados>.<tabla> (letters, digits, _), got \"resultados_riesgos.tabla-con-guion\"",
+        f"{path}:31: tables[4].source: must be <zona_resultados>.<tabla> (letters, digits, _), "
+        'got "resultados_riesgos.tabla-con-guion"',
     ]
     for line in expected:
         assert line in found, f"missing: {line}\nfound:\n" + "\n".join(found)
@@ -93,11 +94,13 @@ tables:
 
 def test_unquoted_hour_and_bad_codes(tmp_path):
     # YAML 1.1 reads an unquoted 6:00 as the number 360
-    text = GOOD_HEAD.replace('execution_hour: "06:00"', "execution_hour: 6:00").replace("periodicity: DI", "periodicity: diario")
+    text = GOOD_HEAD.replace('execution_hour: "06:00"', "execution_hour: 6:00").replace(
+        "periodicity: DI", "periodicity: diario"
+    )
     path = write(tmp_path, text + "tables:\n  - source: r.t\n    partition_key: {name: id, type: S}\n")
     found = "\n".join(problems_of(path))
     assert 'coordinator.execution_hour: write the hour in quotes, as "HH:MM" (YAML read it as the number 360)' in found
-    assert 'coordinator.periodicity: does not have the expected form' in found and '"diario"' in found
+    assert "coordinator.periodicity: does not have the expected form" in found and '"diario"' in found
 
 
 def test_names_that_cannot_form_ids_or_dynamo_tables(tmp_path):
@@ -124,7 +127,7 @@ tables:
     found = "\n".join(problems_of(path))
     assert "tables[0].source: table name" in found and "cannot form CloudFormation logical IDs" in found
     assert "tables[2].source: its CloudFormation IDs (Dynamoabcapi) collide with those of tables[1]" in found
-    assert 'tables[2].dynamo_table: not a valid DynamoDB table name' in found
+    assert "tables[2].dynamo_table: not a valid DynamoDB table name" in found
     assert "tables[3].source: its CloudFormation IDs (Dynamoabcapi) collide" in found
 
 
@@ -143,7 +146,11 @@ def test_yaml_syntax_error_points_at_the_line(tmp_path):
 
 
 def test_id_must_be_a_positive_integer(tmp_path):
-    path = write(tmp_path, GOOD_HEAD.replace("id: 3575833", 'id: "HU3575833"') + "tables:\n  - source: r.t\n    partition_key: {name: id, type: S}\n")
+    path = write(
+        tmp_path,
+        GOOD_HEAD.replace("id: 3575833", 'id: "HU3575833"')
+        + "tables:\n  - source: r.t\n    partition_key: {name: id, type: S}\n",
+    )
     found = "\n".join(problems_of(path))
     assert f'{path}:2: hu.id: input should be a valid integer, got "HU3575833"' in found
 
@@ -154,7 +161,9 @@ def test_missing_file():
 
 
 def test_the_documents_and_nfr_sections_are_checked_field_by_field(tmp_path):
-    text = GOOD_HEAD + """\
+    text = (
+        GOOD_HEAD
+        + """\
 nfr:
   p95_ms: -5
 documents:
@@ -166,6 +175,7 @@ tables:
   - source: z.t
     partition_key: {name: id, type: S}
 """
+    )
     got = problems_of(write(tmp_path, text))
     assert any(":18: nfr.p95_ms:" in p for p in got)
     assert any(":20: documents.ha:" in p for p in got)

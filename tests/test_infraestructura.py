@@ -7,15 +7,15 @@ from pathlib import Path
 import pytest
 import yaml as pyyaml
 
-from productizar.run.endpoints import resolve
 from productizar.cloud import aws, inspection, pipeline, scans, stack, template
-from productizar.steps import infraestructura
 from productizar.core import naming
 from productizar.core.environments import get_environment
 from productizar.core.errors import ProductizarError
 from productizar.core.hu import HU, load_hu
+from productizar.run.endpoints import resolve
 from productizar.run.registry import spec
 from productizar.run.step import Step
+from productizar.steps import infraestructura
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_PATH = ROOT / "parameters" / "hu" / "demo.yaml"
@@ -39,10 +39,14 @@ def clients(env=LOCAL):
 
 # ------------------------------------------------------------------------------------------------ scans
 
+
 @pytest.mark.parametrize("source", ["base", "two_tables"])
 def test_patched_templates_scan_clean_with_the_real_tools(tmp_path, source):
-    text = (template.new_api_template(DEMO) if source == "base"
-            else (ROOT / "tests" / "fixtures" / "template_two_tables.yaml").read_text())
+    text = (
+        template.new_api_template(DEMO)
+        if source == "base"
+        else (ROOT / "tests" / "fixtures" / "template_two_tables.yaml").read_text()
+    )
     path = tmp_path / "template.yaml"
     path.write_text(template.patch(text, DEMO).text)
     result = scans.scan(path)
@@ -74,11 +78,18 @@ def test_a_template_without_pitr_and_a_bad_property_is_caught(tmp_path):
 
 # ------------------------------------------------------------------------------------- deploy and check
 
+
 def deploy(hu: HU):
     text = template.patch(template.new_api_template(hu), hu).text
     lines: list[str] = []
-    result = stack.deploy(aws.client(LOCAL, "cloudformation"), naming.stack_name(hu.api.slug), text,
-                          stack.parameters(hu, "local", LOCAL), poll_s=0.2, progress=lines.append)
+    result = stack.deploy(
+        aws.client(LOCAL, "cloudformation"),
+        naming.stack_name(hu.api.slug),
+        text,
+        stack.parameters(hu, "local", LOCAL),
+        poll_s=0.2,
+        progress=lines.append,
+    )
     return result, lines
 
 
@@ -91,13 +102,23 @@ def test_deploy_on_moto_and_every_check_passes_or_is_a_known_gap():
     checks = inspection.inspect(hu, LOCAL, clients(), template.glue_settings(hu))
     by_status = {s: [c for c in checks if c.status == s] for s in ("pass", "fail", "not_checkable")}
     assert by_status["fail"] == []
-    assert {c.check for c in by_status["pass"]} >= {"existe y está ACTIVE", "claves y tipos", "modo de facturación",
-                                                    "etiquetas bancolombia:*", "capacidad inicial (lectura, escritura)"}
+    assert {c.check for c in by_status["pass"]} >= {
+        "existe y está ACTIVE",
+        "claves y tipos",
+        "modo de facturación",
+        "etiquetas bancolombia:*",
+        "capacidad inicial (lectura, escritura)",
+    }
     gaps = {c.check for c in by_status["not_checkable"]}
-    assert gaps == {"cifrado SSE con KMS", "recuperación a un punto en el tiempo (PITR)",
-                    "autoescalado de lectura (mín, máx)", "política de lectura (objetivo %)",
-                    "autoescalado de escritura (mín, máx)", "política de escritura (objetivo %)",
-                    "job de Glue (workers, ejecuciones concurrentes)"}
+    assert gaps == {
+        "cifrado SSE con KMS",
+        "recuperación a un punto en el tiempo (PITR)",
+        "autoescalado de lectura (mín, máx)",
+        "política de lectura (objetivo %)",
+        "autoescalado de escritura (mín, máx)",
+        "política de escritura (objetivo %)",
+        "job de Glue (workers, ejecuciones concurrentes)",
+    }
     assert "Verificaciones" not in infraestructura.verdict(checks)
 
     again, _ = deploy(hu)  # the same template again: accepted as an update (moto) or "no updates" (AWS)
@@ -111,7 +132,9 @@ def test_checks_catch_a_removed_tag_and_what_an_environment_without_gaps_lacks()
     first = hu.tables[0].names.dynamo_table
     arn = ddb.describe_table(TableName=first)["Table"]["TableArn"]
     ddb.untag_resource(ResourceArn=arn, TagKeys=["bancolombia:bkdiario"])
-    ddb.update_continuous_backups(TableName=first, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+    ddb.update_continuous_backups(
+        TableName=first, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+    )
     strict = LOCAL.model_copy(update={"known_gaps": []})  # as against real AWS: a missing property fails
     checks = {(c.table, c.key): c for c in inspection.inspect(hu, strict, clients(), template.glue_settings(hu))}
     assert checks[(first, "tags")].status == "fail"
@@ -129,8 +152,11 @@ def test_a_failing_stack_is_reported_with_its_resource_and_reason():
     hu = unique_hu()
     taken = hu.tables[0].names.dynamo_table
     aws.client(LOCAL, "dynamodb").create_table(
-        TableName=taken, KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+        TableName=taken,
+        KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
     with pytest.raises(stack.StackFailed, match=f"Table already exists: {taken}"):
         deploy(hu)
 
@@ -138,10 +164,18 @@ def test_a_failing_stack_is_reported_with_its_resource_and_reason():
 def test_first_failure_reads_aws_events_newest_first():
     events = [
         {"StackName": "s", "LogicalResourceId": "s", "ResourceStatus": "ROLLBACK_COMPLETE"},
-        {"StackName": "s", "LogicalResourceId": "TablaB", "ResourceStatus": "CREATE_FAILED",
-         "ResourceStatusReason": "Resource creation cancelled"},
-        {"StackName": "s", "LogicalResourceId": "TablaA", "ResourceStatus": "CREATE_FAILED",
-         "ResourceStatusReason": "Table already exists"},
+        {
+            "StackName": "s",
+            "LogicalResourceId": "TablaB",
+            "ResourceStatus": "CREATE_FAILED",
+            "ResourceStatusReason": "Resource creation cancelled",
+        },
+        {
+            "StackName": "s",
+            "LogicalResourceId": "TablaA",
+            "ResourceStatus": "CREATE_FAILED",
+            "ResourceStatusReason": "Table already exists",
+        },
         {"StackName": "s", "LogicalResourceId": "s", "ResourceStatus": "CREATE_IN_PROGRESS"},
     ]
     assert stack.first_failure(events) == ("TablaA", "Table already exists")
@@ -160,24 +194,39 @@ def test_qa_without_confirmation_stops_after_the_scan(tmp_path):
 
 # -------------------------------------------------------------------------------------------- companions
 
+
 def test_first_deployment_runs_only_dev_and_the_files_land_as_in_the_repository(tmp_path):
     step = Step(spec("infraestructura"), DEMO, DEMO_PATH, "local", LOCAL, tmp_path, "")
     plan = infraestructura.prepare(step)
     folder = tmp_path / "infraestructura" / "AlterCtraScoreDelta"
-    assert plan.folder == folder and (folder / "template.yaml").is_file() and (tmp_path / "infraestructura" / "template.diff").is_file()
+    assert (
+        plan.folder == folder
+        and (folder / "template.yaml").is_file()
+        and (tmp_path / "infraestructura" / "template.diff").is_file()
+    )
     azure = pyyaml.safe_load((folder / "azure.yaml").read_text())
     conditions = {s["stage"]: s.get("condition") for s in azure["stages"]}
     assert conditions == {"CodeScanIaC": None, "DEV": "succeeded()", "QA": False, "PRD": False}
     assert plan.pipeline.tags() == "#DEV"
     params = {p["ParameterKey"]: p["ParameterValue"] for p in json.loads((folder / "params" / "qa.json").read_text())}
     assert params["DyAlterCtraScoreDeltaApiReadCapacityUnits"] == "#{dy-alter-ctra-score-delta-api-tables-read-cu}#"
-    assert params["DyalterctraofertaproductoApiWriteCapacityUnits"] == "#{dy-alter-ctra-score-delta-api-tables-write-cu}#"
+    assert (
+        params["DyalterctraofertaproductoApiWriteCapacityUnits"] == "#{dy-alter-ctra-score-delta-api-tables-write-cu}#"
+    )
     assert params["dynamoAlterCtraScoreDeltaapi"] == "dynamo-alter-ctra-score-delta-api"
     assert params["Environment"] == "qa" and params["EksOidcProviderArn"].endswith("/id/QA")
     variables = pipeline.vsts_variables(DEMO)
     assert variables.to_dict("records") == [
-        {"Nombre": "dy-alter-ctra-score-delta-api-tables-read-cu", "Valor": "1,50", "Grupo": "productizar-variables-informacion-dy-aws"},
-        {"Nombre": "dy-alter-ctra-score-delta-api-tables-write-cu", "Valor": "1,8000", "Grupo": "productizar-variables-informacion-dy-aws"},
+        {
+            "Nombre": "dy-alter-ctra-score-delta-api-tables-read-cu",
+            "Valor": "1,50",
+            "Grupo": "productizar-variables-informacion-dy-aws",
+        },
+        {
+            "Nombre": "dy-alter-ctra-score-delta-api-tables-write-cu",
+            "Valor": "1,8000",
+            "Grupo": "productizar-variables-informacion-dy-aws",
+        },
     ]
     names = pipeline.names_table(DEMO, plan.pipeline)["Valor"]
     assert names["Título del PR"] == "Feature HU3575833: Despliegue API Alter Ctra Score Delta"

@@ -4,25 +4,28 @@ from pathlib import Path
 
 import pytest
 
-from productizar.results_zone import inventory
 from productizar.core import naming
-from productizar.results_zone.hivesql import hive_literal
 from productizar.core.hu import load_hu
+from productizar.results_zone import inventory
+from productizar.results_zone.hivesql import hive_literal
 
 DEMO = Path(__file__).resolve().parents[1] / "parameters" / "hu" / "demo.yaml"
 
 
-@pytest.mark.parametrize("package, counts_as, anomaly, seed_reading", [
-    ("SQOOPDI1936", 1936, None, 1936),
-    ("SQOOPME411", 411, None, 411),
-    ("SQOOPME0042", 42, "ceros a la izquierda", 42),
-    ("sqoopdi1950", 1950, "minúsculas", 1950),
-    ("SQOOP2DI1500", None, "dígitos dentro del prefijo", 21500),
-    ("SQOOPDI1890B2", None, "varios números", 18902),
-    ("CARGA_MANUAL", None, "sin dígitos", None),
-    ("PKG1999", None, "no sigue la forma", 1999),
-    ("", None, "vacío", None),
-])
+@pytest.mark.parametrize(
+    "package, counts_as, anomaly, seed_reading",
+    [
+        ("SQOOPDI1936", 1936, None, 1936),
+        ("SQOOPME411", 411, None, 411),
+        ("SQOOPME0042", 42, "ceros a la izquierda", 42),
+        ("sqoopdi1950", 1950, "minúsculas", 1950),
+        ("SQOOP2DI1500", None, "dígitos dentro del prefijo", 21500),
+        ("SQOOPDI1890B2", None, "varios números", 18902),
+        ("CARGA_MANUAL", None, "sin dígitos", None),
+        ("PKG1999", None, "no sigue la forma", 1999),
+        ("", None, "vacío", None),
+    ],
+)
 def test_each_package_is_read_by_the_documented_rule(package, counts_as, anomaly, seed_reading):
     r = inventory.read_package(package)
     assert r.consecutive == counts_as
@@ -31,8 +34,10 @@ def test_each_package_is_read_by_the_documented_rule(package, counts_as, anomaly
 
 
 def test_stray_packages_never_make_the_consecutive_jump():
-    readings = [inventory.read_package(p) for p in
-                ["SQOOPDI1936", "SQOOPDI1935", "SQOOP2DI1500", "SQOOPDI1890B2", "CARGA_MANUAL", "SQOOPME0042"]]
+    readings = [
+        inventory.read_package(p)
+        for p in ["SQOOPDI1936", "SQOOPDI1935", "SQOOP2DI1500", "SQOOPDI1890B2", "CARGA_MANUAL", "SQOOPME0042"]
+    ]
     assert inventory.last_consecutive(readings) == 1936
     assert inventory.seed_rule_last(readings) == 21500  # what the runbook's query would have taken
     table = inventory.anomalies_table(readings)
@@ -57,20 +62,25 @@ def test_the_seeds_example_gives_the_seeds_codes():
     assert values["solicita_ingestion"] == "analista@example.com"
     assert (values["dia_ejecucion"], values["hora_ejecucion"]) == ("1", "06:00")
     sql = inventory.insert_sql(values)
-    assert sql.startswith("INSERT INTO `resultados`.`inventario_lz` (package, table_name, semilla, proceso, "
-                          "origen_fuente, data_folder, periodicidad, descripcion, solicita_ingestion, "
-                          "dia_ejecucion, hora_ejecucion, prerrequisito) VALUES ('SQOOPDI1937', ")
+    assert sql.startswith(
+        "INSERT INTO `resultados`.`inventario_lz` (package, table_name, semilla, proceso, "
+        "origen_fuente, data_folder, periodicidad, descripcion, solicita_ingestion, "
+        "dia_ejecucion, hora_ejecucion, prerrequisito) VALUES ('SQOOPDI1937', "
+    )
     assert list(values) == list(inventory.COLUMNS)
 
 
-@pytest.mark.parametrize("value, literal", [
-    ("plain", "'plain'"),
-    ("O'Brien", r"'O\'Brien'"),
-    ("a\\b", r"'a\\b'"),
-    ("x');DROP TABLE t;--", r"'x\');DROP TABLE t;--'"),
-    ("línea\nnueva", r"'línea\nnueva'"),
-    (None, "NULL"),
-])
+@pytest.mark.parametrize(
+    "value, literal",
+    [
+        ("plain", "'plain'"),
+        ("O'Brien", r"'O\'Brien'"),
+        ("a\\b", r"'a\\b'"),
+        ("x');DROP TABLE t;--", r"'x\');DROP TABLE t;--'"),
+        ("línea\nnueva", r"'línea\nnueva'"),
+        (None, "NULL"),
+    ],
+)
 def test_literals_are_quoted_for_hive(value, literal):
     assert hive_literal(value) == literal
 

@@ -58,8 +58,11 @@ def test_each_step_has_exactly_one_module_named_as_the_step():
 
 def _code_cells(name: str) -> list[str]:
     nb = json.loads((ROOT / "notebooks" / f"{name}.ipynb").read_text(encoding="utf-8"))
-    return ["".join(c["source"]) for c in nb["cells"]
-            if c["cell_type"] == "code" and "parameters" not in c["metadata"].get("tags", [])]
+    return [
+        "".join(c["source"])
+        for c in nb["cells"]
+        if c["cell_type"] == "code" and "parameters" not in c["metadata"].get("tags", [])
+    ]
 
 
 @pytest.mark.parametrize("name", STEPS)
@@ -71,14 +74,21 @@ def test_every_notebook_starts_then_only_calls_its_step_module(name):
     assert f'paso = start("{name}", hu_path, env, output_dir, confirm)' in cells[0]
     for source in cells[1:]:
         tree = ast.parse(source)
-        assert not any(isinstance(n, (ast.Import, ast.ImportFrom, ast.Lambda, ast.FunctionDef, ast.If, ast.IfExp,
-                                      ast.For, ast.BoolOp)) for n in ast.walk(tree)), source
+        assert not any(
+            isinstance(
+                n, (ast.Import, ast.ImportFrom, ast.Lambda, ast.FunctionDef, ast.If, ast.IfExp, ast.For, ast.BoolOp)
+            )
+            for n in ast.walk(tree)
+        ), source
         for call in (n for n in ast.walk(tree) if isinstance(n, ast.Call)):
             target = call.func
-            owner = target.value.id if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) else None
+            owner = (
+                target.value.id if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) else None
+            )
             assert (isinstance(target, ast.Name) and target.id == "print") or owner in {name, "paso"}, source
-        assert not any(isinstance(n, ast.Constant) and isinstance(n.value, str) and " " in n.value
-                       for n in ast.walk(tree)), f"a sentence is built in the notebook: {source}"
+        assert not any(
+            isinstance(n, ast.Constant) and isinstance(n.value, str) and " " in n.value for n in ast.walk(tree)
+        ), f"a sentence is built in the notebook: {source}"
     assert cells[-1] == f"print(paso.record({name}.facts(" + cells[-1].split(".facts(", 1)[1]
 
 
@@ -94,8 +104,9 @@ def test_a_step_reads_only_the_facts_it_declares(tmp_path):
 def test_only_a_step_declared_to_write_asks_for_the_write_mode(tmp_path):
     assert start("carga", str(DEMO), "local", str(tmp_path)).write_mode.apply
     assert start("consecutivo", str(DEMO), "local", str(tmp_path)).write_mode.dry_run  # confirmed everywhere
+    conteo = start("conteo", str(DEMO), "local", str(tmp_path))
     with pytest.raises(ProductizarError, match="no escribe en el entorno"):
-        start("conteo", str(DEMO), "local", str(tmp_path)).write_mode
+        _ = conteo.write_mode
 
 
 def test_a_started_step_sees_the_embedded_default_resolved(tmp_path):

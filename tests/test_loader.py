@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from productizar.run.endpoints import resolve
 from productizar.cloud import aws
 from productizar.core.environments import get_environment
 from productizar.core.hu import TableSpec, load_hu
 from productizar.dynamo.loader import BATCH, BatchWriter, Checkpoint, LoadError, RateLimiter, load_table
-from productizar.results_zone.duckdb import DuckDBResultsZone
 from productizar.results_zone.base import ResultsZone
+from productizar.results_zone.duckdb import DuckDBResultsZone
+from productizar.run.endpoints import resolve
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCAL = resolve(get_environment("local"))
@@ -29,9 +29,12 @@ def client():
 def new_table(spec: TableSpec) -> str:
     name = f"prueba-carga-{uuid.uuid4().hex[:8]}"
     keys = [(spec.partition_key, "HASH")] + ([(spec.sort_key, "RANGE")] if spec.sort_key else [])
-    client().create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                          KeySchema=[{"AttributeName": k.name, "KeyType": t} for k, t in keys],
-                          AttributeDefinitions=[{"AttributeName": k.name, "AttributeType": k.type} for k, _ in keys])
+    client().create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": k.name, "KeyType": t} for k, t in keys],
+        AttributeDefinitions=[{"AttributeName": k.name, "AttributeType": k.type} for k, _ in keys],
+    )
     return name
 
 
@@ -53,8 +56,13 @@ def scan_all(table: str) -> list[dict]:
 def test_values_arrive_exactly():
     spec = TableSpec(source="r.t", partition_key={"name": "id", "type": "S"}, sort_key={"name": "n", "type": "N"})
     table = new_table(spec)
-    item = {"id": {"S": "clave-ñandú"}, "n": {"N": "12345678901234567890.123456789"},
-            "texto": {"S": "Días de mora – año"}, "vacio": {"S": ""}, "activo": {"BOOL": False}}
+    item = {
+        "id": {"S": "clave-ñandú"},
+        "n": {"N": "12345678901234567890.123456789"},
+        "texto": {"S": "Días de mora – año"},
+        "vacio": {"S": ""},
+        "activo": {"BOOL": False},
+    }
     BatchWriter(client(), table, RateLimiter(None)).write([item])
     back = client().get_item(TableName=table, Key={"id": item["id"], "n": item["n"]})["Item"]
     assert back == item
@@ -75,9 +83,10 @@ class Flaky:
         self.calls += 1
         if self.left:
             self.left -= 1
-            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "lento"}},
-                              "BatchWriteItem")
-        (table, requests), = RequestItems.items()
+            raise ClientError(
+                {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "lento"}}, "BatchWriteItem"
+            )
+        ((table, requests),) = RequestItems.items()
         if self.unprocessed_once and len(requests) > 1:
             self.unprocessed_once = False
             half = len(requests) // 2
@@ -97,7 +106,9 @@ def test_throttling_and_unprocessed_items_are_retried_and_counted():
 
 
 def test_a_table_that_never_accepts_fails_clearly():
-    writer = BatchWriter(Flaky(client(), throttle_first=100), "x", RateLimiter(None), max_attempts=3, sleep=lambda s: None)
+    writer = BatchWriter(
+        Flaky(client(), throttle_first=100), "x", RateLimiter(None), max_attempts=3, sleep=lambda s: None
+    )
     with pytest.raises(LoadError, match="después de 3 intentos"):
         writer.write([{"id": {"S": "1"}}])
 
@@ -133,16 +144,23 @@ def test_load_refuses_bad_keys_keeps_the_last_repeated_row_and_resumes(small_zon
 
     checkpoint = Checkpoint(tmp_path / "cp.json", {"table": first})
     with pytest.raises(Crash):
-        load_table(small_zone, CrashAfter(client(), 30), spec, rate_wcu=None, workers=2, chunk_rows=300,
-                   checkpoint=checkpoint)
+        load_table(
+            small_zone, CrashAfter(client(), 30), spec, rate_wcu=None, workers=2, chunk_rows=300, checkpoint=checkpoint
+        )
     done = checkpoint.rows_done()
     assert 0 < done < 2001  # some chunks written, the rest not
     resumed = load_table(small_zone, client(), spec, rate_wcu=None, workers=2, chunk_rows=300, checkpoint=checkpoint)
     assert resumed.resumed_from_row == done and resumed.rows_read == 2001
 
     clean_table = new_table(DEMO.tables[0])
-    clean = load_table(small_zone, client(), spec_for("resultados_riesgos.alter_ctra_score_delta", clean_table),
-                       rate_wcu=None, workers=4, chunk_rows=300)
+    clean = load_table(
+        small_zone,
+        client(),
+        spec_for("resultados_riesgos.alter_ctra_score_delta", clean_table),
+        rate_wcu=None,
+        workers=4,
+        chunk_rows=300,
+    )
     assert clean.refused == 5 and len(clean.refused_examples) == 5  # 3 null and 2 empty partition keys
     assert clean.duplicates == 1 and clean.items_written == 2001 - 5 - 1
     with_resume, without = scan_all(first), scan_all(clean_table)
@@ -169,7 +187,9 @@ def test_a_key_repeated_across_chunks_keeps_the_later_row(tmp_path):
     con = duckdb.connect(str(path))
     con.execute("CREATE SCHEMA r")
     # 10 rows; keys k0..k8, and k4 twice: rows 5 and 6 in key order, with chunk_rows=5 they straddle a chunk
-    con.execute("CREATE TABLE r.t AS SELECT 'k' || CAST(i AS VARCHAR) AS id, CAST(i AS VARCHAR) AS v FROM range(9) t(i)")
+    con.execute(
+        "CREATE TABLE r.t AS SELECT 'k' || CAST(i AS VARCHAR) AS id, CAST(i AS VARCHAR) AS v FROM range(9) t(i)"
+    )
     con.execute("UPDATE r.t SET v = 'primera' WHERE id = 'k4'")
     con.execute("INSERT INTO r.t VALUES ('k4', 'zzz-ultima')")
     con.close()
@@ -185,8 +205,9 @@ def test_a_key_repeated_across_chunks_keeps_the_later_row(tmp_path):
                 seen.extend(chunk[chunk["id"] == "k4"]["v"])
                 yield chunk
 
-    result = load_table(Recording(path), client(), spec.model_copy(update={"dynamo_table": table}), rate_wcu=None,
-                        chunk_rows=5)
+    result = load_table(
+        Recording(path), client(), spec.model_copy(update={"dynamo_table": table}), rate_wcu=None, chunk_rows=5
+    )
     assert result.duplicates == 1 and result.items_written == 10  # two puts for k4, one after the other
     assert len(seen) == 2 and len(scan_all(table)) == 9
     kept = client().get_item(TableName=table, Key={"id": {"S": "k4"}})["Item"]["v"]["S"]
@@ -200,7 +221,9 @@ def test_duckdb_pages_keep_key_order_and_never_split_a_key(tmp_path):
     con = duckdb.connect(str(path))
     con.execute("CREATE SCHEMA r")
     con.execute("CREATE TABLE r.t AS SELECT CAST(i % 7 AS VARCHAR) AS a, i // 7 AS b, i AS v FROM range(100) t(i)")
-    con.execute("INSERT INTO r.t VALUES (NULL, 1, -1), ('3', 2, -2), ('3', 2, -3), ('3', 2, -4)")  # a null key, a key x4
+    con.execute(
+        "INSERT INTO r.t VALUES (NULL, 1, -1), ('3', 2, -2), ('3', 2, -3), ('3', 2, -4)"
+    )  # a null key, a key x4
     con.close()
     chunks = list(DuckDBResultsZone(path).stream_ordered("r.t", ["a", "b"], 5))
     rows = [r for c in chunks for r in c.to_dict("records")]
@@ -208,7 +231,7 @@ def test_duckdb_pages_keep_key_order_and_never_split_a_key(tmp_path):
     keys = [(r["a"], r["b"]) for r in rows[1:]]
     assert keys == sorted(keys)
     chunk_keys = [{(r["a"], r["b"]) for r in c.to_dict("records")} for c in chunks]
-    assert all(not (x & y) for i, x in enumerate(chunk_keys) for y in chunk_keys[i + 1:])  # no key in two chunks
+    assert all(not (x & y) for i, x in enumerate(chunk_keys) for y in chunk_keys[i + 1 :])  # no key in two chunks
     assert sum(1 for k in keys if k == ("3", 2)) == 4
 
 

@@ -6,10 +6,11 @@ import duckdb
 import pandas as pd
 import pytest
 
-from productizar.run.endpoints import resolve
 from productizar.cloud import aws
-from productizar.local import demo_data, embedded as localenv
 from productizar.core.environments import get_environment
+from productizar.local import demo_data
+from productizar.local import embedded as localenv
+from productizar.run.endpoints import resolve
 
 
 def test_second_up_finds_the_running_server():
@@ -40,7 +41,10 @@ def test_up_status_down_in_a_fresh_state_dir(tmp_path, monkeypatch):
     state, started = localenv.up()
     assert started and localenv.status()["moto"]["pid"] == state.pid
     assert localenv.down() is True
-    assert not os.path.exists(f"/proc/{state.pid}") or b"productizar.local.motoserver" not in open(f"/proc/{state.pid}/cmdline", "rb").read()
+    assert (
+        not os.path.exists(f"/proc/{state.pid}")
+        or b"productizar.local.motoserver" not in open(f"/proc/{state.pid}/cmdline", "rb").read()
+    )
     assert localenv.running() is None and localenv.down() is False
     assert localenv.duckdb_file().exists()  # data is kept unless purged
     localenv.down(purge=True)
@@ -69,7 +73,8 @@ def test_results_zone_holds_the_demo_tables_with_realistic_types():
         frame = demo_data.demo_tables()[1].frame
         first = frame.iloc[0]
         stored = con.execute(
-            "SELECT CAST(saldo_total AS VARCHAR) FROM resultados_riesgos.alter_ctra_segmento_cliente WHERE id_cliente = ?",
+            "SELECT CAST(saldo_total AS VARCHAR) FROM resultados_riesgos.alter_ctra_segmento_cliente "
+            "WHERE id_cliente = ?",
             [int(first["id_cliente"])],
         ).fetchone()[0]
         assert stored == first["saldo_total"]

@@ -38,6 +38,10 @@ def test_state_is_written_whole_and_unreadable_state_is_none(tmp_path):
 
 def test_spawn_gives_up_on_a_server_that_never_answers(tmp_path):
     log = tmp_path / "never.log"
-    started = loopback.spawn(lambda port: [sys.executable, "-c", "import time; time.sleep(60)"],
-                             lambda port: f"http://{loopback.HOST}:{port}/", log, wait_s=0.5)
+    started = loopback.spawn(
+        lambda port: [sys.executable, "-c", "import time; time.sleep(60)"],
+        lambda port: f"http://{loopback.HOST}:{port}/",
+        log,
+        wait_s=0.5,
+    )
     assert started is None

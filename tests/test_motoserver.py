@@ -47,8 +47,12 @@ def test_serialized_runs_one_request_at_a_time_and_closes_each_body():
 def _start(log) -> tuple[int, int]:
     # a tiny switch interval makes thread switches land inside moto's handlers, where the race is
     code = "import sys; sys.setswitchinterval(1e-6); from productizar.local.motoserver import main; main(sys.argv[1:])"
-    started = loopback.spawn(lambda port: [sys.executable, "-c", code, "-H", HOST, "-p", str(port)],
-                             lambda port: f"http://{HOST}:{port}/moto-api/", log, 30)
+    started = loopback.spawn(
+        lambda port: [sys.executable, "-c", code, "-H", HOST, "-p", str(port)],
+        lambda port: f"http://{HOST}:{port}/moto-api/",
+        log,
+        30,
+    )
     assert started, f"productizar.local.motoserver did not start; see {log}"
     return started
 
@@ -66,21 +70,33 @@ def _count(client, table: str) -> int:
 def test_concurrent_batch_writes_to_the_same_new_partitions_lose_nothing(tmp_path):
     pid, port = _start(tmp_path / "moto.log")
     try:
-        ddb = boto3.client("dynamodb", endpoint_url=f"http://{HOST}:{port}", region_name="us-east-1",
-                           aws_access_key_id="testing", aws_secret_access_key="testing")
+        ddb = boto3.client(
+            "dynamodb",
+            endpoint_url=f"http://{HOST}:{port}",
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
         ddb.create_table(
             TableName="carrera",
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                  {"AttributeName": "sk", "AttributeType": "N"}],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "N"},
+            ],
             BillingMode="PAY_PER_REQUEST",
         )
         # 8 writers at a time, each adding one sort key to the same 25 partitions that do not exist yet
-        batches = [[{"pk": {"S": f"{r}-{k}"}, "sk": {"N": str(w)}} for k in range(25)]
-                   for r in range(300) for w in range(8)]
+        batches = [
+            [{"pk": {"S": f"{r}-{k}"}, "sk": {"N": str(w)}} for k in range(25)] for r in range(300) for w in range(8)
+        ]
         with ThreadPoolExecutor(8) as pool:
-            list(pool.map(lambda b: ddb.batch_write_item(RequestItems={"carrera": [{"PutRequest": {"Item": i}} for i in b]}),
-                          batches))
+            list(
+                pool.map(
+                    lambda b: ddb.batch_write_item(RequestItems={"carrera": [{"PutRequest": {"Item": i}} for i in b]}),
+                    batches,
+                )
+            )
         assert _count(ddb, "carrera") == 300 * 8 * 25
     finally:
         assert loopback.stop(pid, "productizar.local.motoserver")

@@ -9,13 +9,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from productizar.results_zone import inventory, reservation
-from productizar.results_zone.reservation import EntryState
-from productizar.local import embedded as localenv
 from productizar.core.hu import HU
-from productizar.results_zone.reservation import Tables
-from productizar.results_zone.duckdb import DuckDBResultsZone
+from productizar.local import embedded as localenv
+from productizar.results_zone import inventory, reservation
 from productizar.results_zone.base import ResultsZone, table_ref
+from productizar.results_zone.duckdb import DuckDBResultsZone
+from productizar.results_zone.reservation import EntryState, Tables
 from tests.support import reservation_worker
 
 DEMO = Path(__file__).resolve().parents[1] / "parameters" / "hu" / "demo.yaml"
@@ -25,14 +24,23 @@ QUIET = {"out": lambda s: None}
 
 def hu_data(hu_id: int, n_tables: int = 1, title: str | None = None) -> dict:
     data = dict(DEMO_DATA, hu=dict(DEMO_DATA["hu"], id=hu_id, title=title or f"Prueba {hu_id}"))
-    data["tables"] = [{"source": f"resultados_riesgos.tabla_{hu_id}_{j}", "name_style": "lower",
-                       "partition_key": {"name": "id", "type": "S"}} for j in range(n_tables)]
+    data["tables"] = [
+        {
+            "source": f"resultados_riesgos.tabla_{hu_id}_{j}",
+            "name_style": "lower",
+            "partition_key": {"name": "id", "type": "S"},
+        }
+        for j in range(n_tables)
+    ]
     return data
 
 
 def inventory_packages(zone: ResultsZone, tables: Tables = Tables()) -> list[str]:
-    return list(zone.query(inventory.packages_sql(tables.inventory)).pipe(
-        lambda df: [p for p, n in zip(df["package"], df["filas"]) for _ in range(int(n))]))
+    return list(
+        zone.query(inventory.packages_sql(tables.inventory)).pipe(
+            lambda df: [p for p, n in zip(df["package"], df["filas"]) for _ in range(int(n))]
+        )
+    )
 
 
 @pytest.fixture
@@ -59,7 +67,11 @@ def test_the_demo_plan_starts_after_1936_and_writes_nothing(zone):
 def test_a_confirmed_reservation_happens_once(zone):
     hu = HU.model_validate(DEMO_DATA)
     first = reservation.reserve(zone, hu, "/opt/prd", **QUIET)
-    assert [(e.consecutive, e.status) for e in first] == [(1937, EntryState.RESERVED), (1938, EntryState.RESERVED), (1939, EntryState.RESERVED)]
+    assert [(e.consecutive, e.status) for e in first] == [
+        (1937, EntryState.RESERVED),
+        (1938, EntryState.RESERVED),
+        (1939, EntryState.RESERVED),
+    ]
     again = reservation.reserve(zone, hu, "/opt/prd", **QUIET)
     assert [(e.package, e.status) for e in again] == [(e.package, EntryState.ALREADY_RESERVED) for e in first]
     back = reservation.read_back(zone, hu, again)
@@ -76,7 +88,10 @@ def test_a_run_that_died_after_winning_is_completed_with_the_same_number(zone):
     zone.execute(reservation.claims_ddl(tables, zone.enforces_keys))
     won, _ = reservation.claim(zone, hu, hu.tables[0], tables)  # ... and the process died here
     plan = reservation.plan(zone, hu, "/opt/prd")
-    assert [(e.consecutive, e.status) for e in plan.entries] == [(won, EntryState.TO_COMPLETE), (won + 1, EntryState.TO_RESERVE)]
+    assert [(e.consecutive, e.status) for e in plan.entries] == [
+        (won, EntryState.TO_COMPLETE),
+        (won + 1, EntryState.TO_RESERVE),
+    ]
     done = reservation.reserve(zone, hu, "/opt/prd", **QUIET)
     assert [(e.consecutive, e.status) for e in done] == [(won, EntryState.COMPLETED), (won + 1, EntryState.RESERVED)]
     assert reservation.read_back(zone, hu, done).problems == []
@@ -118,8 +133,10 @@ def test_a_collision_is_retried_with_a_fresh_number(zone, monkeypatch):
 
 def test_quotes_in_the_hu_arrive_intact_and_inject_nothing(zone):
     title = "Cliente O'Brien; DROP TABLE resultados.inventario_lz; -- 100% \\ fin"
-    hu = HU.model_validate(hu_data(44, title=title) | {
-        "coordinator": dict(DEMO_DATA["coordinator"], prerequisite="Malla 'riesgos'\ntras las 05:00")})
+    hu = HU.model_validate(
+        hu_data(44, title=title)
+        | {"coordinator": dict(DEMO_DATA["coordinator"], prerequisite="Malla 'riesgos'\ntras las 05:00")}
+    )
     done = reservation.reserve(zone, hu, "/opt/prd", **QUIET)
     row = reservation.read_back(zone, hu, done).rows.iloc[0]
     assert row["descripcion"].endswith(f"(HU 44: {title})")
@@ -131,15 +148,19 @@ def _run_concurrently(zone_spec, tables: Tables, workers: int, tables_each: int)
     ctx = mp.get_context("spawn")
     start_at = time.time() + 6.0  # every process imported and waiting before the first claim
     with ctx.Pool(workers) as pool:
-        jobs = [pool.apply_async(reservation_worker.reserve,
-                                 (zone_spec, hu_data(900 + i, n_tables=tables_each), (tables.inventory, tables.claims), start_at))
-                for i in range(workers)]
+        jobs = [
+            pool.apply_async(
+                reservation_worker.reserve,
+                (zone_spec, hu_data(900 + i, n_tables=tables_each), (tables.inventory, tables.claims), start_at),
+            )
+            for i in range(workers)
+        ]
         return [r for j in jobs for r in j.get(timeout=600)]
 
 
 def _assert_all_distinct(zone: ResultsZone, tables: Tables, got, expected: int):
     numbers = [n for _, n, _, _ in got]
-    print('intentos por reserva:', sorted(a for *_, a in got))
+    print("intentos por reserva:", sorted(a for *_, a in got))
     assert len(numbers) == expected and len(set(numbers)) == expected, got
     assert all(status == EntryState.RESERVED for _, _, status, _ in got)
     packages = inventory_packages(zone, tables)

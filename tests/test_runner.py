@@ -10,9 +10,9 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from productizar.local import embedded as localenv
 from productizar.core import paths
 from productizar.core.errors import UsageError
+from productizar.local import embedded as localenv
 from productizar.run.registry import STEPS, parse_steps
 from productizar.run.runner import Runner
 
@@ -39,8 +39,17 @@ def run(steps, notebooks=None, **kw):
 
 def test_steps_are_named_and_ordered_as_the_runbook():
     assert STEPS == (
-        "conteo", "dimensionamiento", "infraestructura", "coordinadores", "carga", "verificacion",
-        "api", "smoke", "pruebas", "documentos", "consecutivo",
+        "conteo",
+        "dimensionamiento",
+        "infraestructura",
+        "coordinadores",
+        "carga",
+        "verificacion",
+        "api",
+        "smoke",
+        "pruebas",
+        "documentos",
+        "consecutivo",
     )
     assert parse_steps("carga, conteo") == ["conteo", "carga"]
     assert parse_steps("") == list(STEPS)
@@ -62,7 +71,11 @@ def test_conteo_evidence_summary_and_skip_when_unchanged():
     assert conteo["status"] == "ok" and conteo["started_at"] and conteo["ended_at"]
     counts = conteo["facts"]["tables"]["resultados_riesgos.alter_ctra_score_delta"]
     assert (counts["rows"], counts["null_key_rows"], counts["duplicate_keys"], counts["expected_items"]) == (
-        100_000, 5, 4, 99_991)
+        100_000,
+        5,
+        4,
+        99_991,
+    )
     assert all(s["status"] == "skipped" for s in summary["steps"][1:])
     index = (out / "index.html").read_text()
     assert 'href="conteo.html"' in index and "correcto" in index
@@ -90,11 +103,17 @@ def test_a_new_embedded_server_runs_the_steps_again(tmp_path, monkeypatch):
 def test_a_failing_step_stops_the_batch_and_says_why(tmp_path, capsys):
     nbs = tmp_path / "nbs"
     nbs.mkdir()
-    notebook(nbs / "conteo.ipynb", "from productizar.run import step as notebook\npaso = notebook.start('conteo', hu_path, env, output_dir)\nprint(paso.record({'ok': True}))")
+    notebook(
+        nbs / "conteo.ipynb",
+        "from productizar.run import step as notebook\n"
+        "paso = notebook.start('conteo', hu_path, env, output_dir)\nprint(paso.record({'ok': True}))",
+    )
     notebook(
         nbs / "dimensionamiento.ipynb",
-        "from productizar.run import step as notebook\npaso = notebook.start('dimensionamiento', hu_path, env, output_dir)",
-        "from productizar.core.errors import ProductizarError\npaso.record({'medio': 1})\nraise ProductizarError('faltan precios para us-east-1')",
+        "from productizar.run import step as notebook\n"
+        "paso = notebook.start('dimensionamiento', hu_path, env, output_dir)",
+        "from productizar.core.errors import ProductizarError\npaso.record({'medio': 1})\n"
+        "raise ProductizarError('faltan precios para us-east-1')",
     )
     notebook(nbs / "infraestructura.ipynb", "raise SystemExit('must not run')")
     result, lines = run(["conteo", "dimensionamiento", "infraestructura"], notebooks=nbs, force=True)
@@ -105,7 +124,10 @@ def test_a_failing_step_stops_the_batch_and_says_why(tmp_path, capsys):
     assert by_name["dimensionamiento"]["message"] == "ProductizarError: faltan precios para us-east-1"
     assert by_name["dimensionamiento"]["facts"] == {}
     assert not (result.output_dir / "facts" / "dimensionamiento.json").exists()  # nothing half-handed on
-    assert by_name["infraestructura"]["status"] == "skipped" and "dimensionamiento" in by_name["infraestructura"]["message"]
+    assert (
+        by_name["infraestructura"]["status"] == "skipped"
+        and "dimensionamiento" in by_name["infraestructura"]["message"]
+    )
     err = capsys.readouterr().err
     assert "dimensionamiento failed in cell" in err and "raise ProductizarError" in err
     # the evidence shows the sentence, not a traceback
@@ -127,12 +149,14 @@ def test_planted_secrets_never_reach_the_evidence(tmp_path, monkeypatch, capsys)
     nbs.mkdir()
     notebook(
         nbs / "conteo.ipynb",
-        "import os\nfrom pathlib import Path\nfrom IPython.display import HTML, display\nfrom productizar.run import facts",
+        "import os\nfrom pathlib import Path\nfrom IPython.display import HTML, display\n"
+        "from productizar.run import facts",
         "print(os.environ['AWS_ACCESS_KEY_ID'], os.environ['AWS_SECRET_ACCESS_KEY'])\nos.environ['AWS_SESSION_TOKEN']",
         "print('conn hive://svc:' + os.environ['PRODUCTIZAR_HIVE_PASSWORD'] + '@hive-dev:10000/default')\n"
         "print('Authorization: Bearer tok.' + 'en-planted-' + 'bearer')",
         "display(HTML('<b>' + os.environ['AWS_SECRET_ACCESS_KEY'] + '</b>'))",
-        "facts.record(Path(output_dir), 'conteo', {'token': os.environ['AWS_SESSION_TOKEN'], 'pw': os.environ['PRODUCTIZAR_HIVE_PASSWORD']})",
+        "facts.record(Path(output_dir), 'conteo', "
+        "{'token': os.environ['AWS_SESSION_TOKEN'], 'pw': os.environ['PRODUCTIZAR_HIVE_PASSWORD']})",
         "raise RuntimeError('fallo con ' + os.environ['AWS_SECRET_ACCESS_KEY'])",
     )
     result, _ = run(["conteo"], notebooks=nbs, force=True)
@@ -179,7 +203,17 @@ def test_cli_runs_the_demo_from_scratch_and_leaves_the_machine_as_it_found_it(tm
     assert all((out / f).is_file() for f in facts["documentos"]["files"].values())
     reserved = facts["consecutivo"]
     assert reserved["dry_run"] and [t["package"] for t in reserved["tables"].values()] == [
-        "SQOOPDI1937", "SQOOPDI1938", "SQOOPDI1939"]
-    state = json.loads(subprocess.run([sys.executable, "-m", "productizar", "local", "status"], env=env,
-                                      capture_output=True, text=True, check=True).stdout)
+        "SQOOPDI1937",
+        "SQOOPDI1938",
+        "SQOOPDI1939",
+    ]
+    state = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "productizar", "local", "status"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
     assert state["moto"] == {"running": False} and state["reference_api"] == {"running": False}

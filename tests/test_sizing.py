@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 import yaml as pyyaml
 
-from productizar.local import embedded as localenv
-from productizar.dynamo import sizing
-from productizar.steps import dimensionamiento
 from productizar.core.hu import HU, load_hu
+from productizar.dynamo import sizing
+from productizar.local import embedded as localenv
 from productizar.results_zone.duckdb import DuckDBResultsZone
+from productizar.steps import dimensionamiento
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = load_hu(ROOT / "parameters" / "hu" / "demo.yaml")
@@ -83,8 +83,10 @@ def test_glue_workers_from_the_planned_rate():
 
 
 def test_cost_hand_computed():
-    hu = hu_with(tables=[DEMO.tables[1].model_dump()], capacity={"billing_mode": "PROVISIONED", "read": [1, 50],
-                                                                 "write": [1, 8000]})
+    hu = hu_with(
+        tables=[DEMO.tables[1].model_dump()],
+        capacity={"billing_mode": "PROVISIONED", "read": [1, 50], "write": [1, 8000]},
+    )
     z = sizes(wcu=1.0, rcu=1.0, source=hu.tables[0].source)
     w = sizing.write_plan(z, 1_000_000, hu, A)
     r = sizing.read_plan(z, hu.tables[0], hu, A)  # 15 rps strong x 1 RCU = 15 RCU at peak
@@ -97,7 +99,9 @@ def test_cost_hand_computed():
     storage = 1_000_000 * 500 / 1024**3 * p["dynamodb_storage_gb_month"]
     assert c.storage_month == pytest.approx(storage)
     assert c.provisioned_month == pytest.approx(reads_prov + writes_min + storage)
-    assert c.on_demand_month == pytest.approx(average * 730 * 3600 / 1e6 * p["dynamodb_on_demand_read_million"] + storage)
+    assert c.on_demand_month == pytest.approx(
+        average * 730 * 3600 / 1e6 * p["dynamodb_on_demand_read_million"] + storage
+    )
     assert c.load_on_demand == pytest.approx(1_000_000 / 1e6 * p["dynamodb_on_demand_write_million"])
     # Glue: 1 M WCU at 4000 WCU/s = 250 s, 3 G.1X workers = 3 DPU
     assert c.glue_per_run == pytest.approx(3 * 250 / 3600 * p["glue_dpu_hour"])
@@ -106,8 +110,14 @@ def test_cost_hand_computed():
 def test_recommendation_follows_the_plan():
     hu = hu_with(load={"window_hours": 3, "write_share": 0.5})
     z = sizes(wcu=3.0, source=hu.tables[0].source)
-    s = sizing.Sizing([z], [sizing.write_plan(z, 30_000_000, hu, A)], [sizing.read_plan(z, hu.tables[0], hu, A)],
-                      sizing.glue_plan([sizing.write_plan(z, 30_000_000, hu, A)], hu, A), None, A)
+    s = sizing.Sizing(
+        [z],
+        [sizing.write_plan(z, 30_000_000, hu, A)],
+        [sizing.read_plan(z, hu.tables[0], hu, A)],
+        sizing.glue_plan([sizing.write_plan(z, 30_000_000, hu, A)], hu, A),
+        None,
+        A,
+    )
     s.cost = sizing.cost(s.writes, s.reads, s.sizes, s.glue, hu, A)
     text = dimensionamiento.recommendation(s, hu)
     assert text[0].startswith(f"Escritura: subir el máximo a 1,{s.writes[0].recommended_write_max}")

@@ -11,14 +11,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from productizar.run.endpoints import resolve
-from productizar.api import package as api_package, loadtest, smoke
+from productizar.api import loadtest, smoke
+from productizar.api import package as api_package
 from productizar.cloud import aws
-from productizar.local import api as localapi
 from productizar.core.environments import get_environment
 from productizar.core.errors import ProductizarError, StepFailed
-from productizar.steps import smoke as smoke_step
 from productizar.core.hu import HU
+from productizar.local import api as localapi
+from productizar.run.endpoints import resolve
+from productizar.steps import smoke as smoke_step
 
 DEMO = Path(__file__).resolve().parents[1] / "parameters" / "hu" / "demo.yaml"
 DATA = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
@@ -27,11 +28,21 @@ DATA = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
 def small_hu(suffix: str) -> HU:
     data = dict(DATA, api=dict(DATA["api"], name="PruebaHumo", slug="prueba-humo"))
     data["tables"] = [
-        {"source": "zona.puntaje", "name_style": "lower", "partition_key": {"name": "doc", "type": "S"},
-         "sort_key": {"name": "fecha", "type": "N"}, "dynamo_table": f"humo-puntaje-{suffix}",
-         "traffic": {"peak_rps": 30}},
-        {"source": "zona.segmento", "name_style": "lower", "partition_key": {"name": "id", "type": "N"},
-         "dynamo_table": f"humo-segmento-{suffix}", "traffic": {"peak_rps": 10}},
+        {
+            "source": "zona.puntaje",
+            "name_style": "lower",
+            "partition_key": {"name": "doc", "type": "S"},
+            "sort_key": {"name": "fecha", "type": "N"},
+            "dynamo_table": f"humo-puntaje-{suffix}",
+            "traffic": {"peak_rps": 30},
+        },
+        {
+            "source": "zona.segmento",
+            "name_style": "lower",
+            "partition_key": {"name": "id", "type": "N"},
+            "dynamo_table": f"humo-segmento-{suffix}",
+            "traffic": {"peak_rps": 10},
+        },
     ]
     return HU.model_validate(data)
 
@@ -43,18 +54,35 @@ def tables():
     client = aws.client(env, "dynamodb")
     hu = small_hu(str(int(time.time() * 1000)))
     a, b = hu.tables[0].names.dynamo_table, hu.tables[1].names.dynamo_table
-    client.create_table(TableName=a, BillingMode="PAY_PER_REQUEST",
-                        KeySchema=[{"AttributeName": "doc", "KeyType": "HASH"}, {"AttributeName": "fecha", "KeyType": "RANGE"}],
-                        AttributeDefinitions=[{"AttributeName": "doc", "AttributeType": "S"},
-                                              {"AttributeName": "fecha", "AttributeType": "N"}])
-    client.create_table(TableName=b, BillingMode="PAY_PER_REQUEST",
-                        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "N"}])
+    client.create_table(
+        TableName=a,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "doc", "KeyType": "HASH"}, {"AttributeName": "fecha", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "doc", "AttributeType": "S"},
+            {"AttributeName": "fecha", "AttributeType": "N"},
+        ],
+    )
+    client.create_table(
+        TableName=b,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "N"}],
+    )
     for i in range(15):
         for fecha in (20260131, 20260228):
-            client.put_item(TableName=a, Item={"doc": {"S": f"D{i:03d} ñ"}, "fecha": {"N": str(fecha)},
-                                               "puntaje": {"N": str(Decimal(i) / 7)[:10]}, "nombre": {"S": f"Peña {i}"}})
-        client.put_item(TableName=b, Item={"id": {"N": str(1000 + i)}, "segmento": {"S": "ORO"}, "saldo": {"N": "12.50"}})
+            client.put_item(
+                TableName=a,
+                Item={
+                    "doc": {"S": f"D{i:03d} ñ"},
+                    "fecha": {"N": str(fecha)},
+                    "puntaje": {"N": str(Decimal(i) / 7)[:10]},
+                    "nombre": {"S": f"Peña {i}"},
+                },
+            )
+        client.put_item(
+            TableName=b, Item={"id": {"N": str(1000 + i)}, "segmento": {"S": "ORO"}, "saldo": {"N": "12.50"}}
+        )
     return hu, client
 
 
@@ -89,7 +117,8 @@ def test_an_api_that_returns_a_wrong_attribute_is_caught(tables, tmp_path):
     def floats(files):  # decimals as floats: 12.50 arrives as 12.5
         views = files["consultas/views.py"].replace(
             b"return int(v) if v == v.to_integral_value() else str(v)",
-            b"return int(v) if v == v.to_integral_value() else float(v)")
+            b"return int(v) if v == v.to_integral_value() else float(v)",
+        )
         return dict(files, **{"consultas/views.py": views})
 
     result = smoke.run(hu, client, smoke.Client(start(hu, tmp_path, floats), 10), per_table=5)
@@ -126,7 +155,11 @@ def test_the_key_csvs_and_the_jmeter_plan_cover_every_table(tables, tmp_path):
 
     root = ET.fromstring(loadtest.jmx(hu))  # well-formed
     groups = root.findall(".//ThreadGroup")
-    assert [g.get("testname") for g in groups] == ["puntaje · por clave", "puntaje · por clave y orden", "segmento · por clave"]
+    assert [g.get("testname") for g in groups] == [
+        "puntaje · por clave",
+        "puntaje · por clave y orden",
+        "segmento · por clave",
+    ]
     for g in groups:
         props = {p.get("name"): p.text for p in g}
         assert props["ThreadGroup.num_threads"] == "${__P(threads,10)}"
@@ -137,12 +170,17 @@ def test_the_key_csvs_and_the_jmeter_plan_cover_every_table(tables, tmp_path):
     names = [p.text for p in root.findall(".//CSVDataSet/stringProp[@name='variableNames']")]
     assert names == ["doc,fecha", "doc,fecha", "id"]
     defaults = {p.get("name"): p.text for p in root.find(".//ConfigTestElement")}
-    assert defaults["HTTPSampler.domain"] == "${__P(host,localhost)}" and defaults["HTTPSampler.port"] == "${__P(port,8000)}"
+    assert (
+        defaults["HTTPSampler.domain"] == "${__P(host,localhost)}"
+        and defaults["HTTPSampler.port"] == "${__P(port,8000)}"
+    )
     assert defaults["HTTPSampler.protocol"] == "${__P(protocol,http)}"
     paths = [p.text for p in root.findall(".//HTTPSamplerProxy/stringProp[@name='HTTPSampler.path']")]
-    assert paths == ["/prueba-humo/puntaje/${__urlencode(${doc})}",
-                     "/prueba-humo/puntaje/${__urlencode(${doc})}/${__urlencode(${fecha})}",
-                     "/prueba-humo/segmento/${__urlencode(${id})}"]
+    assert paths == [
+        "/prueba-humo/puntaje/${__urlencode(${doc})}",
+        "/prueba-humo/puntaje/${__urlencode(${doc})}/${__urlencode(${fecha})}",
+        "/prueba-humo/segmento/${__urlencode(${id})}",
+    ]
     assert [a.text for a in root.findall(".//DurationAssertion/stringProp")] == ["300"] * 3
     assert len(root.findall(".//ResponseAssertion")) == 3
     per_minute = [float(v.text) for v in root.findall(".//ConstantThroughputTimer/doubleProp/value")]
@@ -158,8 +196,12 @@ def test_a_locust_run_is_bounded_and_reports_percentiles(tables, tmp_path):
     run = loadtest.run_locust(tmp_path, base, users=2, spawn_rate=2, run_time_s=4)
     assert time.monotonic() - t0 < 60
     table = loadtest.results(run).set_index("Endpoint")
-    assert set(table.index) == {"/prueba-humo/puntaje/{doc}", "/prueba-humo/puntaje/{doc}/{fecha}",
-                                "/prueba-humo/segmento/{id}", "Aggregated"}
+    assert set(table.index) == {
+        "/prueba-humo/puntaje/{doc}",
+        "/prueba-humo/puntaje/{doc}/{fecha}",
+        "/prueba-humo/segmento/{id}",
+        "Aggregated",
+    }
     total = table.loc["Aggregated"]
     assert total["Solicitudes"] > 10 and total["Fallas"] == 0
     assert 0 < total["p50 ms"] <= total["p95 ms"] <= total["p99 ms"] and total["req/s"] > 0

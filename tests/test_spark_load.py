@@ -12,14 +12,14 @@ import pytest
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
-from productizar.run.endpoints import resolve
 from productizar.cloud import aws
-from productizar.local import embedded as localenv
-from productizar.dynamo import spark_load
 from productizar.core.environments import get_environment
 from productizar.core.hu import Key, TableSpec
+from productizar.dynamo import spark_load
 from productizar.dynamo.loader import RateLimiter, load_table
+from productizar.local import embedded as localenv
 from productizar.results_zone.duckdb import DuckDBResultsZone
+from productizar.run.endpoints import resolve
 
 pytestmark = pytest.mark.spark
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,9 +47,12 @@ def dynamo():
 
 def create(client, name: str, keys: list[Key]) -> str:
     name = f"{name}-{int(time.time() * 1000) % 10**8}"
-    client.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                        KeySchema=[{"AttributeName": k.name, "KeyType": t} for k, t in zip(keys, ("HASH", "RANGE"))],
-                        AttributeDefinitions=[{"AttributeName": k.name, "AttributeType": k.type} for k in keys])
+    client.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": k.name, "KeyType": t} for k, t in zip(keys, ("HASH", "RANGE"))],
+        AttributeDefinitions=[{"AttributeName": k.name, "AttributeType": k.type} for k in keys],
+    )
     return name
 
 
@@ -60,8 +63,16 @@ def scan_all(client, table: str) -> dict[str, dict]:
     while True:
         page = client.scan(**kwargs)
         for it in page["Items"]:
-            out[json.dumps({k: str(des.deserialize(v)) for k, v in it.items() if k in ("id_cliente", "num_documento", "fecha_corte")},
-                           sort_keys=True)] = it
+            out[
+                json.dumps(
+                    {
+                        k: str(des.deserialize(v))
+                        for k, v in it.items()
+                        if k in ("id_cliente", "num_documento", "fecha_corte")
+                    },
+                    sort_keys=True,
+                )
+            ] = it
         if "LastEvaluatedKey" not in page:
             return out
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -71,13 +82,30 @@ def test_the_job_script_writes_exactly_the_items_of_the_single_machine_loader(pa
     spec = TableSpec(source=SOURCE, partition_key=Key(name="id_cliente", type="N"))
     single = create(dynamo, "unica", [spec.partition_key])
     on_spark = create(dynamo, "spark", [spec.partition_key])
-    done = load_table(DuckDBResultsZone(localenv.duckdb_path()), dynamo,
-                      spec.model_copy(update={"dynamo_table": single}), rate_wcu=None)
+    done = load_table(
+        DuckDBResultsZone(localenv.duckdb_path()),
+        dynamo,
+        spec.model_copy(update={"dynamo_table": single}),
+        rate_wcu=None,
+    )
     assert done.items_written == 100_000
-    args = spark_load.JobArgs(SOURCE, on_spark, spec.partition_key, None, table_wcu=8000, write_share=0.5, tasks=2,
-                              parquet=str(parquet / f"{SOURCE}.parquet"), endpoint=localenv.moto_endpoint())
-    tasks = spark_load.submit_local(args, tmp_path, ROOT / "jobs" / "cargar_dynamo.py",  # the job script itself
-                                    aws.process_environment(resolve(get_environment("local"))))
+    args = spark_load.JobArgs(
+        SOURCE,
+        on_spark,
+        spec.partition_key,
+        None,
+        table_wcu=8000,
+        write_share=0.5,
+        tasks=2,
+        parquet=str(parquet / f"{SOURCE}.parquet"),
+        endpoint=localenv.moto_endpoint(),
+    )
+    tasks = spark_load.submit_local(
+        args,
+        tmp_path,
+        ROOT / "jobs" / "cargar_dynamo.py",  # the job script itself
+        aws.process_environment(resolve(get_environment("local"))),
+    )
     assert len(tasks) == 2 and all(t.rows_read > 0 for t in tasks)  # both tasks worked
     assert sum(t.rows_read for t in tasks) == sum(t.items_written for t in tasks) == 100_000
     assert sum(t.refused + t.duplicates for t in tasks) == 0
@@ -97,13 +125,14 @@ class Throttling:
     def batch_write_item(self, RequestItems):
         self.calls += 1
         if self.calls <= self.refuse:
-            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "lento"}},
-                              "BatchWriteItem")
-        (table, requests), = RequestItems.items()
+            raise ClientError(
+                {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "lento"}}, "BatchWriteItem"
+            )
+        ((table, requests),) = RequestItems.items()
         if self.calls % 4 == 0 and len(requests) > 1:  # half of the batch comes back unprocessed
             keep = requests[: len(requests) // 2]
             self.real.batch_write_item(RequestItems={table: keep})
-            return {"UnprocessedItems": {table: requests[len(requests) // 2:]}}
+            return {"UnprocessedItems": {table: requests[len(requests) // 2 :]}}
         return self.real.batch_write_item(RequestItems=RequestItems)
 
 
@@ -119,10 +148,16 @@ def spark(tmp_path_factory):
     # the throttling client below is defined here: ship it to the Python workers by value
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
     work = tmp_path_factory.mktemp("spark")
-    session = (SparkSession.builder.master("local[2]").appName("pruebas-carga")
-               .config("spark.ui.enabled", "false").config("spark.driver.bindAddress", "127.0.0.1")
-               .config("spark.driver.host", "127.0.0.1").config("spark.sql.session.timeZone", "UTC")
-               .config("spark.sql.warehouse.dir", str(work / "warehouse")).getOrCreate())
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("pruebas-carga")
+        .config("spark.ui.enabled", "false")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.warehouse.dir", str(work / "warehouse"))
+        .getOrCreate()
+    )
     yield session
     session.stop()
     os.environ.clear()
@@ -131,9 +166,17 @@ def spark(tmp_path_factory):
 
 def test_throttled_tasks_retry_and_the_totals_still_match(parquet, dynamo, spark):
     table = create(dynamo, "estrangulada", [Key(name="num_documento", type="S"), Key(name="fecha_corte", type="N")])
-    args = spark_load.JobArgs(SCORE, table, Key(name="num_documento", type="S"), Key(name="fecha_corte", type="N"),
-                              table_wcu=40_000, write_share=1.0, tasks=3, parquet=str(parquet / f"{SCORE}.parquet"),
-                              endpoint=localenv.moto_endpoint())
+    args = spark_load.JobArgs(
+        SCORE,
+        table,
+        Key(name="num_documento", type="S"),
+        Key(name="fecha_corte", type="N"),
+        table_wcu=40_000,
+        write_share=1.0,
+        tasks=3,
+        parquet=str(parquet / f"{SCORE}.parquet"),
+        endpoint=localenv.moto_endpoint(),
+    )
 
     def throttled(a):
         from productizar.dynamo.spark_load import dynamo_client
@@ -151,8 +194,9 @@ def test_throttled_tasks_retry_and_the_totals_still_match(parquet, dynamo, spark
 
 def test_each_task_takes_its_share_and_the_shares_sum_to_the_table_budget():
     assert spark_load.task_budget(8000, 0.5, 16) == 250
-    budgets = [spark_load.JobArgs("z.t", "t", Key(name="k", type="S"), None, 3000, 0.4, n).task_wcu * n
-               for n in (1, 3, 7, 12)]
+    budgets = [
+        spark_load.JobArgs("z.t", "t", Key(name="k", type="S"), None, 3000, 0.4, n).task_wcu * n for n in (1, 3, 7, 12)
+    ]
     assert budgets == pytest.approx([1200] * 4)
     limiter = RateLimiter(spark_load.task_budget(1000, 0.5, 4))  # 125 units/s for this task
     t0 = time.monotonic()
@@ -162,9 +206,21 @@ def test_each_task_takes_its_share_and_the_shares_sum_to_the_table_budget():
 
 
 def test_job_arguments_round_trip_and_ignore_glues_own():
-    args = spark_load.JobArgs("zona.tabla", "t", Key(name="a", type="S"), Key(name="b", type="N"), 100, 0.5, 4,
-                              parquet="s3://x/y", endpoint="http://127.0.0.1:1")
-    assert spark_load.parse_args(args.to_argv() + ["--JOB_ID", "j_1", "--job-bookmark-option", "job-bookmark-disable"]) == args
+    args = spark_load.JobArgs(
+        "zona.tabla",
+        "t",
+        Key(name="a", type="S"),
+        Key(name="b", type="N"),
+        100,
+        0.5,
+        4,
+        parquet="s3://x/y",
+        endpoint="http://127.0.0.1:1",
+    )
+    assert (
+        spark_load.parse_args(args.to_argv() + ["--JOB_ID", "j_1", "--job-bookmark-option", "job-bookmark-disable"])
+        == args
+    )
 
 
 def test_carga_sends_a_table_to_spark_says_why_and_verificacion_agrees(tmp_path):
@@ -182,8 +238,14 @@ def test_carga_sends_a_table_to_spark_says_why_and_verificacion_agrees(tmp_path)
     steps = "conteo,dimensionamiento,infraestructura,coordinadores,carga,verificacion"
     import subprocess
 
-    proc = subprocess.run([sys.executable, "-m", "productizar", "run", str(hu_file), "--env", "local", "--steps", steps],
-                          env=env, capture_output=True, text=True, timeout=900, cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "productizar", "run", str(hu_file), "--env", "local", "--steps", steps],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     out = tmp_path / "out" / "HU3575833" / "local"
     facts = {s["name"]: s["facts"] for s in json.loads((out / "summary.json").read_text())["steps"]}

@@ -7,8 +7,8 @@ import pytest
 import yaml as pyyaml
 from ruamel.yaml import YAML
 
-from productizar.core import naming
 from productizar.cloud import template
+from productizar.core import naming
 from productizar.core.hu import HU, load_hu
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,9 +20,16 @@ class CfnLoader(pyyaml.SafeLoader):
     """Reads short-form intrinsics as {"!Tag": value}, to inspect the patched template."""
 
 
-CfnLoader.add_multi_constructor("!", lambda loader, suffix, node: {
-    "!" + suffix: loader.construct_sequence(node) if isinstance(node, pyyaml.SequenceNode)
-    else loader.construct_mapping(node) if isinstance(node, pyyaml.MappingNode) else loader.construct_scalar(node)})
+CfnLoader.add_multi_constructor(
+    "!",
+    lambda loader, suffix, node: {
+        "!" + suffix: loader.construct_sequence(node)
+        if isinstance(node, pyyaml.SequenceNode)
+        else loader.construct_mapping(node)
+        if isinstance(node, pyyaml.MappingNode)
+        else loader.construct_scalar(node)
+    },
+)
 
 
 def load(text: str) -> dict:
@@ -52,14 +59,21 @@ def test_each_table_gets_what_the_seed_lists(patched):
         assert table["Type"] == "AWS::DynamoDB::Table"
         assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
         p = table["Properties"]
-        assert p["SSESpecification"] == {"KMSMasterKeyId": {"!Ref": "s3KeyEncriptAlias"}, "SSEEnabled": True, "SSEType": "KMS"}
+        assert p["SSESpecification"] == {
+            "KMSMasterKeyId": {"!Ref": "s3KeyEncriptAlias"},
+            "SSEEnabled": True,
+            "SSEType": "KMS",
+        }
         assert p["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
         assert p["TableName"] == {"!Ref": n.table_parameter}
         assert p["BillingMode"] == {"!If": ["IsDyTablesBillingModeProvisioned", "PROVISIONED", "PAY_PER_REQUEST"]}
         keys = [(t.partition_key.name, "HASH", t.partition_key.type)] + (
-            [(t.sort_key.name, "RANGE", t.sort_key.type)] if t.sort_key else [])
+            [(t.sort_key.name, "RANGE", t.sort_key.type)] if t.sort_key else []
+        )
         assert [(k["AttributeName"], k["KeyType"]) for k in p["KeySchema"]] == [(a, b) for a, b, _ in keys]
-        assert [(a["AttributeName"], a["AttributeType"]) for a in p["AttributeDefinitions"]] == [(a, c) for a, _, c in keys]
+        assert [(a["AttributeName"], a["AttributeType"]) for a in p["AttributeDefinitions"]] == [
+            (a, c) for a, _, c in keys
+        ]
         assert {tag["Key"]: tag["Value"] for tag in p["Tags"]} == template.TAGS
         for kind, target in (("Read", 80), ("Write", 60)):
             st = res[f"{n.table_resource}{kind}ScalableTarget"]
@@ -67,9 +81,16 @@ def test_each_table_gets_what_the_seed_lists(patched):
             assert st["Properties"]["ResourceId"] == {"!Sub": f"table/${{{n.table_resource}}}"}
             pol = res[f"{n.table_resource}{kind}ScalingPolicy"]["Properties"]
             assert pol["TargetTrackingScalingPolicyConfiguration"]["TargetValue"] == target
-        for policy, suffixes in ((template.EKS_POLICY, ["", "/index/*", "/stream/*"]), (template.GLUE_POLICY, ["", "/index/*"])):
+        for policy, suffixes in (
+            (template.EKS_POLICY, ["", "/index/*", "/stream/*"]),
+            (template.GLUE_POLICY, ["", "/index/*"]),
+        ):
             assert n.table_resource in res[policy]["DependsOn"]
-            statement = next(s for s in res[policy]["Properties"]["PolicyDocument"]["Statement"] if s.get("Sid") == template.TABLES_SID)
+            statement = next(
+                s
+                for s in res[policy]["Properties"]["PolicyDocument"]["Statement"]
+                if s.get("Sid") == template.TABLES_SID
+            )
             assert {"!GetAtt": f"{n.table_resource}.Arn"} in statement["Resource"]
             for suffix in suffixes[1:]:
                 assert {"!Sub": f"${{{n.table_resource}.Arn}}{suffix}"} in statement["Resource"]
@@ -77,7 +98,11 @@ def test_each_table_gets_what_the_seed_lists(patched):
 
 def test_both_name_styles_and_shapes_are_in_the_demo(patched):
     ids = set(load(patched.text)["Resources"])
-    assert {"DynamoAlterCtraScoreDeltaapi", "DynamoAlterCtraSegmentoClienteapi", "Dynamoalterctraofertaproductoapi"} <= ids
+    assert {
+        "DynamoAlterCtraScoreDeltaapi",
+        "DynamoAlterCtraSegmentoClienteapi",
+        "Dynamoalterctraofertaproductoapi",
+    } <= ids
     segmento = load(patched.text)["Resources"]["DynamoAlterCtraSegmentoClienteapi"]["Properties"]
     assert len(segmento["KeySchema"]) == 1 and segmento["AttributeDefinitions"][0]["AttributeType"] == "N"
 
@@ -91,8 +116,11 @@ def test_glue_job_figures_hu_first_then_sizing_then_defaults(patched):
     assert glue_of(patched.text, DEMO) == ("G.1X", 2, 3)  # defaults: one concurrent run per table
     recommended = {"WorkerType": "G.1X", "NumberOfWorkers": 5, "MaxConcurrentRuns": 3}
     sized = template.glue_settings(DEMO, recommended)
-    assert sized["source"] == {"WorkerType": "dimensionamiento", "NumberOfWorkers": "dimensionamiento",
-                               "MaxConcurrentRuns": "dimensionamiento"}
+    assert sized["source"] == {
+        "WorkerType": "dimensionamiento",
+        "NumberOfWorkers": "dimensionamiento",
+        "MaxConcurrentRuns": "dimensionamiento",
+    }
     assert glue_of(template.patch(template.new_api_template(DEMO), DEMO, glue=sized).text, DEMO) == ("G.1X", 5, 3)
     hu = hu_with(glue={"worker_type": "G.2X", "number_of_workers": 6, "max_concurrent_runs": 2})
     mixed = template.glue_settings(hu, recommended)
@@ -117,15 +145,18 @@ def test_existing_template_only_gains_additions():
     text = TWO_TABLES.read_text(encoding="utf-8")
     hu = hu_with(glue={"max_concurrent_runs": 2})  # the value the existing template already has
     result = template.patch(text, hu, name="template.yaml")
-    removed = [l for l in result.diff.splitlines() if l.startswith("-") and not l.startswith("---")]
+    removed = [line for line in result.diff.splitlines() if line.startswith("-") and not line.startswith("---")]
     assert result.changed and removed == []
     assert sorted(result.not_in_hu) == ["DynamoAlterCtraHistoricoapi", "Dynamoalterctraalertasapi"]
-    assert set(template.template_tables(result.text)) >= {"DynamoAlterCtraHistoricoapi", "Dynamoalterctraalertasapi",
-                                                          "DynamoAlterCtraScoreDeltaapi"}
+    assert set(template.template_tables(result.text)) >= {
+        "DynamoAlterCtraHistoricoapi",
+        "Dynamoalterctraalertasapi",
+        "DynamoAlterCtraScoreDeltaapi",
+    }
     assert "# Tabla histórica, desplegada en la HU 3401122" in result.text
     # what the file had, it still has, in the same order
-    old_lines = [l for l in text.splitlines() if l.strip()]
-    new_lines = iter(l for l in result.text.splitlines() if l.strip())
+    old_lines = [line for line in text.splitlines() if line.strip()]
+    new_lines = iter(line for line in result.text.splitlines() if line.strip())
     assert all(any(o == n for n in new_lines) for o in old_lines)
     assert template.patch(result.text, hu).text == result.text
 
@@ -161,5 +192,5 @@ def test_a_file_indented_with_four_spaces_keeps_its_indentation():
     four = buf.getvalue()
     assert "\n    Environment:\n" in four
     result = template.patch(four, hu_with(glue={"max_concurrent_runs": 2}))
-    assert not [l for l in result.diff.splitlines() if l.startswith("-") and not l.startswith("---")]
+    assert not [line for line in result.diff.splitlines() if line.startswith("-") and not line.startswith("---")]
     assert "\n    dynamoAlterCtraScoreDeltaapi:\n        Description:" in result.text

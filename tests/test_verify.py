@@ -7,15 +7,15 @@ from pathlib import Path
 import pytest
 import yaml as pyyaml
 
-from productizar.run.endpoints import resolve
 from productizar.cloud import aws, stack, template
-from productizar.results_zone import profile
-from productizar.steps import verificacion
 from productizar.core import naming
-from productizar.dynamo import verify
 from productizar.core.environments import get_environment
 from productizar.core.hu import HU
+from productizar.dynamo import verify
 from productizar.dynamo.loader import load_table
+from productizar.results_zone import profile
+from productizar.run.endpoints import resolve
+from productizar.steps import verificacion
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCAL = resolve(get_environment("local"))
@@ -35,8 +35,14 @@ def loaded(small_zone):
     data["tables"] = [dict(data["tables"][0], dynamo_table=f"dynamo-verifica-{suffix}")]
     hu = HU.model_validate(data)
     text = template.patch(template.new_api_template(hu), hu).text
-    stack.deploy(clients("cloudformation"), naming.stack_name(hu.api.slug), text, stack.parameters(hu, "local", LOCAL),
-                 poll_s=0.2, progress=lambda line: None)
+    stack.deploy(
+        clients("cloudformation"),
+        naming.stack_name(hu.api.slug),
+        text,
+        stack.parameters(hu, "local", LOCAL),
+        poll_s=0.2,
+        progress=lambda line: None,
+    )
     load_table(small_zone, aws.client(LOCAL, "dynamodb", max_attempts=1), hu.tables[0], rate_wcu=None, chunk_rows=500)
     counts = {c.source: c.expected_items for c in profile.count_tables(small_zone, hu.tables)}
     return hu, counts
@@ -64,21 +70,28 @@ def test_missing_item_changed_attribute_missing_tag_and_pitr(loaded, small_zone)
     items = ddb.scan(TableName=table, Limit=2)["Items"]
     gone, changed = items[0], items[1]
     ddb.delete_item(TableName=table, Key={k: gone[k] for k in ("num_documento", "fecha_corte")})
-    ddb.update_item(TableName=table, Key={k: changed[k] for k in ("num_documento", "fecha_corte")},
-                    UpdateExpression="SET segmento = :s", ExpressionAttributeValues={":s": {"S": "Otro segmento"}})
+    ddb.update_item(
+        TableName=table,
+        Key={k: changed[k] for k in ("num_documento", "fecha_corte")},
+        UpdateExpression="SET segmento = :s",
+        ExpressionAttributeValues={":s": {"S": "Otro segmento"}},
+    )
     arn = ddb.describe_table(TableName=table)["Table"]["TableArn"]
     ddb.untag_resource(ResourceArn=arn, TagKeys=["bancolombia:cumplimiento"])
     checks, mismatches = checks_of(hu, small_zone, counts, STRICT)
     assert checks["item_count"].status == "fail" and checks["item_count"].found == "1994"
     assert checks["sample"].status == "fail"
     gone_key = f"{gone['num_documento']['S']} / {gone['fecha_corte']['N']}"
-    assert {"Clave": gone_key, "Atributo": "(ítem)", "DynamoDB": "no está en DynamoDB"}.items() <= \
-        next(m for m in mismatches if m["Clave"] == gone_key).items()
+    assert {"Clave": gone_key, "Atributo": "(ítem)", "DynamoDB": "no está en DynamoDB"}.items() <= next(
+        m for m in mismatches if m["Clave"] == gone_key
+    ).items()
     seg = next(m for m in mismatches if m["Atributo"] == "segmento")
     assert seg["DynamoDB"] == "{'S': 'Otro segmento'}" and seg["Origen"] != seg["DynamoDB"]
     assert checks["tags"].status == "fail" and "cumplimiento" in checks["tags"].found
     assert checks["pitr"].status == "fail"  # moto's CloudFormation ignored it
-    ddb.update_continuous_backups(TableName=table, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+    ddb.update_continuous_backups(
+        TableName=table, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+    )
     checks, _ = checks_of(hu, small_zone, counts, STRICT)
     assert checks["pitr"].status == "pass"
     on_local, _ = checks_of(hu, small_zone, counts, LOCAL)
@@ -89,10 +102,17 @@ def test_a_wrong_key_type_is_caught(small_zone, loaded):
     hu, counts = loaded
     wrong = f"dynamo-verifica-tipo-{uuid.uuid4().hex[:6]}"
     clients("dynamodb").create_table(
-        TableName=wrong, BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "num_documento", "KeyType": "HASH"}, {"AttributeName": "fecha_corte", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "num_documento", "AttributeType": "S"},
-                              {"AttributeName": "fecha_corte", "AttributeType": "S"}])
+        TableName=wrong,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[
+            {"AttributeName": "num_documento", "KeyType": "HASH"},
+            {"AttributeName": "fecha_corte", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "num_documento", "AttributeType": "S"},
+            {"AttributeName": "fecha_corte", "AttributeType": "S"},
+        ],
+    )
     hu_wrong = hu.model_copy(update={"tables": [hu.tables[0].model_copy(update={"dynamo_table": wrong})]})
     checks, _ = checks_of(hu_wrong, small_zone, counts)
     assert checks["keys"].status == "fail" and "'fecha_corte', 'RANGE', 'S'" in checks["keys"].found

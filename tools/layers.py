@@ -16,8 +16,20 @@ import sys
 from pathlib import Path
 
 LIB = Path(__file__).resolve().parents[1] / "lib"
-RANK = {"core": 0, "results_zone": 1, "dynamo": 1, "cloud": 1, "api": 1, "paperwork": 1, "local": 1,
-        "run": 2, "steps": 3, "cli": 4, "__main__": 4, "": 4}
+RANK = {
+    "core": 0,
+    "results_zone": 1,
+    "dynamo": 1,
+    "cloud": 1,
+    "api": 1,
+    "paperwork": 1,
+    "local": 1,
+    "run": 2,
+    "steps": 3,
+    "cli": 4,
+    "__main__": 4,
+    "": 4,
+}
 ONLY_FROM = {"local": {"local", "run", "cli"}}
 
 
@@ -106,8 +118,11 @@ def violations(g: dict[str, set[str]]) -> list[str]:
             a, b = room(src), room(dst)
             if a == b:
                 continue
-            if RANK[b] > RANK[a] or (b in ONLY_FROM and a not in ONLY_FROM[b]) or (RANK[b] == RANK[a] and
-                                                                                    "local" in (a, b)):
+            if (
+                RANK[b] > RANK[a]
+                or (b in ONLY_FROM and a not in ONLY_FROM[b])
+                or (RANK[b] == RANK[a] and "local" in (a, b))
+            ):
                 out.append(f"{src} -> {dst}")
     return out
 

@@ -71,20 +71,34 @@ def monitoring_xlsx(path: Path) -> None:
     ws["A2"].font = Font(italic=True, size=9)
 
     _section(ws, 4, "1. Datos generales")
-    for row, label in zip(range(5, 12), ("API", "HU", "Número de HA", "Célula", "Dependencia",
-                                         "Fecha de solicitud", "Solicitante")):
+    for row, label in zip(
+        range(5, 12), ("API", "HU", "Número de HA", "Célula", "Dependencia", "Fecha de solicitud", "Solicitante")
+    ):
         _labelled(ws, row, label)
 
     _section(ws, 13, "2. Endpoints y tablas")
     _grid(ws, 14, ["Método", "Ruta", "Tabla DynamoDB", "Claves", "Ítems", "Tráfico pico (req/s)"], rows=8)
 
     _section(ws, 24, "3. Tráfico esperado y umbrales")
-    for row, label in zip(range(25, 30), ("TPS objetivo", "Latencia p95 máxima (ms)", "Tasa de error máxima (%)",
-                                          "Disponibilidad (%)", "Horario de monitoreo")):
+    for row, label in zip(
+        range(25, 30),
+        (
+            "TPS objetivo",
+            "Latencia p95 máxima (ms)",
+            "Tasa de error máxima (%)",
+            "Disponibilidad (%)",
+            "Horario de monitoreo",
+        ),
+    ):
         _labelled(ws, row, label)
-    hours = DataValidation(type="list", formula1='"24x7,Lunes a viernes 06:00-20:00,Horario de la malla"',
-                           allow_blank=False, showErrorMessage=True, errorTitle="Horario",
-                           error="Elija un horario de la lista")
+    hours = DataValidation(
+        type="list",
+        formula1='"24x7,Lunes a viernes 06:00-20:00,Horario de la malla"',
+        allow_blank=False,
+        showErrorMessage=True,
+        errorTitle="Horario",
+        error="Elija un horario de la lista",
+    )
     ws.add_data_validation(hours)
     hours.add("C29")
 
@@ -117,9 +131,15 @@ def monitoring_docx(path: Path) -> None:
     doc.add_heading("1. Datos generales", level=2)
     table = doc.add_table(rows=0, cols=2)
     table.style = "Table Grid"
-    for label, field in (("API", "API"), ("HU", "HU"), ("Número de HA", "HA"), ("Célula", "CELULA"),
-                         ("Dependencia", "DEPENDENCIA"), ("Fecha de solicitud", "FECHA"),
-                         ("Solicitante", "SOLICITANTE")):
+    for label, field in (
+        ("API", "API"),
+        ("HU", "HU"),
+        ("Número de HA", "HA"),
+        ("Célula", "CELULA"),
+        ("Dependencia", "DEPENDENCIA"),
+        ("Fecha de solicitud", "FECHA"),
+        ("Solicitante", "SOLICITANTE"),
+    ):
         cells = table.add_row().cells
         cells[0].text = label
         cells[1].text = "{{ " + field + " }}"
@@ -137,8 +157,10 @@ def monitoring_docx(path: Path) -> None:
     ep.add_row().cells[0].text = "{%tr endfor %}"
 
     doc.add_heading("3. Umbrales de alerta", level=2)
-    doc.add_paragraph("TPS objetivo: {{ TPS }} · latencia p95 máxima: {{ P95_MS }} ms · tasa de error máxima: "
-                      "{{ ERROR_PCT }} % · disponibilidad: {{ DISPONIBILIDAD }} % · horario: {{ HORARIO }}.")
+    doc.add_paragraph(
+        "TPS objetivo: {{ TPS }} · latencia p95 máxima: {{ P95_MS }} ms · tasa de error máxima: "
+        "{{ ERROR_PCT }} % · disponibilidad: {{ DISPONIBILIDAD }} % · horario: {{ HORARIO }}."
+    )
 
     doc.add_heading("4. Contactos", level=2)
     ct = doc.add_table(rows=1, cols=3)

@@ -28,9 +28,13 @@ def refresh(paths: list[Path], scratch: Path) -> None:
     try:
         for path in paths:
             nb = nbformat.read(path, as_version=4)
-            NotebookClient(nb, kernel_name="python3", record_timing=False,
-                           kernel_manager_class=private_kernel_manager(scratch),
-                           resources={"metadata": {"path": str(path.parent)}}).execute()
+            NotebookClient(
+                nb,
+                kernel_name="python3",
+                record_timing=False,
+                kernel_manager_class=private_kernel_manager(scratch),
+                resources={"metadata": {"path": str(path.parent)}},
+            ).execute()
             for cell in nb.cells:
                 cell.metadata.pop("execution", None)
             nbformat.write(nb, path)

@@ -1,1 +1,5 @@
-from productizar.cli import main; import sys; sys.exit(main())
+import sys
+
+from productizar.cli import main
+
+sys.exit(main())

@@ -25,8 +25,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--env", required=True, help="local | dev | qa | prd")
     run.add_argument("--steps", default="", help=f"comma-separated subset, in any order, of: {','.join(STEPS)}")
     run.add_argument("--force", action="store_true", help="run steps again even if they succeeded with the same inputs")
-    run.add_argument("--confirm", default="", metavar="HU_ID",
-                     help="the HU id, typed back: lets steps write in environments that require confirmation")
+    run.add_argument(
+        "--confirm",
+        default="",
+        metavar="HU_ID",
+        help="the HU id, typed back: lets steps write in environments that require confirmation",
+    )
 
     local = sub.add_parser("local", help="the embedded default: moto server and DuckDB results zone on loopback")
     local.add_argument("action", choices=["up", "down", "status"])
@@ -40,8 +44,10 @@ def _parser() -> argparse.ArgumentParser:
 def _local(action: str, purge: bool) -> int:
     if action == "up":
         state, started = embedded.up()
-        print(f"{'started' if started else 'already running'}: moto at {state.endpoint} (pid {state.pid}); "
-              f"results zone {embedded.duckdb_file()}")
+        print(
+            f"{'started' if started else 'already running'}: moto at {state.endpoint} (pid {state.pid}); "
+            f"results zone {embedded.duckdb_file()}"
+        )
     elif action == "down":
         print("stopped" if embedded.down(purge) else "was not running")
     else:

@@ -66,30 +66,54 @@ def start(workdir: Path, timeout_s: float = 180.0) -> HiveServer:
     java_opts = f"-Dderby.system.home={workdir} -XX:-UsePerfData"
     cmd = [
         str(home / "bin" / "spark-submit"),
-        "--master", "local[2]",
-        "--class", "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2",
-        "--conf", "spark.ui.enabled=false",
-        "--conf", f"spark.driver.bindAddress={HOST}",
-        "--conf", f"spark.driver.host={HOST}",
-        "--conf", f"spark.sql.warehouse.dir={workdir / 'warehouse'}",
-        "--conf", "spark.hadoop.javax.jdo.option.ConnectionURL="
-                  f"jdbc:derby:;databaseName={workdir / 'metastore_db'};create=true",
-        "--conf", f"spark.driver.extraJavaOptions={java_opts}",
-        "--conf", "spark.sql.hive.convertMetastoreParquet=false",
-        "--conf", "spark.sql.shuffle.partitions=4",
+        "--master",
+        "local[2]",
+        "--class",
+        "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2",
+        "--conf",
+        "spark.ui.enabled=false",
+        "--conf",
+        f"spark.driver.bindAddress={HOST}",
+        "--conf",
+        f"spark.driver.host={HOST}",
+        "--conf",
+        f"spark.sql.warehouse.dir={workdir / 'warehouse'}",
+        "--conf",
+        f"spark.hadoop.javax.jdo.option.ConnectionURL=jdbc:derby:;databaseName={workdir / 'metastore_db'};create=true",
+        "--conf",
+        f"spark.driver.extraJavaOptions={java_opts}",
+        "--conf",
+        "spark.sql.hive.convertMetastoreParquet=false",
+        "--conf",
+        "spark.sql.shuffle.partitions=4",
         # Hive semantics: CAST('' AS INT) is NULL in Hive; Spark 4's ANSI mode would raise instead
-        "--conf", "spark.sql.ansi.enabled=false",
-        "--driver-memory", "1g",
-        "--hiveconf", f"hive.server2.thrift.port={port}",
-        "--hiveconf", f"hive.server2.thrift.bind.host={HOST}",
-        "--hiveconf", "hive.server2.authentication=NONE",
-        "--hiveconf", f"hive.exec.stagingdir={workdir / 'staging'}",
+        "--conf",
+        "spark.sql.ansi.enabled=false",
+        "--driver-memory",
+        "1g",
+        "--hiveconf",
+        f"hive.server2.thrift.port={port}",
+        "--hiveconf",
+        f"hive.server2.thrift.bind.host={HOST}",
+        "--hiveconf",
+        "hive.server2.authentication=NONE",
+        "--hiveconf",
+        f"hive.exec.stagingdir={workdir / 'staging'}",
         "spark-internal",
     ]
-    env = dict(os.environ, SPARK_HOME=str(home), SPARK_LOCAL_IP=HOST, SPARK_LOG_DIR=str(workdir), SPARK_SUBMIT_OPTS=java_opts)
+    env = dict(
+        os.environ, SPARK_HOME=str(home), SPARK_LOCAL_IP=HOST, SPARK_LOG_DIR=str(workdir), SPARK_SUBMIT_OPTS=java_opts
+    )
     log = open(workdir / "thriftserver.log", "wb")
-    proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=workdir,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     server = HiveServer(workdir, port, proc)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -110,8 +134,8 @@ def load_demo(zone, workdir: Path) -> None:
     """
     import duckdb
 
-    from productizar.local import demo_data
     from productizar.core import naming
+    from productizar.local import demo_data
 
     seed = workdir / "seed"
     seed.mkdir(parents=True, exist_ok=True)

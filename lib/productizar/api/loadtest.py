@@ -25,15 +25,21 @@ from typing import Any
 
 import pandas as pd
 
+from productizar.api.smoke import api_json, sample_items
 from productizar.core import naming
 from productizar.core.errors import ProductizarError
 from productizar.core.files import write_text
 from productizar.core.hu import HU, TableSpec
-from productizar.api.smoke import api_json, sample_items
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-DEFAULT_PROPERTIES = {"protocol": "http", "host": "localhost", "port": "8000", "threads": "10", "rampup": "10",
-                      "duration": "60"}
+DEFAULT_PROPERTIES = {
+    "protocol": "http",
+    "host": "localhost",
+    "port": "8000",
+    "threads": "10",
+    "rampup": "10",
+    "duration": "60",
+}
 
 
 @dataclass(frozen=True)
@@ -53,8 +59,12 @@ class Query:
 
     def path(self, api_slug: str) -> str:
         s = self.spec
-        return naming.endpoint_path(api_slug, s.names.table, s.partition_key.name,
-                                    s.sort_key.name if self.with_sort_key and s.sort_key else None)
+        return naming.endpoint_path(
+            api_slug,
+            s.names.table,
+            s.partition_key.name,
+            s.sort_key.name if self.with_sort_key and s.sort_key else None,
+        )
 
 
 def queries(hu: HU) -> list[Query]:
@@ -100,7 +110,9 @@ def write_key_csvs(hu: HU, dynamo: Any, folder: Path, per_table: int = 200) -> d
     for spec in hu.tables:
         rows = key_rows(sample_items(dynamo, spec.names.dynamo_table, per_table), spec)
         if not rows:
-            raise ProductizarError(f"{spec.names.dynamo_table} no tiene ítems: cargue la tabla antes de preparar las pruebas.")
+            raise ProductizarError(
+                f"{spec.names.dynamo_table} no tiene ítems: cargue la tabla antes de preparar las pruebas."
+            )
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(spec.key_names)
@@ -127,21 +139,52 @@ def jmx(hu: HU, p95_ms: int | None = None) -> str:
     p95 = p95_ms or hu.nfr.p95_ms
     root = ET.Element("jmeterTestPlan", version="1.2", properties="5.0", jmeter="5.6.3")
     top = ET.SubElement(root, "hashTree")
-    plan = ET.SubElement(top, "TestPlan", guiclass="TestPlanGui", testclass="TestPlan",
-                         testname=f"Pruebas especializadas API {hu.api.name} (HU{hu.id})", enabled="true")
-    _prop(plan, "stringProp", "TestPlan.comments",
-          "Generado por productizar. Propiedades: -Jprotocol -Jhost -Jport -Jthreads -Jrampup -Jduration.")
+    plan = ET.SubElement(
+        top,
+        "TestPlan",
+        guiclass="TestPlanGui",
+        testclass="TestPlan",
+        testname=f"Pruebas especializadas API {hu.api.name} (HU{hu.id})",
+        enabled="true",
+    )
+    _prop(
+        plan,
+        "stringProp",
+        "TestPlan.comments",
+        "Generado por productizar. Propiedades: -Jprotocol -Jhost -Jport -Jthreads -Jrampup -Jduration.",
+    )
     _prop(plan, "boolProp", "TestPlan.functional_mode", False)
     _prop(plan, "boolProp", "TestPlan.serialize_threadgroups", False)
-    udv = ET.SubElement(plan, "elementProp", name="TestPlan.user_defined_variables", elementType="Arguments",
-                        guiclass="ArgumentsPanel", testclass="Arguments", testname="Variables", enabled="true")
+    udv = ET.SubElement(
+        plan,
+        "elementProp",
+        name="TestPlan.user_defined_variables",
+        elementType="Arguments",
+        guiclass="ArgumentsPanel",
+        testclass="Arguments",
+        testname="Variables",
+        enabled="true",
+    )
     ET.SubElement(udv, "collectionProp", name="Arguments.arguments")
     body = ET.SubElement(top, "hashTree")
 
-    defaults = ET.SubElement(body, "ConfigTestElement", guiclass="HttpDefaultsGui", testclass="ConfigTestElement",
-                             testname="Servidor del API", enabled="true")
-    args = ET.SubElement(defaults, "elementProp", name="HTTPsampler.Arguments", elementType="Arguments",
-                         guiclass="HTTPArgumentsPanel", testclass="Arguments", enabled="true")
+    defaults = ET.SubElement(
+        body,
+        "ConfigTestElement",
+        guiclass="HttpDefaultsGui",
+        testclass="ConfigTestElement",
+        testname="Servidor del API",
+        enabled="true",
+    )
+    args = ET.SubElement(
+        defaults,
+        "elementProp",
+        name="HTTPsampler.Arguments",
+        elementType="Arguments",
+        guiclass="HTTPArgumentsPanel",
+        testclass="Arguments",
+        enabled="true",
+    )
     ET.SubElement(args, "collectionProp", name="Arguments.arguments")
     _prop(defaults, "stringProp", "HTTPSampler.protocol", _p("protocol"))
     _prop(defaults, "stringProp", "HTTPSampler.domain", _p("host"))
@@ -150,11 +193,19 @@ def jmx(hu: HU, p95_ms: int | None = None) -> str:
 
     for q, tps in query_tps(hu).items():
         s = q.spec
-        tg = ET.SubElement(body, "ThreadGroup", guiclass="ThreadGroupGui", testclass="ThreadGroup",
-                           testname=q.name, enabled="true")
+        tg = ET.SubElement(
+            body, "ThreadGroup", guiclass="ThreadGroupGui", testclass="ThreadGroup", testname=q.name, enabled="true"
+        )
         _prop(tg, "stringProp", "ThreadGroup.on_sample_error", "continue")
-        loop = ET.SubElement(tg, "elementProp", name="ThreadGroup.main_controller", elementType="LoopController",
-                             guiclass="LoopControlPanel", testclass="LoopController", enabled="true")
+        loop = ET.SubElement(
+            tg,
+            "elementProp",
+            name="ThreadGroup.main_controller",
+            elementType="LoopController",
+            guiclass="LoopControlPanel",
+            testclass="LoopController",
+            enabled="true",
+        )
         _prop(loop, "boolProp", "LoopController.continue_forever", False)
         _prop(loop, "intProp", "LoopController.loops", -1)
         _prop(tg, "stringProp", "ThreadGroup.num_threads", _p("threads"))
@@ -165,18 +216,36 @@ def jmx(hu: HU, p95_ms: int | None = None) -> str:
         _prop(tg, "boolProp", "ThreadGroup.same_user_on_next_iteration", True)
         inner = ET.SubElement(body, "hashTree")
 
-        data = ET.SubElement(inner, "CSVDataSet", guiclass="TestBeanGUI", testclass="CSVDataSet",
-                             testname=f"Claves de {s.names.table}", enabled="true")
-        for kind, name, value in (("stringProp", "filename", csv_name(s)), ("stringProp", "fileEncoding", "UTF-8"),
-                                  ("stringProp", "variableNames", ",".join(s.key_names)),
-                                  ("boolProp", "ignoreFirstLine", True), ("stringProp", "delimiter", ","),
-                                  ("boolProp", "quotedData", False), ("boolProp", "recycle", True),
-                                  ("boolProp", "stopThread", False), ("stringProp", "shareMode", "shareMode.all")):
+        data = ET.SubElement(
+            inner,
+            "CSVDataSet",
+            guiclass="TestBeanGUI",
+            testclass="CSVDataSet",
+            testname=f"Claves de {s.names.table}",
+            enabled="true",
+        )
+        for kind, name, value in (
+            ("stringProp", "filename", csv_name(s)),
+            ("stringProp", "fileEncoding", "UTF-8"),
+            ("stringProp", "variableNames", ",".join(s.key_names)),
+            ("boolProp", "ignoreFirstLine", True),
+            ("stringProp", "delimiter", ","),
+            ("boolProp", "quotedData", False),
+            ("boolProp", "recycle", True),
+            ("boolProp", "stopThread", False),
+            ("stringProp", "shareMode", "shareMode.all"),
+        ):
             _prop(data, kind, name, value)
         ET.SubElement(inner, "hashTree")
 
-        timer = ET.SubElement(inner, "ConstantThroughputTimer", guiclass="TestBeanGUI",
-                              testclass="ConstantThroughputTimer", testname=f"{tps:.2f} TPS objetivo", enabled="true")
+        timer = ET.SubElement(
+            inner,
+            "ConstantThroughputTimer",
+            guiclass="TestBeanGUI",
+            testclass="ConstantThroughputTimer",
+            testname=f"{tps:.2f} TPS objetivo",
+            enabled="true",
+        )
         _prop(timer, "intProp", "calcMode", 2)  # all active threads in this thread group
         rate = ET.SubElement(timer, "doubleProp")  # samples per minute, in JMeter's doubleProp layout
         for tag, value in (("name", "throughput"), ("value", f"{tps * 60:.2f}"), ("savedValue", "0.0")):
@@ -186,18 +255,40 @@ def jmx(hu: HU, p95_ms: int | None = None) -> str:
         path = q.path(hu.api.slug)
         for key in s.key_names:  # each key URL-encoded by JMeter itself (a space or an ñ in a key)
             path = path.replace("{" + key + "}", "${__urlencode(${" + key + "})}")
-        sampler = ET.SubElement(inner, "HTTPSamplerProxy", guiclass="HttpTestSampleGui", testclass="HTTPSamplerProxy",
-                                testname=f"GET {q.path(hu.api.slug)}", enabled="true")
-        sargs = ET.SubElement(sampler, "elementProp", name="HTTPsampler.Arguments", elementType="Arguments",
-                              guiclass="HTTPArgumentsPanel", testclass="Arguments", enabled="true")
+        sampler = ET.SubElement(
+            inner,
+            "HTTPSamplerProxy",
+            guiclass="HttpTestSampleGui",
+            testclass="HTTPSamplerProxy",
+            testname=f"GET {q.path(hu.api.slug)}",
+            enabled="true",
+        )
+        sargs = ET.SubElement(
+            sampler,
+            "elementProp",
+            name="HTTPsampler.Arguments",
+            elementType="Arguments",
+            guiclass="HTTPArgumentsPanel",
+            testclass="Arguments",
+            enabled="true",
+        )
         ET.SubElement(sargs, "collectionProp", name="Arguments.arguments")
-        for kind, name, value in (("stringProp", "HTTPSampler.path", path), ("stringProp", "HTTPSampler.method", "GET"),
-                                  ("boolProp", "HTTPSampler.follow_redirects", False),
-                                  ("boolProp", "HTTPSampler.use_keepalive", True)):
+        for kind, name, value in (
+            ("stringProp", "HTTPSampler.path", path),
+            ("stringProp", "HTTPSampler.method", "GET"),
+            ("boolProp", "HTTPSampler.follow_redirects", False),
+            ("boolProp", "HTTPSampler.use_keepalive", True),
+        ):
             _prop(sampler, kind, name, value)
         checks = ET.SubElement(inner, "hashTree")
-        status = ET.SubElement(checks, "ResponseAssertion", guiclass="AssertionGui", testclass="ResponseAssertion",
-                               testname="Código 200", enabled="true")
+        status = ET.SubElement(
+            checks,
+            "ResponseAssertion",
+            guiclass="AssertionGui",
+            testclass="ResponseAssertion",
+            testname="Código 200",
+            enabled="true",
+        )
         strings = ET.SubElement(status, "collectionProp", name="Asserion.test_strings")  # JMeter's own spelling
         _prop(strings, "stringProp", "49586", "200")
         _prop(status, "stringProp", "Assertion.test_field", "Assertion.response_code")
@@ -205,14 +296,25 @@ def jmx(hu: HU, p95_ms: int | None = None) -> str:
         _prop(status, "intProp", "Assertion.test_type", 8)  # equals
         ET.SubElement(checks, "hashTree")
         if p95:
-            dur = ET.SubElement(checks, "DurationAssertion", guiclass="DurationAssertionGui",
-                                testclass="DurationAssertion", testname=f"Latencia máxima {p95} ms (p95 de la HU)",
-                                enabled="true")
+            dur = ET.SubElement(
+                checks,
+                "DurationAssertion",
+                guiclass="DurationAssertionGui",
+                testclass="DurationAssertion",
+                testname=f"Latencia máxima {p95} ms (p95 de la HU)",
+                enabled="true",
+            )
             _prop(dur, "stringProp", "DurationAssertion.duration", p95)
             ET.SubElement(checks, "hashTree")
 
-    listener = ET.SubElement(body, "ResultCollector", guiclass="SummaryReport", testclass="ResultCollector",
-                             testname="Resumen", enabled="true")
+    listener = ET.SubElement(
+        body,
+        "ResultCollector",
+        guiclass="SummaryReport",
+        testclass="ResultCollector",
+        testname="Resumen",
+        enabled="true",
+    )
     _prop(listener, "boolProp", "ResultCollector.error_logging", False)
     _prop(listener, "stringProp", "filename", "")
     ET.SubElement(body, "hashTree")
@@ -227,10 +329,21 @@ def locustfile(hu: HU) -> str:
     """A Locust scenario with one task per query, weighted by the tables' peak traffic, keys from the CSVs."""
     lines = [
         '"""Locust scenario generated by productizar: the same queries as the JMeter plan, keys from the CSVs."""',
-        "import csv", "import random", "from pathlib import Path", "from urllib.parse import quote", "",
-        "from locust import HttpUser, constant, task", "", "HERE = Path(__file__).resolve().parent", "",
-        "", "def keys(name):", '    with open(HERE / name, newline="", encoding="utf-8") as fh:',
-        "        return list(csv.reader(fh))[1:]", "", "",
+        "import csv",
+        "import random",
+        "from pathlib import Path",
+        "from urllib.parse import quote",
+        "",
+        "from locust import HttpUser, constant, task",
+        "",
+        "HERE = Path(__file__).resolve().parent",
+        "",
+        "",
+        "def keys(name):",
+        '    with open(HERE / name, newline="", encoding="utf-8") as fh:',
+        "        return list(csv.reader(fh))[1:]",
+        "",
+        "",
     ]
     for i, spec in enumerate(hu.tables):
         lines.append(f"K{i} = keys({csv_name(spec)!r})")
@@ -242,8 +355,13 @@ def locustfile(hu: HU) -> str:
         url = f"/{hu.api.slug}/{q.spec.names.table}/" + "{quote(k[0], safe='')}"
         if q.with_sort_key:
             url += "/{quote(k[1], safe='')}"
-        lines += [f"    @task({weight})", f"    def q{n}(self):", f"        k = random.choice(K{i})",
-                  f"        self.client.get(f{url!r}, name={q.path(hu.api.slug)!r})", ""]
+        lines += [
+            f"    @task({weight})",
+            f"    def q{n}(self):",
+            f"        k = random.choice(K{i})",
+            f"        self.client.get(f{url!r}, name={q.path(hu.api.slug)!r})",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -255,17 +373,42 @@ class LoadRun:
     host: str
 
 
-def run_locust(folder: Path, host: str, users: int = 8, spawn_rate: int = 4, run_time_s: int = 15,
-               timeout_s: float = 180) -> LoadRun:
+def run_locust(
+    folder: Path, host: str, users: int = 8, spawn_rate: int = 4, run_time_s: int = 15, timeout_s: float = 180
+) -> LoadRun:
     """Run ``locustfile.py`` in ``folder`` headless against a loopback host, bounded in time and users."""
     hostname = urllib.parse.urlparse(host).hostname
     if hostname not in LOOPBACK:
-        raise ProductizarError(f"La prueba de carga local solo corre contra loopback; {host} no lo es. Las pruebas "
-                               "de DEV/QA/PRD las corre el pipeline con el plan .jmx.")
+        raise ProductizarError(
+            f"La prueba de carga local solo corre contra loopback; {host} no lo es. Las pruebas "
+            "de DEV/QA/PRD las corre el pipeline con el plan .jmx."
+        )
     prefix = folder / "locust"
-    cmd = [sys.executable, "-m", "locust", "-f", str(folder / "locustfile.py"), "--headless", "--host", host,
-           "-u", str(users), "-r", str(spawn_rate), "-t", f"{run_time_s}s", "--stop-timeout", "5",
-           "--csv", str(prefix), "--only-summary", "--loglevel", "ERROR", "--exit-code-on-error", "0"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(folder / "locustfile.py"),
+        "--headless",
+        "--host",
+        host,
+        "-u",
+        str(users),
+        "-r",
+        str(spawn_rate),
+        "-t",
+        f"{run_time_s}s",
+        "--stop-timeout",
+        "5",
+        "--csv",
+        str(prefix),
+        "--only-summary",
+        "--loglevel",
+        "ERROR",
+        "--exit-code-on-error",
+        "0",
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, cwd=folder)
     stats_file = Path(f"{prefix}_stats.csv")
     if done.returncode != 0 or not stats_file.exists():
@@ -276,15 +419,17 @@ def run_locust(folder: Path, host: str, users: int = 8, spawn_rate: int = 4, run
 def results(run: LoadRun) -> pd.DataFrame:
     """Requests, failures, p50/p95/p99 (ms) and throughput per endpoint."""
     s = run.stats
-    out = pd.DataFrame({
-        "Endpoint": s["Name"],
-        "Solicitudes": s["Request Count"],
-        "Fallas": s["Failure Count"],
-        "p50 ms": s["50%"],
-        "p95 ms": s["95%"],
-        "p99 ms": s["99%"],
-        "req/s": s["Requests/s"].round(1),
-    })
+    out = pd.DataFrame(
+        {
+            "Endpoint": s["Name"],
+            "Solicitudes": s["Request Count"],
+            "Fallas": s["Failure Count"],
+            "p50 ms": s["50%"],
+            "p95 ms": s["95%"],
+            "p99 ms": s["99%"],
+            "req/s": s["Requests/s"].round(1),
+        }
+    )
     return out
 
 
@@ -295,13 +440,17 @@ def summary_lines(run: LoadRun | None, hu: HU) -> list[str]:
     r = results(run)
     lines = [f"Locust, {run.users} usuarios durante {run.run_time_s} s contra el API de referencia en loopback."]
     for row in r.to_dict("records"):
-        lines.append(f"{row['Endpoint']}: {row['Solicitudes']} solicitudes, {row['Fallas']} fallas, "
-                     f"p50 {row['p50 ms']} ms, p95 {row['p95 ms']} ms, p99 {row['p99 ms']} ms, {row['req/s']} req/s")
+        lines.append(
+            f"{row['Endpoint']}: {row['Solicitudes']} solicitudes, {row['Fallas']} fallas, "
+            f"p50 {row['p50 ms']} ms, p95 {row['p95 ms']} ms, p99 {row['p99 ms']} ms, {row['req/s']} req/s"
+        )
     if hu.nfr.p95_ms:
         total = r[r["Endpoint"] == "Aggregated"].iloc[0]
-        lines.append(f"p95 total {total['p95 ms']} ms; límite de la HU {hu.nfr.p95_ms} ms. En local se mide el "
-                     "emulador (moto recorre la tabla en cada Query), no DynamoDB: la medida que cuenta es la del "
-                     "pipeline con el plan .jmx.")
+        lines.append(
+            f"p95 total {total['p95 ms']} ms; límite de la HU {hu.nfr.p95_ms} ms. En local se mide el "
+            "emulador (moto recorre la tabla en cada Query), no DynamoDB: la medida que cuenta es la del "
+            "pipeline con el plan .jmx."
+        )
     return lines
 
 

@@ -26,7 +26,20 @@ from productizar.core.files import write_bytes, zip_bytes
 from productizar.core.hu import HU
 
 REFERENCE = paths.project_root() / "reference_api"
-TEXT_SUFFIXES = {".py", ".json", ".txt", ".yaml", ".yml", ".cfg", ".ini", ".env", ".sh", ".toml", ".conf", ".properties"}
+TEXT_SUFFIXES = {
+    ".py",
+    ".json",
+    ".txt",
+    ".yaml",
+    ".yml",
+    ".cfg",
+    ".ini",
+    ".env",
+    ".sh",
+    ".toml",
+    ".conf",
+    ".properties",
+}
 MAX_TEXT_BYTES = 2_000_000
 
 
@@ -51,12 +64,15 @@ def config_for(hu: HU) -> dict[str, Any]:
     return {
         "api": hu.api.name,
         "slug": hu.api.slug,
-        "tablas": [{
-            "ruta": t.names.table,
-            "variable_tabla": naming.api_table_variable(t.names.table),
-            "partition_key": t.partition_key.model_dump(),
-            "sort_key": t.sort_key.model_dump() if t.sort_key else None,
-        } for t in hu.tables],
+        "tablas": [
+            {
+                "ruta": t.names.table,
+                "variable_tabla": naming.api_table_variable(t.names.table),
+                "partition_key": t.partition_key.model_dump(),
+                "sort_key": t.sort_key.model_dump() if t.sort_key else None,
+            }
+            for t in hu.tables
+        ],
     }
 
 
@@ -89,17 +105,22 @@ def _open(path: Path) -> dict[str, bytes]:
             bad = zf.testzip()
             if bad:
                 raise PackageError(f"{path.name} está dañado: el archivo {bad} no se puede leer. Pida el zip de nuevo.")
-            files = {i.filename: zf.read(i) for i in zf.infolist()
-                     if not i.is_dir() and i.file_size <= MAX_TEXT_BYTES * 10}
+            files = {
+                i.filename: zf.read(i) for i in zf.infolist() if not i.is_dir() and i.file_size <= MAX_TEXT_BYTES * 10
+            }
     except zipfile.BadZipFile:
-        raise PackageError(f"{path.name} no es un zip válido (¿archivo incompleto o de otro tipo?). Pida el zip de nuevo.") from None
+        raise PackageError(
+            f"{path.name} no es un zip válido (¿archivo incompleto o de otro tipo?). Pida el zip de nuevo."
+        ) from None
     roots = {PurePosixPath(n).parts[0] for n in files if len(PurePosixPath(n).parts) > 1}
     tops = {n for n in files if len(PurePosixPath(n).parts) == 1}
     if len(roots) == 1 and not tops:  # a single project folder inside the zip: paths relative to it
         root = roots.pop()
-        files = {n[len(root) + 1:]: d for n, d in files.items()}
+        files = {n[len(root) + 1 :]: d for n, d in files.items()}
     if "manage.py" not in files or not any(PurePosixPath(n).name == "settings.py" for n in files):
-        raise PackageError(f"{path.name} no es un proyecto Django: le falta manage.py o settings.py en la raíz del proyecto.")
+        raise PackageError(
+            f"{path.name} no es un proyecto Django: le falta manage.py o settings.py en la raíz del proyecto."
+        )
     return files
 
 
@@ -116,14 +137,27 @@ def _lines(data: bytes) -> list[str]:
 
 _SECRETS = [
     ("clave-aws", re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"), "una clave de acceso de AWS"),
-    ("secreto-aws", re.compile(r"(?i)aws_secret_access_key[\"']?\s*[:=]\s*[\"']?[A-Za-z0-9/+=]{40}"), "un secreto de AWS"),
+    (
+        "secreto-aws",
+        re.compile(r"(?i)aws_secret_access_key[\"']?\s*[:=]\s*[\"']?[A-Za-z0-9/+=]{40}"),
+        "un secreto de AWS",
+    ),
     ("clave-privada", re.compile(r"-----BEGIN (RSA |EC |OPENSSH |DSA )?PRIVATE KEY-----"), "una clave privada"),
-    ("contrasena", re.compile(r"(?i)\w*(password|passwd|pwd|clave|contrase(n|ñ)a)\w*[\"']?\s*[:=]\s*[\"'][^\"'\s]{3,}[\"']"),
-     "una contraseña"),
-    ("token", re.compile(r"(?i)\b\w*(token|secret|api_?key)\w*[\"']?\s*[:=]\s*[\"'][^\"'\s]{8,}[\"']"), "un token o secreto"),
+    (
+        "contrasena",
+        re.compile(r"(?i)\w*(password|passwd|pwd|clave|contrase(n|ñ)a)\w*[\"']?\s*[:=]\s*[\"'][^\"'\s]{3,}[\"']"),
+        "una contraseña",
+    ),
+    (
+        "token",
+        re.compile(r"(?i)\b\w*(token|secret|api_?key)\w*[\"']?\s*[:=]\s*[\"'][^\"'\s]{8,}[\"']"),
+        "un token o secreto",
+    ),
 ]
-_SECRET_FIX = ("Quítelo del paquete y de la historia del repositorio, rótelo, y léalo del entorno: en AWS, el rol "
-               "del pod (IRSA) da las credenciales; otros secretos, desde el gestor de secretos.")
+_SECRET_FIX = (
+    "Quítelo del paquete y de la historia del repositorio, rótelo, y léalo del entorno: en AWS, el rol "
+    "del pod (IRSA) da las credenciales; otros secretos, desde el gestor de secretos."
+)
 _CREDENTIAL_KEY = re.compile(r"(?i)(access_?key|secret|password|passwd|token|credential|api_?key)")
 
 
@@ -142,8 +176,15 @@ def _config_findings(name: str, data: bytes, lines: list[str]) -> list[Finding]:
     try:
         config = json.loads(data)
     except ValueError as exc:
-        return [Finding(name, getattr(exc, "lineno", None), "config-json", "config.json no es JSON válido",
-                        "Corrija el JSON (el API no arrancaría).")]
+        return [
+            Finding(
+                name,
+                getattr(exc, "lineno", None),
+                "config-json",
+                "config.json no es JSON válido",
+                "Corrija el JSON (el API no arrancaría).",
+            )
+        ]
     out = []
 
     def walk(node: Any) -> None:
@@ -151,8 +192,15 @@ def _config_findings(name: str, data: bytes, lines: list[str]) -> list[Finding]:
             for k, v in node.items():
                 if _CREDENTIAL_KEY.search(str(k)) and isinstance(v, str) and v.strip():
                     line = next((i for i, t in enumerate(lines, start=1) if f'"{k}"' in t), None)
-                    out.append(Finding(name, line, "credencial-config", f'config.json trae la credencial "{k}"',
-                                       "Borre la entrada: las credenciales vienen del rol del pod, no del paquete."))
+                    out.append(
+                        Finding(
+                            name,
+                            line,
+                            "credencial-config",
+                            f'config.json trae la credencial "{k}"',
+                            "Borre la entrada: las credenciales vienen del rol del pod, no del paquete.",
+                        )
+                    )
                 walk(v)
         elif isinstance(node, list):
             for v in node:
@@ -168,12 +216,26 @@ def _table_name_findings(name: str, lines: list[str], hu: HU) -> list[Finding]:
     for i, line in enumerate(lines, start=1):
         for dynamo, t in names.items():
             if re.search(rf"[\"']{re.escape(dynamo)}[\"']", line):
-                out.append(Finding(name, i, "tabla-fija", f"nombre de tabla DynamoDB escrito en el código ({dynamo})",
-                                   f"Léalo del entorno: os.environ[\"{naming.api_table_variable(t.names.table)}\"] "
-                                   "(el release lo define por ambiente)."))
+                out.append(
+                    Finding(
+                        name,
+                        i,
+                        "tabla-fija",
+                        f"nombre de tabla DynamoDB escrito en el código ({dynamo})",
+                        f'Léalo del entorno: os.environ["{naming.api_table_variable(t.names.table)}"] '
+                        "(el release lo define por ambiente).",
+                    )
+                )
         if name.endswith(".py") and re.search(r"\.Table\(\s*[\"']", line):
-            out.append(Finding(name, i, "tabla-fija", "Table() recibe un nombre de tabla literal",
-                               "Pase el nombre leído de una variable de entorno."))
+            out.append(
+                Finding(
+                    name,
+                    i,
+                    "tabla-fija",
+                    "Table() recibe un nombre de tabla literal",
+                    "Pase el nombre leído de una variable de entorno.",
+                )
+            )
     return out
 
 
@@ -187,14 +249,28 @@ def _dockerfile_findings(name: str, lines: list[str]) -> list[Finding]:
             image = m.group("image")
             ref = image.split("/")[-1]
             if "@sha256:" not in image and (":" not in ref or ref.endswith(":latest")):
-                out.append(Finding(name, i, "imagen-sin-version", f"imagen base sin versión fija ({image})",
-                                   "Fije la versión (python:3.11.10-slim-bookworm) o el digest (@sha256:…)."))
+                out.append(
+                    Finding(
+                        name,
+                        i,
+                        "imagen-sin-version",
+                        f"imagen base sin versión fija ({image})",
+                        "Fije la versión (python:3.11.10-slim-bookworm) o el digest (@sha256:…).",
+                    )
+                )
         m = re.match(r"(?i)^USER\s+(\S+)", text)
         if m:
             user = (m.group(1), i)
     if user is None or user[0].split(":")[0] in ("root", "0"):
-        out.append(Finding(name, user[1] if user else None, "usuario-root", "el contenedor corre como root",
-                           "Cree un usuario sin privilegios (useradd --uid 10001 api) y termine con USER api."))
+        out.append(
+            Finding(
+                name,
+                user[1] if user else None,
+                "usuario-root",
+                "el contenedor corre como root",
+                "Cree un usuario sin privilegios (useradd --uid 10001 api) y termine con USER api.",
+            )
+        )
     return out
 
 
@@ -203,16 +279,37 @@ def _settings_findings(name: str, lines: list[str]) -> list[Finding]:
     hosts = None
     for i, line in enumerate(lines, start=1):
         if re.match(r"^\s*DEBUG\s*=\s*True\b", line):
-            out.append(Finding(name, i, "debug", "DEBUG = True: en un error el API muestra su código y su configuración",
-                               'DEBUG = os.environ.get("DJANGO_DEBUG", "false").lower() == "true"'))
+            out.append(
+                Finding(
+                    name,
+                    i,
+                    "debug",
+                    "DEBUG = True: en un error el API muestra su código y su configuración",
+                    'DEBUG = os.environ.get("DJANGO_DEBUG", "false").lower() == "true"',
+                )
+            )
         if re.match(r"^\s*ALLOWED_HOSTS\s*=", line):
             hosts = (i, line)
     if hosts is None:
-        out.append(Finding(name, None, "allowed-hosts", "no define ALLOWED_HOSTS",
-                           'ALLOWED_HOSTS leído del entorno (DJANGO_ALLOWED_HOSTS), con el dominio del API.'))
+        out.append(
+            Finding(
+                name,
+                None,
+                "allowed-hosts",
+                "no define ALLOWED_HOSTS",
+                "ALLOWED_HOSTS leído del entorno (DJANGO_ALLOWED_HOSTS), con el dominio del API.",
+            )
+        )
     elif re.search(r"=\s*\[\s*\]", hosts[1]) or re.search(r"[\"']\*[\"']", hosts[1]):
-        out.append(Finding(name, hosts[0], "allowed-hosts", "ALLOWED_HOSTS vacío o con «*»",
-                           "Liste los dominios del API, leídos del entorno (DJANGO_ALLOWED_HOSTS)."))
+        out.append(
+            Finding(
+                name,
+                hosts[0],
+                "allowed-hosts",
+                "ALLOWED_HOSTS vacío o con «*»",
+                "Liste los dominios del API, leídos del entorno (DJANGO_ALLOWED_HOSTS).",
+            )
+        )
     return out
 
 
@@ -220,18 +317,42 @@ def _database_findings(files: dict[str, bytes]) -> list[Finding]:
     out = []
     for name in files:
         if PurePosixPath(name).name == "db.sqlite3":
-            out.append(Finding(name, None, "db-sqlite", "el paquete trae la base de datos local db.sqlite3",
-                               "Bórrela y agréguela a .dockerignore: el API solo lee DynamoDB."))
+            out.append(
+                Finding(
+                    name,
+                    None,
+                    "db-sqlite",
+                    "el paquete trae la base de datos local db.sqlite3",
+                    "Bórrela y agréguela a .dockerignore: el API solo lee DynamoDB.",
+                )
+            )
         if PurePosixPath(name).name == ".env":
-            out.append(Finding(name, None, "archivo-env", "el paquete trae un archivo .env",
-                               "Bórrelo: las variables las define el release por ambiente."))
+            out.append(
+                Finding(
+                    name,
+                    None,
+                    "archivo-env",
+                    "el paquete trae un archivo .env",
+                    "Bórrelo: las variables las define el release por ambiente.",
+                )
+            )
     for name, data in files.items():
         p = PurePosixPath(name)
         if p.name == "models.py" and re.search(rb"class\s+\w+\(\s*(models\.)?Model\s*\)", data):
-            migrations = str(p.parent / "migrations" / "__init__.py") if str(p.parent) != "." else "migrations/__init__.py"
+            migrations = (
+                str(p.parent / "migrations" / "__init__.py") if str(p.parent) != "." else "migrations/__init__.py"
+            )
             if migrations not in files:
-                out.append(Finding(name, None, "sin-migraciones", "hay modelos pero no la carpeta migrations/",
-                                   "Genere las migraciones (manage.py makemigrations) o quite los modelos si el API solo lee DynamoDB."))
+                out.append(
+                    Finding(
+                        name,
+                        None,
+                        "sin-migraciones",
+                        "hay modelos pero no la carpeta migrations/",
+                        "Genere las migraciones (manage.py makemigrations) o quite los modelos si el API solo lee "
+                        "DynamoDB.",
+                    )
+                )
     return out
 
 
@@ -252,24 +373,49 @@ def check(path: Path, hu: HU) -> list[Finding]:
         if PurePosixPath(name).name == "settings.py":
             findings += _settings_findings(name, lines)
     if not any(PurePosixPath(n).name.startswith("Dockerfile") for n in files):
-        findings.append(Finding("Dockerfile", None, "sin-dockerfile", "el paquete no trae Dockerfile",
-                                "Agregue el Dockerfile (vea reference_api/Dockerfile)."))
+        findings.append(
+            Finding(
+                "Dockerfile",
+                None,
+                "sin-dockerfile",
+                "el paquete no trae Dockerfile",
+                "Agregue el Dockerfile (vea reference_api/Dockerfile).",
+            )
+        )
     findings += _database_findings(files)
     return findings
 
 
 def findings_table(findings: list[Finding]) -> pd.DataFrame:
     if not findings:
-        return pd.DataFrame({"Resultado": ["Sin hallazgos: el paquete no trae claves, lee sus tablas del entorno y su "
-                                           "Dockerfile y settings están en orden."]})
-    rows = [{"Archivo": f.file, "Línea": f.line if f.line is not None else "—", "Regla": f.rule,
-             "Problema": f.problem, "Corrección": f.fix} for f in findings]
+        return pd.DataFrame(
+            {
+                "Resultado": [
+                    "Sin hallazgos: el paquete no trae claves, lee sus tablas del entorno y su "
+                    "Dockerfile y settings están en orden."
+                ]
+            }
+        )
+    rows = [
+        {
+            "Archivo": f.file,
+            "Línea": f.line if f.line is not None else "—",
+            "Regla": f.rule,
+            "Problema": f.problem,
+            "Corrección": f.fix,
+        }
+        for f in findings
+    ]
     return pd.DataFrame(rows, dtype=object)
 
 
 def facts(path: Path, findings: list[Finding], reference: bool) -> dict[str, Any]:
-    return {"package": path.name, "reference_api": reference, "findings": [asdict(f) for f in findings],
-            "verdict": "fail" if findings else "pass"}
+    return {
+        "package": path.name,
+        "reference_api": reference,
+        "findings": [asdict(f) for f in findings],
+        "verdict": "fail" if findings else "pass",
+    }
 
 
 def package_path(hu: HU, hu_path: Path, output_dir: Path) -> tuple[Path, bool]:
@@ -289,5 +435,7 @@ def verdict(findings: list[Finding]) -> str:
     if not findings:
         return "Paquete en orden: se puede desplegar."
     files = sorted({f.file for f in findings})
-    raise StepFailed(f"El paquete del API tiene {len(findings)} hallazgo(s) en {', '.join(files)}: "
-                           "corríjalos (tabla de arriba) y entregue el zip de nuevo.")
+    raise StepFailed(
+        f"El paquete del API tiene {len(findings)} hallazgo(s) en {', '.join(files)}: "
+        "corríjalos (tabla de arriba) y entregue el zip de nuevo."
+    )

@@ -97,10 +97,18 @@ class Tally:
         return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else None
 
     def as_fact(self) -> dict[str, Any]:
-        return {"table": self.table, "endpoint": self.endpoint, "calls": self.calls, "passed": self.passed,
-                "mismatches": self.mismatches, "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
-                "p50_ms": self.percentile(50), "p95_ms": self.percentile(95), "p99_ms": self.percentile(99),
-                "examples": self.examples}
+        return {
+            "table": self.table,
+            "endpoint": self.endpoint,
+            "calls": self.calls,
+            "passed": self.passed,
+            "mismatches": self.mismatches,
+            "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
+            "p50_ms": self.percentile(50),
+            "p95_ms": self.percentile(95),
+            "p99_ms": self.percentile(99),
+            "examples": self.examples,
+        }
 
 
 class Client:
@@ -147,17 +155,25 @@ def smoke_table(hu: HU, spec: TableSpec, api: Client, items: list[dict[str, Any]
         status, body, ms = api.get(_path(hu, spec, item.get(pk)))
         if by_both is not None and sk:  # the partition's items: ours must be among them, as it is
             listed = body.get("items") if status == 200 and isinstance(body, dict) else None
-            problems = ([] if isinstance(listed, list) and expected in listed else
-                        [f"HTTP {status}" if status != 200 else "el ítem no está (o difiere) en la lista de la partición"])
+            problems = (
+                []
+                if isinstance(listed, list) and expected in listed
+                else [f"HTTP {status}" if status != 200 else "el ítem no está (o difiere) en la lista de la partición"]
+            )
             by_pk.record(status, ms, problems, key)
             status, body, ms = api.get(_path(hu, spec, item.get(pk), item.get(sk)))
-            by_both.record(status, ms, [f"HTTP {status}: {body}"[:160]] if status != 200 else differences(expected, body), key)
+            by_both.record(
+                status, ms, [f"HTTP {status}: {body}"[:160]] if status != 200 else differences(expected, body), key
+            )
         else:
-            by_pk.record(status, ms, [f"HTTP {status}: {body}"[:160]] if status != 200 else differences(expected, body), key)
+            by_pk.record(
+                status, ms, [f"HTTP {status}: {body}"[:160]] if status != 200 else differences(expected, body), key
+            )
     unknown = Tally(spec.source, "clave inexistente → 404")
     missing_pk = MISSING_KEY[spec.partition_key.type]
     path = f"/{hu.api.slug}/{spec.names.table}/{missing_pk}" + (
-        f"/{MISSING_KEY[spec.sort_key.type]}" if spec.sort_key else "")
+        f"/{MISSING_KEY[spec.sort_key.type]}" if spec.sort_key else ""
+    )
     status, body, ms = api.get(path)
     unknown.record(status, ms, [] if status == 404 else [f"se esperaba 404, llegó HTTP {status}"], path)
     return tallies + [unknown]
@@ -186,9 +202,17 @@ def run(hu: HU, dynamo: Any, api: Client, per_table: int = 10) -> SmokeResult:
 
 def table(result: SmokeResult) -> pd.DataFrame:
     """Correctness per table and endpoint (latency is in ``latency_lines``: it changes run to run)."""
-    rows = [{"Tabla": t.table, "Endpoint": t.endpoint, "Llamadas": t.calls, "Correctas": t.passed,
-             "Diferencias": t.mismatches, "Códigos HTTP": ", ".join(f"{k}×{v}" for k, v in sorted(t.statuses.items()))}
-            for t in result.tallies]
+    rows = [
+        {
+            "Tabla": t.table,
+            "Endpoint": t.endpoint,
+            "Llamadas": t.calls,
+            "Correctas": t.passed,
+            "Diferencias": t.mismatches,
+            "Códigos HTTP": ", ".join(f"{k}×{v}" for k, v in sorted(t.statuses.items())),
+        }
+        for t in result.tallies
+    ]
     return pd.DataFrame(rows)
 
 
@@ -196,15 +220,19 @@ def latency_lines(result: SmokeResult) -> list[str]:
     def ms(x: float | None) -> str:
         return "—" if x is None else f"{x:.1f} ms"
 
-    return [f"{t.table} {t.endpoint}: p50 {ms(t.percentile(50))} · p95 {ms(t.percentile(95))} · "
-            f"p99 {ms(t.percentile(99))}" for t in result.tallies]
+    return [
+        f"{t.table} {t.endpoint}: p50 {ms(t.percentile(50))} · p95 {ms(t.percentile(95))} · p99 {ms(t.percentile(99))}"
+        for t in result.tallies
+    ]
 
 
 def verdict(result: SmokeResult) -> str:
     calls = sum(t.calls for t in result.tallies)
     if result.ok:
         return f"El API responde en este entorno y lee sus tablas: {calls} llamadas, todas correctas."
-    lines = [f"El smoke test falló ({sum(t.calls - t.passed for t in result.tallies)} de {calls} llamadas con problemas)."]
+    lines = [
+        f"El smoke test falló ({sum(t.calls - t.passed for t in result.tallies)} de {calls} llamadas con problemas)."
+    ]
     lines += [f"{s}: la tabla DynamoDB no tiene ítems; cargue antes de probar." for s in result.empty_tables]
     for t in result.tallies:
         lines += [f"{t.table} {t.endpoint}: {e}" for e in t.examples]
@@ -212,5 +240,9 @@ def verdict(result: SmokeResult) -> str:
 
 
 def facts(result: SmokeResult) -> dict[str, Any]:
-    return {"base_url": result.base_url, "verdict": "pass" if result.ok else "fail",
-            "empty_tables": result.empty_tables, "endpoints": [t.as_fact() for t in result.tallies]}
+    return {
+        "base_url": result.base_url,
+        "verdict": "pass" if result.ok else "fail",
+        "empty_tables": result.empty_tables,
+        "endpoints": [t.as_fact() for t in result.tallies],
+    }

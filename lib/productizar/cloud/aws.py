@@ -24,8 +24,10 @@ _RETRIES = Config(retries={"mode": "adaptive", "max_attempts": 10})
 def endpoint_url(env: Environment) -> str | None:
     """The URL clients talk to; None means AWS's own endpoints."""
     if env.aws.endpoint == EMBEDDED:
-        raise ProductizarError("El entorno no está resuelto: abra el paso con productizar.run.start (o ejecútelo con "
-                               "productizar run), que levanta el predeterminado embebido y resuelve su dirección.")
+        raise ProductizarError(
+            "El entorno no está resuelto: abra el paso con productizar.run.start (o ejecútelo con "
+            "productizar run), que levanta el predeterminado embebido y resuelve su dirección."
+        )
     return env.aws.endpoint
 
 
@@ -38,9 +40,11 @@ def process_environment(env: Environment) -> dict[str, str]:
     if url:
         out["AWS_ENDPOINT_URL"] = url
     if env.aws.placeholder_credentials:
-        out |= {"AWS_EC2_METADATA_DISABLED": "true",
-                "AWS_ACCESS_KEY_ID": PLACEHOLDER_CREDENTIALS["aws_access_key_id"],
-                "AWS_SECRET_ACCESS_KEY": PLACEHOLDER_CREDENTIALS["aws_secret_access_key"]}
+        out |= {
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_ACCESS_KEY_ID": PLACEHOLDER_CREDENTIALS["aws_access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": PLACEHOLDER_CREDENTIALS["aws_secret_access_key"],
+        }
     elif env.aws.profile:
         out["AWS_PROFILE"] = env.aws.profile
     return out
@@ -78,7 +82,7 @@ def error_text(exc: Exception) -> str:
     start, end = text.find("{"), text.rfind("}")
     if 0 <= start < end:
         try:
-            return json.loads(text[start:end + 1]).get("message") or text.splitlines()[0]
+            return json.loads(text[start : end + 1]).get("message") or text.splitlines()[0]
         except ValueError:
             pass
     return text.splitlines()[0]

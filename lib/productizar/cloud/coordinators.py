@@ -88,14 +88,18 @@ def write_all(hu: HU, out: Path) -> Written:
     for name, cfg in configs.items():
         validate(cfg, name)  # all of them before any file is written
     folder = out / "coordinadores"
-    files = [write_text(folder / rel, json.dumps(cfg, indent=2, ensure_ascii=False) + "\n") for rel, cfg in configs.items()]
+    files = [
+        write_text(folder / rel, json.dumps(cfg, indent=2, ensure_ascii=False) + "\n") for rel, cfg in configs.items()
+    ]
     files.append(write_text(folder / naming.coordinator_logs_folder(hu.api.name) / "test.txt", ""))
     return Written(folder, files)
 
 
 def where(hu: HU) -> str:
-    return (f"Rama del repositorio de coordinadores: {naming.coordinators_branch(hu.id)}. "
-            "Copie en ella la carpeta coordinadores/ de la evidencia.")
+    return (
+        f"Rama del repositorio de coordinadores: {naming.coordinators_branch(hu.id)}. "
+        "Copie en ella la carpeta coordinadores/ de la evidencia."
+    )
 
 
 def files_table(w: Written) -> pd.DataFrame:
@@ -109,12 +113,29 @@ def commands(hu: HU) -> pd.DataFrame:
     for env_name in ("dev", "qa"):
         root = roots[env_name]
         label = "DEV" if env_name == "dev" else "CER (QA)"
-        rows.append({"Ambiente": label, "Paso": "crear carpeta de trabajo", "Comando o ruta": f"mkdir -p {WORK_ROOT}/{hu.api.name}"})
+        rows.append(
+            {
+                "Ambiente": label,
+                "Paso": "crear carpeta de trabajo",
+                "Comando o ruta": f"mkdir -p {WORK_ROOT}/{hu.api.name}",
+            }
+        )
         for spec in hu.tables:
             cfg = f"{root}/{spec.names.coordinator_config(hu.api.name)}"
-            rows.append({"Ambiente": label, "Paso": f"ejecutar {spec.names.table}",
-                         "Comando o ruta": f"cd {root}/{Path(RUNNER).parent} && nohup python3 {Path(RUNNER).name} {cfg} &"})
-        rows.append({"Ambiente": label, "Paso": "revisar logs", "Comando o ruta": f"{root}/{naming.coordinator_logs_folder(hu.api.name)}"})
+            rows.append(
+                {
+                    "Ambiente": label,
+                    "Paso": f"ejecutar {spec.names.table}",
+                    "Comando o ruta": f"cd {root}/{Path(RUNNER).parent} && nohup python3 {Path(RUNNER).name} {cfg} &",
+                }
+            )
+        rows.append(
+            {
+                "Ambiente": label,
+                "Paso": "revisar logs",
+                "Comando o ruta": f"{root}/{naming.coordinator_logs_folder(hu.api.name)}",
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -124,6 +145,12 @@ def facts(hu: HU, w: Written, job_upload: Any = None) -> dict[str, Any]:
         "branch": naming.coordinators_branch(hu.id),
         "folder": str(w.folder),
         "configs": {spec.source: spec.names.coordinator_config(hu.api.name) for spec in hu.tables},
-        "glue_job": None if job_upload is None else {"job": job_upload.job, "script": job_upload.script,
-                                                     "package": job_upload.package, "updated": job_upload.job_updated},
+        "glue_job": None
+        if job_upload is None
+        else {
+            "job": job_upload.job,
+            "script": job_upload.script,
+            "package": job_upload.package,
+            "updated": job_upload.job_updated,
+        },
     }

@@ -37,8 +37,9 @@ class GlueJobFailed(ProductizarError):
 def package_zip() -> bytes:
     """The ``productizar`` package as Glue's ``--extra-py-files`` wants it (a zip with the package at its root)."""
     root = paths.project_root() / "lib"
-    return zip_bytes({p.relative_to(root).as_posix(): p.read_bytes()
-                      for p in sorted((root / "productizar").rglob("*.py"))})
+    return zip_bytes(
+        {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted((root / "productizar").rglob("*.py"))}
+    )
 
 
 def script_path() -> Path:
@@ -62,8 +63,21 @@ def job_update(current: dict[str, Any], bucket: str) -> dict[str, Any]:
     """``UpdateJob`` replaces the whole definition: keep what the stack set, change the script and the package."""
     args = dict(current.get("DefaultArguments", {}))
     args |= {"--extra-py-files": f"s3://{bucket}/{PACKAGE_KEY}", "--additional-python-modules": EXTRA_MODULES}
-    update = {k: current[k] for k in ("Role", "Command", "WorkerType", "NumberOfWorkers", "ExecutionProperty",
-                                      "GlueVersion", "SecurityConfiguration", "Timeout", "MaxRetries") if k in current}
+    update = {
+        k: current[k]
+        for k in (
+            "Role",
+            "Command",
+            "WorkerType",
+            "NumberOfWorkers",
+            "ExecutionProperty",
+            "GlueVersion",
+            "SecurityConfiguration",
+            "Timeout",
+            "MaxRetries",
+        )
+        if k in current
+    }
     update["Command"] = dict(update.get("Command", {}), ScriptLocation=f"s3://{bucket}/{SCRIPT_KEY}")
     return update | {"DefaultArguments": args}
 
@@ -85,8 +99,16 @@ def upload(s3: Any, glue: Any, bucket: str, hu: HU) -> Upload:
 def job_args(hu: HU, spec: TableSpec, tasks: int, region: str) -> JobArgs:
     """The run's arguments for one table: the write budget is the HU's autoscaling maximum at its share,
     split among the planned task slots (the sizing step's Glue figures, the template's)."""
-    return JobArgs(spec.source, spec.names.dynamo_table, spec.partition_key, spec.sort_key,
-                   table_wcu=hu.capacity.write[1], write_share=hu.load.write_share, tasks=tasks, region=region)
+    return JobArgs(
+        spec.source,
+        spec.names.dynamo_table,
+        spec.partition_key,
+        spec.sort_key,
+        table_wcu=hu.capacity.write[1],
+        write_share=hu.load.write_share,
+        tasks=tasks,
+        region=region,
+    )
 
 
 def arguments(args: JobArgs) -> dict[str, str]:
@@ -99,8 +121,16 @@ def start(glue: Any, job: str, args: JobArgs) -> str:
     return glue.start_job_run(JobName=job, Arguments=arguments(args))["JobRunId"]
 
 
-def follow(glue: Any, job: str, run_id: str, label: str, poll_s: float = 30.0, timeout_s: float = 48 * 3600,
-           out: Callable[[str], None] = print, sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+def follow(
+    glue: Any,
+    job: str,
+    run_id: str,
+    label: str,
+    poll_s: float = 30.0,
+    timeout_s: float = 48 * 3600,
+    out: Callable[[str], None] = print,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
     """Poll the run until it ends; one line per state change; the run on success, GlueJobFailed otherwise."""
     t0, last = time.monotonic(), None
     while True:
@@ -112,13 +142,14 @@ def follow(glue: Any, job: str, run_id: str, label: str, poll_s: float = 30.0, t
         if state == "SUCCEEDED":
             return run
         if state in FINAL:
-            raise GlueJobFailed(f"El job {job} ({label}, corrida {run_id}) terminó en {state}: "
-                                f"{run.get('ErrorMessage') or 'sin mensaje de error'}. Revise sus logs en CloudWatch "
-                                f"({run.get('LogGroupName', '/aws-glue/jobs')}).")
+            raise GlueJobFailed(
+                f"El job {job} ({label}, corrida {run_id}) terminó en {state}: "
+                f"{run.get('ErrorMessage') or 'sin mensaje de error'}. Revise sus logs en CloudWatch "
+                f"({run.get('LogGroupName', '/aws-glue/jobs')})."
+            )
         if time.monotonic() - t0 > timeout_s:
             raise GlueJobFailed(f"El job {job} ({label}) sigue en {state} después de {timeout_s / 3600:.0f} h.")
         sleep(poll_s)
-
 
 
 def scripts_bucket(cfn: Any, hu: HU) -> str:
@@ -126,11 +157,17 @@ def scripts_bucket(cfn: Any, hu: HU) -> str:
     stack = naming.stack_name(hu.api.slug)
     try:
         pages = cfn.get_paginator("list_stack_resources").paginate(StackName=stack)
-        found = [r["PhysicalResourceId"] for p in pages for r in p["StackResourceSummaries"]
-                 if r["LogicalResourceId"] == "ScriptsBucket"]
+        found = [
+            r["PhysicalResourceId"]
+            for p in pages
+            for r in p["StackResourceSummaries"]
+            if r["LogicalResourceId"] == "ScriptsBucket"
+        ]
     except ClientError as exc:
-        raise ProductizarError(f"No existe el stack {stack} en este entorno: despliegue la infraestructura (paso "
-                               f"infraestructura) antes. ({exc.response.get('Error', {}).get('Code', '')})") from None
+        raise ProductizarError(
+            f"No existe el stack {stack} en este entorno: despliegue la infraestructura (paso "
+            f"infraestructura) antes. ({exc.response.get('Error', {}).get('Code', '')})"
+        ) from None
     if not found:
         raise ProductizarError(f"El stack {stack} no tiene el recurso ScriptsBucket: revise la plantilla.")
     return found[0]

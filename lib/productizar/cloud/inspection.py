@@ -1,5 +1,5 @@
-"""Inspect what was deployed, to prove that what the HU asks for exists: each table and the Glue job, against what DynamoDB, Application
-Auto Scaling and Glue report.
+"""Inspect what was deployed, to prove that what the HU asks for exists: each table and the Glue job,
+against what DynamoDB, Application Auto Scaling and Glue report.
 
 Each check is ``pass``, ``fail``, or ``not_checkable`` only for what the environment declares it cannot
 represent (``known_gaps``, e.g. moto's CloudFormation), never ``pass`` for what was not seen.
@@ -32,8 +32,9 @@ class Checker:
     clients: Callable[[str], Any]
     results: list[Check] = field(default_factory=list)
 
-    def add(self, table: str, key: str, label: str, ok: bool, expected: Any, found: Any,
-            gap: str | None = None) -> Check:
+    def add(
+        self, table: str, key: str, label: str, ok: bool, expected: Any, found: Any, gap: str | None = None
+    ) -> Check:
         if gap and gap in self.env.known_gaps:
             status, found = CheckStatus.NOT_CHECKABLE, f"el emulador de este entorno no representa «{gap}»"
         else:
@@ -54,30 +55,63 @@ class Checker:
             return False
         exists = self.add(name, "exists", label, desc["TableStatus"] == "ACTIVE", "ACTIVE", desc["TableStatus"])
         keys = [(spec.partition_key.name, "HASH", spec.partition_key.type)] + (
-            [(spec.sort_key.name, "RANGE", spec.sort_key.type)] if spec.sort_key else [])
+            [(spec.sort_key.name, "RANGE", spec.sort_key.type)] if spec.sort_key else []
+        )
         types = {a["AttributeName"]: a["AttributeType"] for a in desc["AttributeDefinitions"]}
         found = [(k["AttributeName"], k["KeyType"], types.get(k["AttributeName"])) for k in desc["KeySchema"]]
         self.add(name, "keys", "claves y tipos", found == keys, keys, found)
         mode = (desc.get("BillingModeSummary") or {}).get("BillingMode", "PROVISIONED")
-        self.add(name, "billing_mode", "modo de facturación", mode == hu.capacity.billing_mode,
-                 hu.capacity.billing_mode, mode)
+        self.add(
+            name,
+            "billing_mode",
+            "modo de facturación",
+            mode == hu.capacity.billing_mode,
+            hu.capacity.billing_mode,
+            mode,
+        )
         sse = desc.get("SSEDescription") or {}
-        self.add(name, "sse", "cifrado SSE con KMS", sse.get("Status") == "ENABLED" and sse.get("SSEType") == "KMS",
-                 "ENABLED / KMS", f"{sse.get('Status', 'sin SSE')} / {sse.get('SSEType', '-')}", gap="sse")
+        self.add(
+            name,
+            "sse",
+            "cifrado SSE con KMS",
+            sse.get("Status") == "ENABLED" and sse.get("SSEType") == "KMS",
+            "ENABLED / KMS",
+            f"{sse.get('Status', 'sin SSE')} / {sse.get('SSEType', '-')}",
+            gap="sse",
+        )
         pitr = ddb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
         pitr_status = pitr.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus", "DISABLED")
-        self.add(name, "pitr", "recuperación a un punto en el tiempo (PITR)", pitr_status == "ENABLED", "ENABLED",
-                 pitr_status, gap="pitr")
+        self.add(
+            name,
+            "pitr",
+            "recuperación a un punto en el tiempo (PITR)",
+            pitr_status == "ENABLED",
+            "ENABLED",
+            pitr_status,
+            gap="pitr",
+        )
         tags = {t["Key"]: t["Value"] for t in ddb.list_tags_of_resource(ResourceArn=desc["TableArn"]).get("Tags", [])}
         missing = {k: v for k, v in TAGS.items() if tags.get(k) != v}
-        self.add(name, "tags", "etiquetas bancolombia:*", not missing, f"{len(TAGS)} etiquetas del runbook",
-                 "todas" if not missing else f"faltan o difieren: {', '.join(missing)}")
+        self.add(
+            name,
+            "tags",
+            "etiquetas bancolombia:*",
+            not missing,
+            f"{len(TAGS)} etiquetas del runbook",
+            "todas" if not missing else f"faltan o difieren: {', '.join(missing)}",
+        )
         if hu.capacity.billing_mode == "PROVISIONED":
             throughput = desc.get("ProvisionedThroughput", {})
             found_units = (throughput.get("ReadCapacityUnits"), throughput.get("WriteCapacityUnits"))
             wanted_units = (hu.capacity.read[0], hu.capacity.write[0])
-            self.add(name, "initial_capacity", "capacidad inicial (lectura, escritura)", found_units == wanted_units,
-                     wanted_units, found_units)
+            self.add(
+                name,
+                "initial_capacity",
+                "capacidad inicial (lectura, escritura)",
+                found_units == wanted_units,
+                wanted_units,
+                found_units,
+            )
             self._autoscaling(name, "Read", hu.capacity.read, READ_TARGET)
             self._autoscaling(name, "Write", hu.capacity.write, WRITE_TARGET)
         return exists.status is CheckStatus.PASS
@@ -86,16 +120,32 @@ class Checker:
         aas = self.clients("application-autoscaling")
         dimension = f"dynamodb:table:{kind}CapacityUnits"
         label, key = ("lectura", "read") if kind == "Read" else ("escritura", "write")
-        targets = aas.describe_scalable_targets(ServiceNamespace="dynamodb", ResourceIds=[f"table/{name}"],
-                                                ScalableDimension=dimension)["ScalableTargets"]
+        targets = aas.describe_scalable_targets(
+            ServiceNamespace="dynamodb", ResourceIds=[f"table/{name}"], ScalableDimension=dimension
+        )["ScalableTargets"]
         found = (targets[0]["MinCapacity"], targets[0]["MaxCapacity"]) if targets else "sin objetivo registrado"
-        self.add(name, f"{key}_autoscaling", f"autoescalado de {label} (mín, máx)", found == tuple(rng), tuple(rng),
-                 found, gap="autoscaling")
-        policies = aas.describe_scaling_policies(ServiceNamespace="dynamodb", ResourceId=f"table/{name}",
-                                                 ScalableDimension=dimension)["ScalingPolicies"]
+        self.add(
+            name,
+            f"{key}_autoscaling",
+            f"autoescalado de {label} (mín, máx)",
+            found == tuple(rng),
+            tuple(rng),
+            found,
+            gap="autoscaling",
+        )
+        policies = aas.describe_scaling_policies(
+            ServiceNamespace="dynamodb", ResourceId=f"table/{name}", ScalableDimension=dimension
+        )["ScalingPolicies"]
         values = [p.get("TargetTrackingScalingPolicyConfiguration", {}).get("TargetValue") for p in policies]
-        self.add(name, f"{key}_policy", f"política de {label} (objetivo %)", float(target) in values, target,
-                 values or "sin política", gap="autoscaling")
+        self.add(
+            name,
+            f"{key}_policy",
+            f"política de {label} (objetivo %)",
+            float(target) in values,
+            target,
+            values or "sin política",
+            gap="autoscaling",
+        )
 
     def glue_job(self, hu: HU, glue: dict[str, Any]) -> None:
         job_name = naming.glue_job_name(hu.api.slug)
@@ -105,8 +155,15 @@ class Checker:
         except ClientError as exc:
             found = error_text(exc)
         expected = (glue["NumberOfWorkers"], glue["MaxConcurrentRuns"])
-        self.add(job_name, "glue_job", "job de Glue (workers, ejecuciones concurrentes)", found == expected, expected,
-                 found, gap="glue_job")
+        self.add(
+            job_name,
+            "glue_job",
+            "job de Glue (workers, ejecuciones concurrentes)",
+            found == expected,
+            expected,
+            found,
+            gap="glue_job",
+        )
 
 
 def inspect(hu: HU, env: Environment, clients: Callable[[str], Any], glue: dict[str, Any]) -> list[Check]:

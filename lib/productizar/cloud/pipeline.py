@@ -11,7 +11,8 @@ import json
 from dataclasses import dataclass
 
 import pandas as pd
-from jinja2 import Environment as Jinja, StrictUndefined
+from jinja2 import Environment as Jinja
+from jinja2 import StrictUndefined
 
 from productizar.core import naming
 from productizar.core.hu import HU
@@ -45,8 +46,11 @@ def params_file(hu: HU, env_name: str, eks_oidc_provider_arn: str) -> str:
     }
     for t in hu.tables:
         n = t.names
-        values |= {n.table_parameter: n.dynamo_table, n.read_capacity_parameter: token(read),
-                   n.write_capacity_parameter: token(write)}
+        values |= {
+            n.table_parameter: n.dynamo_table,
+            n.read_capacity_parameter: token(read),
+            n.write_capacity_parameter: token(write),
+        }
     body = [{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()]
     return json.dumps(body, indent=2, ensure_ascii=False) + "\n"
 
@@ -122,15 +126,23 @@ def azure_pipeline(hu: HU, plan: PipelinePlan) -> str:
     stages = plan.stages()
     previous = {"DEV": "CodeScanIaC", "QA": "DEV", "PRD": "QA"}
     envs = [
-        {"stage": stage, "name": name, "depends": previous[stage],
-         "condition": "succeeded()" if on else "false"}
+        {"stage": stage, "name": name, "depends": previous[stage], "condition": "succeeded()" if on else "false"}
         for (stage, on), name in zip(stages.items(), ENVIRONMENTS)
     ]
-    note = ("Primer despliegue: QA y PRD quedan con condition false hasta probar la infraestructura en DEV."
-            if plan.first_deployment else "QA y PRD habilitados.")
+    note = (
+        "Primer despliegue: QA y PRD quedan con condition false hasta probar la infraestructura en DEV."
+        if plan.first_deployment
+        else "QA y PRD habilitados."
+    )
     return _AZURE.render(
-        api=hu.api.name, pipeline=naming.pipeline_name(hu.api.name), folder=naming.pipeline_folder(hu.api.name),
-        hu_id=hu.id, note=note, group=naming.VSTS_VARIABLE_GROUP, stack=naming.stack_name(hu.api.slug), envs=envs,
+        api=hu.api.name,
+        pipeline=naming.pipeline_name(hu.api.name),
+        folder=naming.pipeline_folder(hu.api.name),
+        hu_id=hu.id,
+        note=note,
+        group=naming.VSTS_VARIABLE_GROUP,
+        stack=naming.stack_name(hu.api.slug),
+        envs=envs,
     )
 
 

@@ -41,8 +41,16 @@ class ScanResult:
     def table(self) -> pd.DataFrame:
         rows = [asdict(f) | {"estado": "hallazgo"} for f in self.findings]
         rows += [asdict(s) | {"estado": "omitido con justificación"} for s in self.skipped]
-        columns = {"tool": "Herramienta", "rule": "Regla", "severity": "Severidad", "resource": "Recurso",
-                   "line": "Línea", "message": "Hallazgo", "fix": "Corrección o justificación", "estado": "Estado"}
+        columns = {
+            "tool": "Herramienta",
+            "rule": "Regla",
+            "severity": "Severidad",
+            "resource": "Recurso",
+            "line": "Línea",
+            "message": "Hallazgo",
+            "fix": "Corrección o justificación",
+            "estado": "Estado",
+        }
         return pd.DataFrame(rows, columns=list(columns)).rename(columns=columns)
 
 
@@ -73,7 +81,7 @@ def cfn_lint(template: Path) -> list[Finding]:
             resource="/".join(str(p) for p in i["Location"]["Path"][:2]),
             line=i["Location"]["Start"]["LineNumber"],
             message=i["Message"],
-            fix=f'{i["Rule"]["Description"]} ({i["Rule"]["Source"]})',
+            fix=f"{i['Rule']['Description']} ({i['Rule']['Source']})",
         )
         for i in items
     ]
@@ -81,8 +89,9 @@ def cfn_lint(template: Path) -> list[Finding]:
 
 def checkov(template: Path) -> tuple[list[Finding], list[Finding], int]:
     """Failed and skipped checks, and how many passed. Offline: ``--skip-download``."""
-    proc = _run([_tool("checkov"), "-f", str(template), "--framework", "cloudformation", "--skip-download",
-                 "--output", "json"])
+    proc = _run(
+        [_tool("checkov"), "-f", str(template), "--framework", "cloudformation", "--skip-download", "--output", "json"]
+    )
     try:
         report = json.loads(proc.stdout)
     except json.JSONDecodeError:
@@ -93,12 +102,18 @@ def checkov(template: Path) -> tuple[list[Finding], list[Finding], int]:
 
     def finding(c: dict, fix: str) -> Finding:
         lines = c.get("file_line_range") or [None]
-        return Finding("checkov", c["check_id"], "Error", c["resource"].split(".", 1)[-1], lines[0], c["check_name"], fix)
+        return Finding(
+            "checkov", c["check_id"], "Error", c["resource"].split(".", 1)[-1], lines[0], c["check_name"], fix
+        )
 
-    failed = [finding(c, c.get("guideline") or f"Corregir en la plantilla: {c['check_name']}")
-              for c in results.get("failed_checks", [])]
-    skipped = [finding(c, (c.get("check_result") or {}).get("suppress_comment") or "")
-               for c in results.get("skipped_checks", [])]
+    failed = [
+        finding(c, c.get("guideline") or f"Corregir en la plantilla: {c['check_name']}")
+        for c in results.get("failed_checks", [])
+    ]
+    skipped = [
+        finding(c, (c.get("check_result") or {}).get("suppress_comment") or "")
+        for c in results.get("skipped_checks", [])
+    ]
     return failed, skipped, len(results.get("passed_checks", []))
 
 

@@ -12,15 +12,23 @@ import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
+from productizar.cloud import aws
 from productizar.core import naming
 from productizar.core.environments import Environment
 from productizar.core.errors import ProductizarError
 from productizar.core.hu import HU
-from productizar.cloud import aws
 
 SETTLED_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
-SETTLED_BAD = {"CREATE_FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "UPDATE_ROLLBACK_COMPLETE",
-               "UPDATE_ROLLBACK_FAILED", "DELETE_COMPLETE", "DELETE_FAILED", "IMPORT_ROLLBACK_COMPLETE"}
+SETTLED_BAD = {
+    "CREATE_FAILED",
+    "ROLLBACK_COMPLETE",
+    "ROLLBACK_FAILED",
+    "UPDATE_ROLLBACK_COMPLETE",
+    "UPDATE_ROLLBACK_FAILED",
+    "DELETE_COMPLETE",
+    "DELETE_FAILED",
+    "IMPORT_ROLLBACK_COMPLETE",
+}
 
 
 class StackFailed(ProductizarError):
@@ -67,8 +75,15 @@ def _events(cfn: Any, stack: str) -> list[dict[str, Any]]:
     return cfn.describe_stack_events(StackName=stack)["StackEvents"]
 
 
-def deploy(cfn: Any, stack: str, template_body: str, values: dict[str, str], timeout_s: int = 1800,
-           poll_s: float = 2.0, progress: Callable[[str], None] = print) -> Deployment:
+def deploy(
+    cfn: Any,
+    stack: str,
+    template_body: str,
+    values: dict[str, str],
+    timeout_s: int = 1800,
+    poll_s: float = 2.0,
+    progress: Callable[[str], None] = print,
+) -> Deployment:
     """Create or update ``stack`` and wait until it settles, reporting each new event."""
     params = [{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()]
     current = None
@@ -77,8 +92,10 @@ def deploy(cfn: Any, stack: str, template_body: str, values: dict[str, str], tim
     except ClientError:
         pass
     if current and current not in SETTLED_OK | {"UPDATE_ROLLBACK_COMPLETE"}:
-        raise StackFailed(f"El stack {stack} está en estado {current}: no se puede actualizar. "
-                          "Si es ROLLBACK_COMPLETE, bórrelo con el pipeline de borrado y despliegue de nuevo.")
+        raise StackFailed(
+            f"El stack {stack} está en estado {current}: no se puede actualizar. "
+            "Si es ROLLBACK_COMPLETE, bórrelo con el pipeline de borrado y despliegue de nuevo."
+        )
     seen = {e["EventId"] for e in _events(cfn, stack)} if current else set()
     kwargs = dict(StackName=stack, TemplateBody=template_body, Parameters=params, Capabilities=["CAPABILITY_IAM"])
     try:
@@ -111,15 +128,26 @@ def deploy(cfn: Any, stack: str, template_body: str, values: dict[str, str], tim
             resource, reason = first_failure(_events(cfn, stack))
             raise StackFailed(f"El stack {stack} terminó en {status}: falló {resource}: {reason}")
         if time.monotonic() > deadline:
-            raise StackFailed(f"El stack {stack} sigue en {status} después de {timeout_s} s; revise la consola de CloudFormation.")
+            raise StackFailed(
+                f"El stack {stack} sigue en {status} después de {timeout_s} s; revise la consola de CloudFormation."
+            )
         time.sleep(poll_s)
 
     events = pd.DataFrame(
-        [{"Recurso": e["LogicalResourceId"], "Tipo": e.get("ResourceType", ""), "Estado": e["ResourceStatus"],
-          "Motivo": e.get("ResourceStatusReason") or ""} for e in _events(cfn, stack)]
+        [
+            {
+                "Recurso": e["LogicalResourceId"],
+                "Tipo": e.get("ResourceType", ""),
+                "Estado": e["ResourceStatus"],
+                "Motivo": e.get("ResourceStatusReason") or "",
+            }
+            for e in _events(cfn, stack)
+        ]
     )
     resources = pd.DataFrame(
-        [{"Recurso": r["LogicalResourceId"], "Tipo": r["ResourceType"], "Estado": r["ResourceStatus"]}
-         for r in cfn.list_stack_resources(StackName=stack)["StackResourceSummaries"]]
+        [
+            {"Recurso": r["LogicalResourceId"], "Tipo": r["ResourceType"], "Estado": r["ResourceStatus"]}
+            for r in cfn.list_stack_resources(StackName=stack)["StackResourceSummaries"]
+        ]
     )
     return Deployment(stack, action, status or "UNCHANGED", events, resources)

@@ -32,10 +32,24 @@ BASE_API_NAME, BASE_API_SLUG = "ApiBase", "api-base"
 
 EKS_POLICY, GLUE_POLICY = "EKSRolePolicyDynamo", "GlueRolePolicy"
 TABLES_SID = "AccesoTablasDynamo"
-EKS_ACTIONS = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:DescribeTable",
-               "dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
-GLUE_ACTIONS = ["dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:DescribeTable",
-                "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan"]
+EKS_ACTIONS = [
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:DescribeTable",
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+]
+GLUE_ACTIONS = [
+    "dynamodb:BatchWriteItem",
+    "dynamodb:PutItem",
+    "dynamodb:DescribeTable",
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+]
 
 TAGS = {
     "bancolombia:datos-personales": "clientes",
@@ -96,8 +110,10 @@ def _resources_yaml(t: TableSpec) -> str:
     attrs = "".join(f"        - AttributeName: {k.name}\n          AttributeType: {k.type}\n" for k, _ in keys)
     schema = "".join(f"        - AttributeName: {k.name}\n          KeyType: {kind}\n" for k, kind in keys)
     tags = "".join(f"        - Key: '{k}'\n          Value: '{v}'\n" for k, v in TAGS.items())
-    role = ("!Sub arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/"
-            "dynamodb.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_DynamoDBTable")
+    role = (
+        "!Sub arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/"
+        "dynamodb.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_DynamoDBTable"
+    )
 
     def scaling(kind: str, param: str, target: int, metric: str) -> str:
         return f"""\
@@ -124,7 +140,8 @@ def _resources_yaml(t: TableSpec) -> str:
         PredefinedMetricType: {metric}
 """
 
-    return f"""\
+    return (
+        f"""\
 {n.table_resource}:
   Type: AWS::DynamoDB::Table
   DeletionPolicy: Retain
@@ -146,8 +163,9 @@ def _resources_yaml(t: TableSpec) -> str:
         WriteCapacityUnits: !Select [0, !Ref {n.write_capacity_parameter}]
       - !Ref AWS::NoValue
     Tags:
-{tags}""" + scaling("Read", n.read_capacity_parameter, READ_TARGET, "DynamoDBReadCapacityUtilization") + scaling(
-        "Write", n.write_capacity_parameter, WRITE_TARGET, "DynamoDBWriteCapacityUtilization"
+{tags}"""
+        + scaling("Read", n.read_capacity_parameter, READ_TARGET, "DynamoDBReadCapacityUtilization")
+        + scaling("Write", n.write_capacity_parameter, WRITE_TARGET, "DynamoDBWriteCapacityUtilization")
     )
 
 
@@ -192,8 +210,9 @@ def _tables_statement(policy: CommentedMap, actions: list[str]) -> CommentedSeq:
             if not isinstance(st.get("Resource"), list):
                 st["Resource"] = CommentedSeq([st["Resource"]] if st.get("Resource") else [])
             return st["Resource"]
-    st = CommentedMap([("Sid", TABLES_SID), ("Effect", "Allow"), ("Action", CommentedSeq(actions)),
-                       ("Resource", CommentedSeq())])
+    st = CommentedMap(
+        [("Sid", TABLES_SID), ("Effect", "Allow"), ("Action", CommentedSeq(actions)), ("Resource", CommentedSeq())]
+    )
     statements.append(st)
     return st["Resource"]
 
@@ -226,8 +245,11 @@ def _style(text: str) -> YAML:
     """A YAML instance that writes with the indentation the file already uses."""
     _, sequence, offset = load_yaml_guess_indent(text)
     mapping = next(
-        (len(line) - len(line.lstrip(" ")) for line in text.splitlines()
-         if line.startswith(" ") and not line.lstrip().startswith(("-", "#"))),
+        (
+            len(line) - len(line.lstrip(" "))
+            for line in text.splitlines()
+            if line.startswith(" ") and not line.lstrip().startswith(("-", "#"))
+        ),
         2,
     )
     return _yaml(mapping=mapping, sequence=sequence or mapping, offset=offset or 0)
@@ -268,8 +290,11 @@ def glue_settings(hu: HU, recommended: dict[str, Any] | None = None) -> dict[str
     says where each came from, for the evidence.
     """
     recommended = recommended or {}
-    written = {"WorkerType": hu.glue.worker_type, "NumberOfWorkers": hu.glue.number_of_workers,
-               "MaxConcurrentRuns": hu.glue.max_concurrent_runs}
+    written = {
+        "WorkerType": hu.glue.worker_type,
+        "NumberOfWorkers": hu.glue.number_of_workers,
+        "MaxConcurrentRuns": hu.glue.max_concurrent_runs,
+    }
     fallback = DEFAULT_GLUE | {"MaxConcurrentRuns": len(hu.tables)}
     out: dict[str, Any] = {"source": {}}
     for key in written:
@@ -315,7 +340,8 @@ def patch(text: str, hu: HU, name: str = "template.yaml", glue: dict[str, Any] |
         if n.table_resource in resources:
             result.already_present.append(n.table_resource)
             expected = [(t.partition_key.name, "HASH", t.partition_key.type)] + (
-                [(t.sort_key.name, "RANGE", t.sort_key.type)] if t.sort_key else [])
+                [(t.sort_key.name, "RANGE", t.sort_key.type)] if t.sort_key else []
+            )
             found = _key_schema(resources[n.table_resource])
             if found != expected:
                 result.conflicts.append(
@@ -328,9 +354,15 @@ def patch(text: str, hu: HU, name: str = "template.yaml", glue: dict[str, Any] |
                 result.added.append(rid)
                 changed = True
         arn = _tagged("!GetAtt", f"{n.table_resource}.Arn")
-        eks_items = [arn, _tagged("!Sub", f"${{{n.table_resource}.Arn}}/index/*"),
-                     _tagged("!Sub", f"${{{n.table_resource}.Arn}}/stream/*")]
-        glue_items = [_tagged("!GetAtt", f"{n.table_resource}.Arn"), _tagged("!Sub", f"${{{n.table_resource}.Arn}}/index/*")]
+        eks_items = [
+            arn,
+            _tagged("!Sub", f"${{{n.table_resource}.Arn}}/index/*"),
+            _tagged("!Sub", f"${{{n.table_resource}.Arn}}/stream/*"),
+        ]
+        glue_items = [
+            _tagged("!GetAtt", f"{n.table_resource}.Arn"),
+            _tagged("!Sub", f"${{{n.table_resource}.Arn}}/index/*"),
+        ]
         changed |= _ensure(_tables_statement(eks, EKS_ACTIONS), eks_items)
         changed |= _ensure(_tables_statement(glue_policy, GLUE_ACTIONS), glue_items)
         changed |= _depends_on(eks, n.table_resource)
@@ -347,7 +379,9 @@ def patch(text: str, hu: HU, name: str = "template.yaml", glue: dict[str, Any] |
         runs["MaxConcurrentRuns"] = glue["MaxConcurrentRuns"]
         changed = True
     result.glue = {k: glue[k] for k in ("WorkerType", "NumberOfWorkers", "MaxConcurrentRuns")} | {
-        "resource": job_id, "source": glue.get("source", {})}
+        "resource": job_id,
+        "source": glue.get("source", {}),
+    }
 
     blank = next((tr for _, tr in trailers.values() if tr is not None), None)
     for rid in result.added:  # a blank line before each new table, as between the template's resources
@@ -361,12 +395,17 @@ def patch(text: str, hu: HU, name: str = "template.yaml", glue: dict[str, Any] |
         out = io.StringIO()
         y.dump(doc, out)
         result.text, result.changed = out.getvalue(), True
-        result.diff = "".join(difflib.unified_diff(text.splitlines(True), result.text.splitlines(True),
-                                                   f"a/{name}", f"b/{name}"))
+        result.diff = "".join(
+            difflib.unified_diff(text.splitlines(True), result.text.splitlines(True), f"a/{name}", f"b/{name}")
+        )
     return result
 
 
 def template_tables(text: str) -> list[str]:
     """Logical IDs of the DynamoDB tables a template declares."""
     doc = _yaml().load(text)
-    return [k for k, v in doc.get("Resources", {}).items() if isinstance(v, dict) and v.get("Type") == "AWS::DynamoDB::Table"]
+    return [
+        k
+        for k, v in doc.get("Resources", {}).items()
+        if isinstance(v, dict) and v.get("Type") == "AWS::DynamoDB::Table"
+    ]

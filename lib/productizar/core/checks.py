@@ -32,8 +32,14 @@ class Check:
     key: str
 
     def as_fact(self) -> dict[str, str]:
-        return {"table": self.table, "check": self.check, "status": self.status.value, "expected": self.expected,
-                "found": self.found, "key": self.key}
+        return {
+            "table": self.table,
+            "check": self.check,
+            "status": self.status.value,
+            "expected": self.expected,
+            "found": self.found,
+            "key": self.key,
+        }
 
     @property
     def failed(self) -> bool:
@@ -46,8 +52,16 @@ LABELS = {CheckStatus.PASS: "✔ pasa", CheckStatus.FAIL: "✘ falla", CheckStat
 def table(checks: list[Check]) -> pd.DataFrame:
     """The checks as the analyst reads them."""
     return pd.DataFrame(
-        [{"Tabla o recurso": c.table, "Verificación": c.check, "Resultado": LABELS[c.status],
-          "Esperado": c.expected, "Encontrado": c.found} for c in checks]
+        [
+            {
+                "Tabla o recurso": c.table,
+                "Verificación": c.check,
+                "Resultado": LABELS[c.status],
+                "Esperado": c.expected,
+                "Encontrado": c.found,
+            }
+            for c in checks
+        ]
     )
 
 
@@ -56,10 +70,16 @@ def verdict(checks: list[Check], none: str) -> str:
     ``none``: what to say when there was nothing to check."""
     failed = [c for c in checks if c.failed]
     if failed:
-        raise StepFailed("Verificaciones que fallan: " + "; ".join(
-            f"{c.table}: {c.check} (se esperaba {c.expected}; hay {c.found})" for c in failed))
+        raise StepFailed(
+            "Verificaciones que fallan: "
+            + "; ".join(f"{c.table}: {c.check} (se esperaba {c.expected}; hay {c.found})" for c in failed)
+        )
     if not checks:
         return none
     gaps = sum(c.status is CheckStatus.NOT_CHECKABLE for c in checks)
-    return (f"{len(checks) - gaps} verificaciones pasan; {gaps} no son verificables en este entorno "
-            "(se verifican en dev, qa y prd)." if gaps else f"Las {len(checks)} verificaciones pasan.")
+    return (
+        f"{len(checks) - gaps} verificaciones pasan; {gaps} no son verificables en este entorno "
+        "(se verifican en dev, qa y prd)."
+        if gaps
+        else f"Las {len(checks)} verificaciones pasan."
+    )

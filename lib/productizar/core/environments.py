@@ -53,7 +53,7 @@ class HiveZone(_Strict):
     query_timeout_s: Annotated[int, Field(gt=0)] = 600
 
     @model_validator(mode="after")
-    def _auth_needs(self) -> "HiveZone":
+    def _auth_needs(self) -> HiveZone:
         if self.auth == "LDAP" and not (self.username and self.password_env):
             raise ValueError("auth LDAP needs username and password_env (the variable that holds the password)")
         if self.auth == "KERBEROS" and not self.kerberos_service_name:
@@ -95,8 +95,11 @@ class EnvironmentsFile(RootModel[dict[str, Environment]]):
 
 def uses_embedded(env: Environment) -> bool:
     """Whether the environment names the embedded default (before the run resolves it)."""
-    return env.aws.endpoint == EMBEDDED or getattr(env.results_zone, "path", None) == EMBEDDED or (
-        env.api is not None and env.api.base_url == EMBEDDED)
+    return (
+        env.aws.endpoint == EMBEDDED
+        or getattr(env.results_zone, "path", None) == EMBEDDED
+        or (env.api is not None and env.api.base_url == EMBEDDED)
+    )
 
 
 def _cross_checks(raw: Any) -> list[tuple[Loc, str]]:

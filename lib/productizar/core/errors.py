@@ -54,7 +54,9 @@ class TablesMissing(ProductizarError):
     def __init__(self, missing: list[str], where: str):
         self.missing = missing
         names = ", ".join(missing)
-        super().__init__(f"No existen en la zona de resultados ({where}): {names}. Revise `source` en el archivo de la HU.")
+        super().__init__(
+            f"No existen en la zona de resultados ({where}): {names}. Revise `source` en el archivo de la HU."
+        )
 
 
 class LocalNotRunning(ProductizarError):

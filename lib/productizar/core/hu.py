@@ -50,7 +50,9 @@ class TableSpec(_Strict):
         _, table = naming.split_source(v)
         token = naming.table_token(table, "camel")
         if not token or not naming.LOGICAL_ID_RE.match(f"Dynamo{token}apiWriteScalableTarget"):
-            raise ValueError(f'table name "{table}" cannot form CloudFormation logical IDs (letters and digits, 255 at most)')
+            raise ValueError(
+                f'table name "{table}" cannot form CloudFormation logical IDs (letters and digits, 255 at most)'
+            )
         return v
 
     @field_validator("dynamo_table")
@@ -235,7 +237,9 @@ def _cross_checks(raw: Any) -> list[tuple[Loc, str]]:
             continue
         pk, sk = t.get("partition_key"), t.get("sort_key")
         if isinstance(pk, dict) and isinstance(sk, dict) and pk.get("name") and pk.get("name") == sk.get("name"):
-            out.append((("tables", i, "sort_key", "name"), f'must differ from the partition key, both are "{pk["name"]}"'))
+            out.append(
+                (("tables", i, "sort_key", "name"), f'must differ from the partition key, both are "{pk["name"]}"')
+            )
         source = t.get("source")
         if not isinstance(source, str):
             continue
@@ -251,12 +255,18 @@ def _cross_checks(raw: Any) -> list[tuple[Loc, str]]:
         if names.token.lower() in tokens:
             j = tokens[names.token.lower()]
             out.append(
-                (("tables", i, "source"), f'its CloudFormation IDs ({names.table_resource}) collide with those of tables[{j}]')
+                (
+                    ("tables", i, "source"),
+                    f"its CloudFormation IDs ({names.table_resource}) collide with those of tables[{j}]",
+                )
             )
         tokens[names.token.lower()] = i
         if names.dynamo_table in dynamo:
             out.append(
-                (("tables", i, "dynamo_table"), f'DynamoDB table "{names.dynamo_table}" is already used by tables[{dynamo[names.dynamo_table]}]')
+                (
+                    ("tables", i, "dynamo_table"),
+                    f'DynamoDB table "{names.dynamo_table}" is already used by tables[{dynamo[names.dynamo_table]}]',
+                )
             )
         dynamo[names.dynamo_table] = i
     return out

@@ -100,7 +100,9 @@ class YamlDocument:
                 for key, value in node.value:
                     if key.value in seen:
                         found.append(
-                            Problem(loc + (key.value,), "written twice; only the last would count", key.start_mark.line + 1)
+                            Problem(
+                                loc + (key.value,), "written twice; only the last would count", key.start_mark.line + 1
+                            )
                         )
                     seen.add(key.value)
                     walk(value, loc + (key.value,))

@@ -36,7 +36,10 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     # Authorization headers (Basic, Bearer, AWS4 signatures...) to the end of the value
     (re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?)[^\"'\r\n]+"), r"\1" + REDACTED),
     # password=..., pwd: ... pairs
-    (re.compile(r"(?i)\b((?:password|passwd|pwd)[\"']?\s*[:=]\s*[\"']?)(?!" + REDACTED + r")[^\s\"'&;,]+"), r"\1" + REDACTED),
+    (
+        re.compile(r"(?i)\b((?:password|passwd|pwd)[\"']?\s*[:=]\s*[\"']?)(?!" + REDACTED + r")[^\s\"'&;,]+"),
+        r"\1" + REDACTED,
+    ),
 ]
 
 
@@ -44,7 +47,11 @@ def secret_values(environ: Mapping[str, str] | None = None, extra_names: Iterabl
     """Values of environment variables whose names say they are secret (plus ``extra_names``), longest first."""
     environ = os.environ if environ is None else environ
     names = set(extra_names)
-    values = {v for k, v in environ.items() if ((_SECRET_ENV_NAME.search(k) and k not in _NOT_SECRET) or k in names) and len(v) >= _MIN_SECRET_LEN}
+    values = {
+        v
+        for k, v in environ.items()
+        if ((_SECRET_ENV_NAME.search(k) and k not in _NOT_SECRET) or k in names) and len(v) >= _MIN_SECRET_LEN
+    }
     return sorted(values, key=len, reverse=True)
 
 

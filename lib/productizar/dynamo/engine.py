@@ -7,8 +7,8 @@ when one machine would not finish inside the window, the table goes to the Glue 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Protocol
 
 import pandas as pd
@@ -59,18 +59,34 @@ def choose(hu: HU, plans: Mapping[str, Planned], single_machine_wcu: float) -> l
         if hu.load.engine != "auto":
             engine, reason = hu.load.engine, f"la HU fija load.engine: {hu.load.engine}"
         elif items >= hu.load.spark_from_items:
-            engine, reason = SPARK, (f"{_int(items)} ítems: desde {_int(hu.load.spark_from_items)} "
-                                     "(load.spark_from_items) la carga va al job de Glue")
+            engine, reason = (
+                SPARK,
+                (
+                    f"{_int(items)} ítems: desde {_int(hu.load.spark_from_items)} "
+                    "(load.spark_from_items) la carga va al job de Glue"
+                ),
+            )
         elif hours > window:
-            engine, reason = SPARK, (f"una máquina ({_int(rate)} WCU/s) tardaría {_dec(hours)} h, más que la ventana "
-                                     f"de {_dec(window)} h")
+            engine, reason = (
+                SPARK,
+                (f"una máquina ({_int(rate)} WCU/s) tardaría {_dec(hours)} h, más que la ventana de {_dec(window)} h"),
+            )
         else:
-            engine, reason = SINGLE, (f"{_int(items)} ítems: una máquina ({_int(rate)} WCU/s) termina en "
-                                      f"{_dec(hours * 60)} min, dentro de la ventana de {_dec(window)} h")
+            engine, reason = (
+                SINGLE,
+                (
+                    f"{_int(items)} ítems: una máquina ({_int(rate)} WCU/s) termina en "
+                    f"{_dec(hours * 60)} min, dentro de la ventana de {_dec(window)} h"
+                ),
+            )
         out.append(Choice(t.source, engine, reason, items, hours))
     return out
 
 
 def choices_table(choices: list[Choice]) -> pd.DataFrame:
-    return pd.DataFrame([{"Tabla": c.source, "Motor": "una máquina" if c.engine == SINGLE else "Glue/Spark",
-                          "Motivo": c.reason} for c in choices]).set_index("Tabla")
+    return pd.DataFrame(
+        [
+            {"Tabla": c.source, "Motor": "una máquina" if c.engine == SINGLE else "Glue/Spark", "Motivo": c.reason}
+            for c in choices
+        ]
+    ).set_index("Tabla")

@@ -111,7 +111,7 @@ def item_size(item: dict[str, dict[str, Any]]) -> int:
     total = 0
     for name, attr in item.items():
         total += len(name.encode("utf-8"))
-        (kind, value), = attr.items()
+        ((kind, value),) = attr.items()
         if kind == "S":
             total += len(value.encode("utf-8"))
         elif kind == "N":

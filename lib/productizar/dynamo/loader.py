@@ -32,8 +32,13 @@ if TYPE_CHECKING:  # the Glue job imports this module without the results-zone d
     from productizar.results_zone.base import ResultsZone
 
 BATCH = 25  # BatchWriteItem's limit (moto accepts more; AWS does not)
-THROTTLING = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
-              "InternalServerError", "ServiceUnavailable"}
+THROTTLING = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+}
 
 
 class LoadError(ProductizarError):
@@ -110,8 +115,10 @@ class BatchWriter:
             except ClientError as exc:
                 code = exc.response.get("Error", {}).get("Code", "")
                 if code not in THROTTLING:
-                    raise LoadError(f"DynamoDB rechazó la escritura en {self.table}: {code}: "
-                                    f"{exc.response.get('Error', {}).get('Message', '')}") from None
+                    raise LoadError(
+                        f"DynamoDB rechazó la escritura en {self.table}: {code}: "
+                        f"{exc.response.get('Error', {}).get('Message', '')}"
+                    ) from None
                 self.counters.add(throttles=1, retries=1)
                 self._backoff(attempt)
                 continue
@@ -123,8 +130,10 @@ class BatchWriter:
             self.counters.add(retries=1)
             pending = left
             self._backoff(attempt)
-        raise LoadError(f"{self.table}: {len(pending)} ítems sin escribir después de {self.max_attempts} intentos "
-                        "(la tabla no da abasto: revise su capacidad de escritura).")
+        raise LoadError(
+            f"{self.table}: {len(pending)} ítems sin escribir después de {self.max_attempts} intentos "
+            "(la tabla no da abasto: revise su capacidad de escritura)."
+        )
 
 
 # ------------------------------------------------------------------------------------------- the load
@@ -174,8 +183,9 @@ def _key_text(item: dict[str, Any], keys: tuple[str, ...]) -> str:
     return " / ".join(str(next(iter(item[k].values()))) for k in keys)
 
 
-def distinct_items(rows: Iterator[dict[str, Any]], spec: TableSpec, result: LoadResult,
-                    last_key: list[Any]) -> tuple[list[dict[str, Any]], bool]:
+def distinct_items(
+    rows: Iterator[dict[str, Any]], spec: TableSpec, result: LoadResult, last_key: list[Any]
+) -> tuple[list[dict[str, Any]], bool]:
     """Items of a chunk with one item per key (the last row wins, as DynamoDB would keep it), and whether
     the chunk's first key repeats the previous chunk's last one (then that chunk must land first)."""
     out: list[dict[str, Any]] = []
@@ -201,10 +211,18 @@ def distinct_items(rows: Iterator[dict[str, Any]], spec: TableSpec, result: Load
     return out, crossing
 
 
-def load_table(zone: ResultsZone, client: Any, spec: TableSpec, *, rate_wcu: float | None, workers: int = 4,
-               chunk_rows: int = 10_000, checkpoint: Checkpoint | None = None,
-               progress: Callable[[LoadResult, int | None, bool], None] | None = None,
-               expected_rows: int | None = None) -> LoadResult:
+def load_table(
+    zone: ResultsZone,
+    client: Any,
+    spec: TableSpec,
+    *,
+    rate_wcu: float | None,
+    workers: int = 4,
+    chunk_rows: int = 10_000,
+    checkpoint: Checkpoint | None = None,
+    progress: Callable[[LoadResult, int | None, bool], None] | None = None,
+    expected_rows: int | None = None,
+) -> LoadResult:
     """Load one table; resumes after the last completed chunk when a checkpoint says so."""
     result = LoadResult(spec.source, spec.names.dynamo_table, rate_limit_wcu=rate_wcu)
     start_row = checkpoint.rows_done() if checkpoint else 0
@@ -222,7 +240,10 @@ def load_table(zone: ResultsZone, client: Any, spec: TableSpec, *, rate_wcu: flo
             checkpoint.save(rows_done)
         result.duration_s = time.monotonic() - t0
         result.items_written, result.retries, result.throttles = (
-            writer.counters.items_written, writer.counters.retries, writer.counters.throttles)
+            writer.counters.items_written,
+            writer.counters.retries,
+            writer.counters.throttles,
+        )
         if progress:
             progress(result, expected_rows, False)
 
@@ -232,13 +253,13 @@ def load_table(zone: ResultsZone, client: Any, spec: TableSpec, *, rate_wcu: flo
             begin, offset = offset, offset + len(chunk)
             if offset <= start_row:  # written before the interruption
                 continue
-            rows = chunk.iloc[max(0, start_row - begin):].to_dict("records")
+            rows = chunk.iloc[max(0, start_row - begin) :].to_dict("records")
             # converting this chunk overlaps with the writing of the previous one
             items, crossing = distinct_items(iter(rows), spec, result, last_key)
             if crossing and in_flight:  # the repeated key's earlier row must be written before the later one
                 settle(*in_flight)
                 in_flight = None
-            futures = [pool.submit(writer.write, items[i:i + BATCH]) for i in range(0, len(items), BATCH)]
+            futures = [pool.submit(writer.write, items[i : i + BATCH]) for i in range(0, len(items), BATCH)]
             if in_flight:
                 settle(*in_flight)
             in_flight = (futures, result.rows_read)
@@ -271,5 +292,8 @@ class ProgressPrinter:
         if expected_rows and r.rows_read and r.duration_s:
             left = (expected_rows - r.rows_read) * r.duration_s / r.rows_read
             eta = f" · faltan ~{left:.0f} s"
-        self.out(f"⏳ {r.source}: {r.rows_read:,}/{expected_rows or 0:,} filas{share} · "
-                 f"{r.rate:,.0f} ítems/s{eta}".replace(",", "."))
+        self.out(
+            f"⏳ {r.source}: {r.rows_read:,}/{expected_rows or 0:,} filas{share} · {r.rate:,.0f} ítems/s{eta}".replace(
+                ",", "."
+            )
+        )

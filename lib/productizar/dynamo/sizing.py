@@ -9,9 +9,9 @@ reproduced by hand, and the tests do.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Mapping
 from typing import Any, Protocol
 
 import numpy as np
@@ -25,8 +25,14 @@ from productizar.dynamo.items import MAX_ITEM_BYTES, BadKey, is_null, item_size,
 from productizar.results_zone.base import ResultsZone
 
 KB = 1024
-PRICE_KEYS = ("dynamodb_provisioned_wcu_hour", "dynamodb_provisioned_rcu_hour", "dynamodb_on_demand_write_million",
-              "dynamodb_on_demand_read_million", "dynamodb_storage_gb_month", "glue_dpu_hour")
+PRICE_KEYS = (
+    "dynamodb_provisioned_wcu_hour",
+    "dynamodb_provisioned_rcu_hour",
+    "dynamodb_on_demand_write_million",
+    "dynamodb_on_demand_read_million",
+    "dynamodb_storage_gb_month",
+    "glue_dpu_hour",
+)
 
 
 class SizingError(ProductizarError):
@@ -76,8 +82,13 @@ def load_prices(path: Path) -> Prices:
     if missing or not data.get("date") or not data.get("source"):
         what = ", ".join(missing + [k for k in ("date", "source") if not data.get(k)])
         raise SizingError(f"Al archivo de precios {path} le falta: {what}.")
-    return Prices(str(data.get("region", "")), str(data["date"]), str(data["source"]).strip(), path.name,
-                  {k: float(values[k]) for k in PRICE_KEYS})
+    return Prices(
+        str(data.get("region", "")),
+        str(data["date"]),
+        str(data["source"]).strip(),
+        path.name,
+        {k: float(values[k]) for k in PRICE_KEYS},
+    )
 
 
 def load_assumptions(path: Path | None = None) -> Assumptions:
@@ -139,8 +150,9 @@ def item_sizes(rows: pd.DataFrame, table: TableSpec, near_limit_share: float = 0
 # ------------------------------------------------------------------------------------------ write plan
 
 
-def load_seconds_with_scaling(total_wcu: float, start: float, maximum: float, share: float, target: float,
-                              step_s: float) -> float:
+def load_seconds_with_scaling(
+    total_wcu: float, start: float, maximum: float, share: float, target: float, step_s: float
+) -> float:
     """Seconds to write ``total_wcu`` when the table starts at ``start`` WCU and target tracking raises it.
 
     The loader asks for ``share`` of the maximum; the table serves at most its current capacity (the rest is
@@ -203,8 +215,9 @@ def write_plan(sizes: ItemSizes, items: int, hu: HU, a: Assumptions, max_items_p
         if hours(quota) > budget:
             recommended, quota_limited = quota, True
         else:  # the smallest maximum, in thousands, that finishes within the margin of the window
-            recommended = next(m for m in range(math.ceil(hi / 1000) * 1000, quota + 1000, 1000)
-                               if hours(min(m, quota)) <= budget)
+            recommended = next(
+                m for m in range(math.ceil(hi / 1000) * 1000, quota + 1000, 1000) if hours(min(m, quota)) <= budget
+            )
             recommended = min(recommended, quota)
     return WritePlan(
         source=sizes.source,
@@ -249,8 +262,18 @@ def read_plan(sizes: ItemSizes, table: TableSpec, hu: HU, a: Assumptions) -> Rea
     needed = t.peak_rps * t.items_per_request * per_item
     provisioned = math.ceil(needed / a.read_target_utilization)
     lo, hi = hu.capacity.read
-    return ReadPlan(table.source, t.peak_rps, t.consistency, t.items_per_request, per_item, needed, provisioned,
-                    (lo, hi), provisioned <= hi, max(hi, provisioned))
+    return ReadPlan(
+        table.source,
+        t.peak_rps,
+        t.consistency,
+        t.items_per_request,
+        per_item,
+        needed,
+        provisioned,
+        (lo, hi),
+        provisioned <= hi,
+        max(hi, provisioned),
+    )
 
 
 # ------------------------------------------------------------------------------------------------ Glue
@@ -265,8 +288,11 @@ class GluePlan:
     planned_rate_wcu: float
 
     def as_template(self) -> dict[str, Any]:
-        return {"WorkerType": self.worker_type, "NumberOfWorkers": self.number_of_workers,
-                "MaxConcurrentRuns": self.max_concurrent_runs}
+        return {
+            "WorkerType": self.worker_type,
+            "NumberOfWorkers": self.number_of_workers,
+            "MaxConcurrentRuns": self.max_concurrent_runs,
+        }
 
 
 def glue_plan(plans: list[WritePlan], hu: HU, a: Assumptions, worker_type: str = "G.1X") -> GluePlan:
@@ -292,7 +318,9 @@ class Cost:
     glue_per_run: float
 
 
-def monthly_read_cost(reads: list[ReadPlan], hu: HU, a: Assumptions, traffic_factor: float = 1.0) -> tuple[float, float]:
+def monthly_read_cost(
+    reads: list[ReadPlan], hu: HU, a: Assumptions, traffic_factor: float = 1.0
+) -> tuple[float, float]:
     """(provisioned, on-demand) USD a month at ``traffic_factor`` times the HU's peaks.
 
     Provisioned: autoscaling follows the traffic, so on average it holds the average need at the target
@@ -310,8 +338,9 @@ def monthly_read_cost(reads: list[ReadPlan], hu: HU, a: Assumptions, traffic_fac
     return prov, on_demand
 
 
-def cost(writes: list[WritePlan], reads: list[ReadPlan], sizes: list[ItemSizes], glue: GluePlan, hu: HU,
-         a: Assumptions) -> Cost:
+def cost(
+    writes: list[WritePlan], reads: list[ReadPlan], sizes: list[ItemSizes], glue: GluePlan, hu: HU, a: Assumptions
+) -> Cost:
     p = a.prices
     prov, on_demand = monthly_read_cost(reads, hu, a)
     gb = sum(w.items * s.mean for w, s in zip(writes, sizes)) / 1024**3
@@ -360,8 +389,10 @@ def size(hu: HU, counted: Mapping[str, Counted], samples: dict[str, pd.DataFrame
     if missing:
         raise SizingError(f"El conteo no tiene las tablas {', '.join(missing)}: ejecute el paso conteo con esta HU.")
     sizes = [item_sizes(samples[t.source], t, a.near_limit_share) for t in hu.tables]
-    writes = [write_plan(s, counted[t.source].expected_items, hu, a, counted[t.source].max_rows_per_partition_key)
-              for s, t in zip(sizes, hu.tables)]
+    writes = [
+        write_plan(s, counted[t.source].expected_items, hu, a, counted[t.source].max_rows_per_partition_key)
+        for s, t in zip(sizes, hu.tables)
+    ]
     reads = [read_plan(s, t, hu, a) for s, t in zip(sizes, hu.tables)]
     glue = glue_plan(writes, hu, a)
     return Sizing(sizes, writes, reads, glue, cost(writes, reads, sizes, glue, hu, a), a)

@@ -50,14 +50,27 @@ class JobArgs:
         return task_budget(self.table_wcu, self.write_share, self.tasks)
 
     def spec(self) -> TableSpec:
-        return TableSpec(source=self.source, partition_key=self.partition_key, sort_key=self.sort_key,
-                         dynamo_table=self.dynamo_table)
+        return TableSpec(
+            source=self.source, partition_key=self.partition_key, sort_key=self.sort_key, dynamo_table=self.dynamo_table
+        )
 
     def to_argv(self) -> list[str]:
-        out = ["--source", self.source, "--dynamo_table", self.dynamo_table,
-               "--partition_key", f"{self.partition_key.name}:{self.partition_key.type}",
-               "--table_wcu", str(self.table_wcu), "--write_share", str(self.write_share), "--tasks", str(self.tasks),
-               "--region", self.region]
+        out = [
+            "--source",
+            self.source,
+            "--dynamo_table",
+            self.dynamo_table,
+            "--partition_key",
+            f"{self.partition_key.name}:{self.partition_key.type}",
+            "--table_wcu",
+            str(self.table_wcu),
+            "--write_share",
+            str(self.write_share),
+            "--tasks",
+            str(self.tasks),
+            "--region",
+            self.region,
+        ]
         if self.sort_key:
             out += ["--sort_key", f"{self.sort_key.name}:{self.sort_key.type}"]
         if self.parquet:
@@ -90,8 +103,18 @@ def parse_args(argv: list[str]) -> JobArgs:
     p.add_argument("--endpoint")
     p.add_argument("--region", default="us-east-1")
     a, _ = p.parse_known_args(argv)  # Glue adds its own (--JOB_ID, --job-bookmark-option ...)
-    return JobArgs(a.source, a.dynamo_table, _key(a.partition_key), _key(a.sort_key) if a.sort_key else None,
-                   a.table_wcu, a.write_share, a.tasks, a.parquet, a.endpoint, a.region)
+    return JobArgs(
+        a.source,
+        a.dynamo_table,
+        _key(a.partition_key),
+        _key(a.sort_key) if a.sort_key else None,
+        a.table_wcu,
+        a.write_share,
+        a.tasks,
+        a.parquet,
+        a.endpoint,
+        a.region,
+    )
 
 
 # ----------------------------------------------------------------------------------------- one task
@@ -115,8 +138,12 @@ def dynamo_client(args: JobArgs) -> Any:
     from botocore.config import Config
 
     # one attempt per call: the BatchWriter retries, counts and backs off itself
-    return boto3.client("dynamodb", region_name=args.region, endpoint_url=args.endpoint,
-                        config=Config(retries={"mode": "standard", "max_attempts": 1}))
+    return boto3.client(
+        "dynamodb",
+        region_name=args.region,
+        endpoint_url=args.endpoint,
+        config=Config(retries={"mode": "standard", "max_attempts": 1}),
+    )
 
 
 def _chunks(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
@@ -140,10 +167,19 @@ def load_partition(task: int, rows: Iterable[dict[str, Any]], args: JobArgs, cli
     for chunk in _chunks(rows, CHUNK_ROWS):
         items, _ = distinct_items(iter(chunk), spec, result, last_key)  # one task writes in order: no crossing
         for i in range(0, len(items), BATCH):
-            writer.write(items[i:i + BATCH])
+            writer.write(items[i : i + BATCH])
     c = writer.counters
-    return TaskStats(task, result.rows_read, c.items_written, result.refused, result.duplicates, c.retries,
-                     c.throttles, round(time.monotonic() - t0, 3), args.task_wcu)
+    return TaskStats(
+        task,
+        result.rows_read,
+        c.items_written,
+        result.refused,
+        result.duplicates,
+        c.retries,
+        c.throttles,
+        round(time.monotonic() - t0, 3),
+        args.task_wcu,
+    )
 
 
 # ----------------------------------------------------------------------------------------- the job
@@ -172,8 +208,10 @@ def run(spark: Any, args: JobArgs, client_factory: Any = None) -> list[TaskStats
 def report(stats: list[TaskStats]) -> str:
     """The job's output: one JSON line per task, then the totals (what Glue keeps in its logs)."""
     lines = [json.dumps({"tarea": asdict(s)}) for s in stats]
-    totals = {k: sum(getattr(s, k) for s in stats) for k in
-              ("rows_read", "items_written", "refused", "duplicates", "retries", "throttles")}
+    totals = {
+        k: sum(getattr(s, k) for s in stats)
+        for k in ("rows_read", "items_written", "refused", "duplicates", "retries", "throttles")
+    }
     totals["budget_wcu"] = round(sum(s.budget_wcu for s in stats), 3)
     lines.append(json.dumps({"total": totals}))
     return "\n".join(lines)
@@ -183,7 +221,9 @@ def main(argv: list[str]) -> list[TaskStats]:
     from pyspark.sql import SparkSession
 
     args = parse_args(argv)
-    builder = SparkSession.builder.appName(f"cargar_dynamo {args.dynamo_table}").config("spark.sql.session.timeZone", "UTC")
+    builder = SparkSession.builder.appName(f"cargar_dynamo {args.dynamo_table}").config(
+        "spark.sql.session.timeZone", "UTC"
+    )
     spark = (builder if args.parquet else builder.enableHiveSupport()).getOrCreate()  # the catalog only when read
     try:
         stats = run(spark, args)
@@ -193,20 +233,45 @@ def main(argv: list[str]) -> list[TaskStats]:
         spark.stop()
 
 
-def submit_local(args: JobArgs, workdir: Path, script: Path, aws_env: dict[str, str], master: str = "local[2]",
-                 timeout_s: float = 3600) -> list[TaskStats]:
+def submit_local(
+    args: JobArgs,
+    workdir: Path,
+    script: Path,
+    aws_env: dict[str, str],
+    master: str = "local[2]",
+    timeout_s: float = 3600,
+) -> list[TaskStats]:
     """Run the job script with the pip ``pyspark``'s ``spark-submit`` (everything on loopback); its task lines.
     ``aws_env``: the AWS variables of the environment (``aws.process_environment``), which the tasks inherit."""
-    env = dict(os.environ, PYSPARK_PYTHON=sys.executable, PYSPARK_DRIVER_PYTHON=sys.executable,
-               SPARK_LOCAL_IP="127.0.0.1") | aws_env
+    env = (
+        dict(
+            os.environ, PYSPARK_PYTHON=sys.executable, PYSPARK_DRIVER_PYTHON=sys.executable, SPARK_LOCAL_IP="127.0.0.1"
+        )
+        | aws_env
+    )
     submit = Path(sys.executable).with_name("spark-submit")
     if not submit.exists():
-        raise ProductizarError("Para correr el job de carga en Spark local hace falta pyspark: "
-                               "pip install -e '.[spark]' (make demo ya lo instala).")
-    cmd = [str(submit), "--master", master, "--conf", "spark.ui.enabled=false",
-           "--conf", "spark.driver.bindAddress=127.0.0.1", "--conf", "spark.driver.host=127.0.0.1",
-           "--conf", "spark.sql.session.timeZone=UTC", "--driver-java-options", "-XX:-UsePerfData",
-           str(script), *args.to_argv()]
+        raise ProductizarError(
+            "Para correr el job de carga en Spark local hace falta pyspark: "
+            "pip install -e '.[spark]' (make demo ya lo instala)."
+        )
+    cmd = [
+        str(submit),
+        "--master",
+        master,
+        "--conf",
+        "spark.ui.enabled=false",
+        "--conf",
+        "spark.driver.bindAddress=127.0.0.1",
+        "--conf",
+        "spark.driver.host=127.0.0.1",
+        "--conf",
+        "spark.sql.session.timeZone=UTC",
+        "--driver-java-options",
+        "-XX:-UsePerfData",
+        str(script),
+        *args.to_argv(),
+    ]
     workdir.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(cmd, env=env, cwd=workdir, capture_output=True, text=True, timeout=timeout_s)
     if done.returncode != 0:

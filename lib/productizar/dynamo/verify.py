@@ -30,8 +30,13 @@ def count_items(client: Any, table: str, segments: int) -> int:
     def one(segment: int) -> int:
         total, start = 0, None
         while True:
-            kwargs = {"TableName": table, "Select": "COUNT", "Segment": segment, "TotalSegments": segments,
-                      "ConsistentRead": True}
+            kwargs = {
+                "TableName": table,
+                "Select": "COUNT",
+                "Segment": segment,
+                "TotalSegments": segments,
+                "ConsistentRead": True,
+            }
             if start:
                 kwargs["ExclusiveStartKey"] = start
             page = client.scan(**kwargs)
@@ -45,7 +50,7 @@ def count_items(client: Any, table: str, segments: int) -> int:
 
 
 def _same(expected: dict[str, Any], found: dict[str, Any]) -> bool:
-    (kind_e, value_e), = expected.items()
+    ((kind_e, value_e),) = expected.items()
     if kind_e not in found:
         return False
     value_f = found[kind_e]
@@ -58,7 +63,7 @@ def batch_get(client: Any, table: str, keys: list[dict[str, Any]]) -> list[dict[
     """BatchGetItem, 100 keys a call, retrying unprocessed keys."""
     items: list[dict[str, Any]] = []
     for i in range(0, len(keys), 100):
-        pending: dict[str, Any] = {table: {"Keys": keys[i:i + 100], "ConsistentRead": True}}
+        pending: dict[str, Any] = {table: {"Keys": keys[i : i + 100], "ConsistentRead": True}}
         for attempt in range(10):
             response = client.batch_get_item(RequestItems=pending)
             items += response.get("Responses", {}).get(table, [])
@@ -76,7 +81,7 @@ def source_copies(zone: ResultsZone, spec: TableSpec, key: dict[str, Any]) -> in
     """Rows in the source with this key (None when the key's text is not safe to put in a literal)."""
     conds = []
     for name in spec.key_names:
-        (kind, value), = key[name].items()
+        ((kind, value),) = key[name].items()
         if not _SAFE_LITERAL.match(value):
             return None
         conds.append(f"{quote(name)} = {value}" if kind == "N" else f"{quote(name)} = '{value}'")
@@ -116,6 +121,8 @@ def compare_sample(zone: ResultsZone, client: Any, spec: TableSpec, rows: int, s
             repeated += 1  # the source has several rows for this key: DynamoDB kept another one of them
             continue
         key_text = " / ".join(str(next(iter(item[k].values()))) for k in spec.key_names)
-        mismatches += [{"Tabla": spec.names.dynamo_table, "Clave": key_text, "Atributo": a, "Origen": e, "DynamoDB": f}
-                       for a, e, f in diffs]
+        mismatches += [
+            {"Tabla": spec.names.dynamo_table, "Clave": key_text, "Atributo": a, "Origen": e, "DynamoDB": f}
+            for a, e, f in diffs
+        ]
     return {"compared": len(expected), "refused": refused, "repeated_keys": repeated, "mismatches": mismatches}

@@ -114,9 +114,28 @@ def start(hu: HU, zip_path: Path, aws_env: dict[str, str], wait_s: float = 60.0)
     log = paths.state_dir() / "api.log"
     started = loopback.spawn(
         # gunicorn, as the image's CMD runs it (Django's runserver delays keep-alive replies by 40 ms)
-        lambda port: [sys.executable, "-m", MARKER, "--bind", f"{HOST}:{port}", "--worker-class", "gthread",
-                      "--workers", "2", "--threads", "4", "--access-logfile", "-", "api_productizar.wsgi:application"],
-        _health, log, wait_s, cwd=project, env=environment(hu, aws_env))
+        lambda port: [
+            sys.executable,
+            "-m",
+            MARKER,
+            "--bind",
+            f"{HOST}:{port}",
+            "--worker-class",
+            "gthread",
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+            "--access-logfile",
+            "-",
+            "api_productizar.wsgi:application",
+        ],
+        _health,
+        log,
+        wait_s,
+        cwd=project,
+        env=environment(hu, aws_env),
+    )
     if not started:
         tail = log.read_text(errors="replace")[-800:] if log.exists() else ""
         raise ProductizarError(f"El API de referencia no arrancó en {HOST}; últimas líneas de {log}:\n{tail}")

@@ -139,7 +139,9 @@ def _oferta_producto(rng: np.random.Generator) -> DemoTable:
     )
     frame.loc[10, "codigo_producto"] = None  # null sort key
     for dup, orig in ((11, 500), (12, 501)):
-        frame.loc[dup, ["num_documento", "codigo_producto"]] = frame.loc[orig, ["num_documento", "codigo_producto"]].values
+        frame.loc[dup, ["num_documento", "codigo_producto"]] = frame.loc[
+            orig, ["num_documento", "codigo_producto"]
+        ].values
     cols = (
         ("num_documento", "STRING"),
         ("codigo_producto", "STRING"),
@@ -150,7 +152,6 @@ def _oferta_producto(rng: np.random.Generator) -> DemoTable:
         ("descripcion", "STRING"),
     )
     return DemoTable("resultados_comercial.alter_ctra_oferta_producto", cols, frame)
-
 
 
 PRD_ROOT = "/opt/gitDevops/AW1003001_ProductizarLaAnalitica"
@@ -205,8 +206,22 @@ def _inventario(rng: np.random.Generator) -> DemoTable:
         ("SQOOPDI1890B2", "Dos números en el paquete"),
     ]
     for pkg, desc in odd:
-        rows.append((pkg, "tabla_historica", "resultados_riesgos", f"SQP{pkg[5:]}CRDOLD", "Coordinador",
-                     f"{PRD_ROOT}/Historico/API/cfg/tabla_historica.json", "DI", desc, "soporte@example.com", "1", "04:00", ""))
+        rows.append(
+            (
+                pkg,
+                "tabla_historica",
+                "resultados_riesgos",
+                f"SQP{pkg[5:]}CRDOLD",
+                "Coordinador",
+                f"{PRD_ROOT}/Historico/API/cfg/tabla_historica.json",
+                "DI",
+                desc,
+                "soporte@example.com",
+                "1",
+                "04:00",
+                "",
+            )
+        )
     order = rng.permutation(len(rows))
     frame = pd.DataFrame([rows[i] for i in order], columns=list(naming.INVENTORY_COLUMNS))
     return DemoTable(naming.INVENTORY_TABLE, tuple((c, "STRING") for c in naming.INVENTORY_COLUMNS), frame)

@@ -14,7 +14,7 @@ import sys
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -77,11 +77,12 @@ def running() -> LocalState | None:
 
 
 def _start_moto(log: Path, wait_s: float = 30.0) -> LocalState:
-    started = loopback.spawn(lambda port: [sys.executable, "-m", motoserver.MARKER, "-H", HOST, "-p", str(port)],
-                             _health, log, wait_s)
+    started = loopback.spawn(
+        lambda port: [sys.executable, "-m", motoserver.MARKER, "-H", HOST, "-p", str(port)], _health, log, wait_s
+    )
     if not started:
         raise LocalNotRunning(f"moto did not start on {HOST}; see {log}")
-    return LocalState(*started, datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    return LocalState(*started, datetime.now(UTC).isoformat(timespec="seconds"))
 
 
 def build_results_zone(target: Path) -> None:
@@ -140,7 +141,9 @@ def reset() -> None:
 def moto_endpoint() -> str:
     state = running()
     if not state:
-        raise LocalNotRunning("El entorno local no está levantado: ejecute `productizar local up` antes de abrir el cuaderno.")
+        raise LocalNotRunning(
+            "El entorno local no está levantado: ejecute `productizar local up` antes de abrir el cuaderno."
+        )
     return state.endpoint
 
 

@@ -63,8 +63,9 @@ def write_state(path: Path, state: Any) -> None:
     write_text(path, json.dumps(asdict(state)))
 
 
-def spawn(argv: Callable[[int], list[str]], health: Callable[[int], str], log: Path, wait_s: float,
-          **popen: Any) -> tuple[int, int] | None:
+def spawn(
+    argv: Callable[[int], list[str]], health: Callable[[int], str], log: Path, wait_s: float, **popen: Any
+) -> tuple[int, int] | None:
     """Start ``argv(port)`` on a free port until ``health(port)`` answers; its (pid, port), or None.
 
     The process gets its own session, so it outlives the command that started it and ``stop`` can end
@@ -73,8 +74,14 @@ def spawn(argv: Callable[[int], list[str]], health: Callable[[int], str], log: P
     for _ in range(3):
         port = free_port()
         with open(log, "ab") as out:
-            proc = subprocess.Popen(argv(port), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    start_new_session=True, **popen)
+            proc = subprocess.Popen(
+                argv(port),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                **popen,
+            )
         deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline and proc.poll() is None:
             if answers(health(port), 0.5):

@@ -6,13 +6,12 @@ carries the runbook's subject line and the filled Excel and Word forms.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import mimetypes
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
-from email.utils import formataddr, format_datetime, make_msgid
-from datetime import datetime, timezone
+from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
 
 from productizar.core.files import write_bytes
@@ -30,13 +29,17 @@ def monitoring_subject(api_name: str, ha: int) -> str:
 
 
 def e2e_body(manager: str, api_name: str, sender: str, with_matrix: bool) -> str:
-    attached = ("Adjunto la Matriz AHP requerida para realizar la solicitud frente al equipo de pruebas continuas."
-                if with_matrix else
-                "La Matriz AHP requerida para la solicitud frente al equipo de pruebas continuas la envío por separado.")
-    return (f"Buen día {manager},\n\n"
-            f"Solicito tu aprobación para excepcionar de pruebas E2E del proyecto {PROJECT} del API {api_name} y así "
-            "poder configurar correctamente el pipeline de despliegue en los diferentes ambientes DEV, QA y PDN. "
-            f"{attached}\n\nQuedo atento.\n\n{sender}\n")
+    attached = (
+        "Adjunto la Matriz AHP requerida para realizar la solicitud frente al equipo de pruebas continuas."
+        if with_matrix
+        else "La Matriz AHP requerida para la solicitud frente al equipo de pruebas continuas la envío por separado."
+    )
+    return (
+        f"Buen día {manager},\n\n"
+        f"Solicito tu aprobación para excepcionar de pruebas E2E del proyecto {PROJECT} del API {api_name} y así "
+        "poder configurar correctamente el pipeline de despliegue en los diferentes ambientes DEV, QA y PDN. "
+        f"{attached}\n\nQuedo atento.\n\n{sender}\n"
+    )
 
 
 def monitoring_body(values: dict) -> str:
@@ -55,14 +58,20 @@ def monitoring_body(values: dict) -> str:
     )
 
 
-def message(sender: tuple[str, str], to: list[tuple[str, str]], subject: str, body: str,
-            attachments: Sequence[Path] = (), when: datetime | None = None) -> EmailMessage:
+def message(
+    sender: tuple[str, str],
+    to: list[tuple[str, str]],
+    subject: str,
+    body: str,
+    attachments: Sequence[Path] = (),
+    when: datetime | None = None,
+) -> EmailMessage:
     """A plain-text UTF-8 email with its attachments (type guessed from the file name)."""
     msg = EmailMessage(policy=policy.SMTP)
     msg["From"] = formataddr(sender)
     msg["To"] = ", ".join(formataddr(t) for t in to)
     msg["Subject"] = subject
-    msg["Date"] = format_datetime(when or datetime.now(timezone.utc))
+    msg["Date"] = format_datetime(when or datetime.now(UTC))
     msg["Message-ID"] = make_msgid(domain=sender[1].split("@")[-1])
     msg.set_content(body, charset="utf-8")
     for path in attachments:
@@ -80,5 +89,7 @@ def as_text(msg: EmailMessage) -> str:
     """What the evidence shows of an email: headers that matter, the body, the attachments' names."""
     body = msg.get_body(preferencelist=("plain",))
     names = [p.get_filename() or "" for p in msg.iter_attachments()]
-    return (f"De: {msg['From']}\nPara: {msg['To']}\nAsunto: {msg['Subject']}\n"
-            f"Adjuntos: {', '.join(names) if names else 'ninguno'}\n\n{body.get_content() if body else ''}")
+    return (
+        f"De: {msg['From']}\nPara: {msg['To']}\nAsunto: {msg['Subject']}\n"
+        f"Adjuntos: {', '.join(names) if names else 'ninguno'}\n\n{body.get_content() if body else ''}"
+    )

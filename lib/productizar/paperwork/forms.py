@@ -18,8 +18,8 @@ from openpyxl.utils.cell import coordinate_to_tuple
 from openpyxl.worksheet.worksheet import Worksheet
 from pydantic import BaseModel, ConfigDict, Field
 
-from productizar.core.files import atomic_path
 from productizar.core.errors import InputFileError
+from productizar.core.files import atomic_path
 from productizar.core.problems import Loc, Problem, YamlDocument, load_yaml_model
 
 CELL = r"^[^!]+![A-Z]{1,3}[1-9][0-9]*$"
@@ -132,7 +132,9 @@ def fill_excel(mapping: Mapping, values: MappingType[str, Any], out: Path) -> Pa
     def sheet_of(ref: str, loc: Loc) -> tuple[Worksheet | None, str]:
         name, coord = ref.rsplit("!", 1)
         if name not in wb.sheetnames:
-            problems.append(mapping.problem(loc, f'the form has no sheet "{name}" (it has: {", ".join(wb.sheetnames)})'))
+            problems.append(
+                mapping.problem(loc, f'the form has no sheet "{name}" (it has: {", ".join(wb.sheetnames)})')
+            )
             return None, coord
         return wb[name], coord
 
@@ -143,8 +145,13 @@ def fill_excel(mapping: Mapping, values: MappingType[str, Any], out: Path) -> Pa
             return
         anchor = _anchor(ws, coord)
         if ws[anchor].value not in (None, ""):  # the form's own text: the mapping points at a label
-            problems.append(mapping.problem(loc, f'{ws.title}!{anchor} already holds "{ws[anchor].value}" in the '
-                                                 "form; point the mapping at the empty cell beside it"))
+            problems.append(
+                mapping.problem(
+                    loc,
+                    f'{ws.title}!{anchor} already holds "{ws[anchor].value}" in the '
+                    "form; point the mapping at the empty cell beside it",
+                )
+            )
             return
         ws[anchor] = _cell_value(value)
 
@@ -157,14 +164,20 @@ def fill_excel(mapping: Mapping, values: MappingType[str, Any], out: Path) -> Pa
         ws, coord = sheet_of(table.at, (*loc, "at"))
         items = list(values[field] or [])
         if len(items) > table.rows:
-            problems.append(mapping.problem((*loc, "rows"), f"{len(items)} items to write, the form has room for {table.rows}"))
+            problems.append(
+                mapping.problem((*loc, "rows"), f"{len(items)} items to write, the form has room for {table.rows}")
+            )
             continue
         if ws is None:
             continue
         unknown = [k for k in table.columns if items and k not in items[0]]
         if unknown:
-            problems.append(mapping.problem((*loc, "columns"), f'{", ".join(unknown)}: not a column of {field} '
-                                                                f'(they are: {", ".join(items[0])})'))
+            problems.append(
+                mapping.problem(
+                    (*loc, "columns"),
+                    f"{', '.join(unknown)}: not a column of {field} (they are: {', '.join(items[0])})",
+                )
+            )
             continue
         row0, col0 = coordinate_to_tuple(coord)
         for i, item in enumerate(items):
@@ -189,12 +202,18 @@ def fill_word(mapping: Mapping, values: MappingType[str, Any], out: Path) -> Pat
     template = mapping.template("word")
     unmapped = sorted(word_placeholders(template) - set(spec.placeholders))
     if unmapped:
-        raise InputFileError(mapping.path, [mapping.problem(("word", "placeholders"),
-                             f"{template.name} uses {', '.join('{{ ' + u + ' }}' for u in unmapped)}, "
-                             "which this mapping does not give a field")])
+        raise InputFileError(
+            mapping.path,
+            [
+                mapping.problem(
+                    ("word", "placeholders"),
+                    f"{template.name} uses {', '.join('{{ ' + u + ' }}' for u in unmapped)}, "
+                    "which this mapping does not give a field",
+                )
+            ],
+        )
     doc = DocxTemplate(template)
     doc.render({ph: values[field] for ph, field in spec.placeholders.items()}, autoescape=True)
     with atomic_path(out) as tmp:
         doc.save(tmp)
     return out
-

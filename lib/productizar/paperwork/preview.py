@@ -31,8 +31,10 @@ def tools() -> tuple[str, str]:
     soffice = shutil.which("soffice") or shutil.which("libreoffice")
     pdftoppm = shutil.which("pdftoppm")
     if not soffice or not pdftoppm:
-        raise PreviewUnavailable("No hay vista previa: instale LibreOffice y poppler-utils (apt-get install "
-                                 "libreoffice-writer-nogui libreoffice-calc-nogui poppler-utils).")
+        raise PreviewUnavailable(
+            "No hay vista previa: instale LibreOffice y poppler-utils (apt-get install "
+            "libreoffice-writer-nogui libreoffice-calc-nogui poppler-utils)."
+        )
     return soffice, pdftoppm
 
 
@@ -44,15 +46,41 @@ def first_page(document: Path, out_dir: Path, dpi: int = 60, timeout_s: float = 
     with tempfile.TemporaryDirectory(prefix="productizar-lo-") as work:
         work_dir = Path(work)
         # a private LibreOffice profile: runs in parallel do not fight over ~/.config/libreoffice
-        cmd = [soffice, f"-env:UserInstallation=file://{work_dir / 'profile'}", "--headless", "--norestore",
-               "--convert-to", "pdf", "--outdir", str(work_dir), str(document)]
+        cmd = [
+            soffice,
+            f"-env:UserInstallation=file://{work_dir / 'profile'}",
+            "--headless",
+            "--norestore",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(work_dir),
+            str(document),
+        ]
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
         pdf_tmp = work_dir / f"{document.stem}.pdf"
         if done.returncode != 0 or not pdf_tmp.exists():
-            raise ProductizarError(f"LibreOffice no pudo convertir {document.name} a PDF: "
-                                   f"{(done.stderr or done.stdout).strip()[:300]}")
-        subprocess.run([pdftoppm, "-png", "-r", str(dpi), "-f", "1", "-l", "1", "-singlefile", str(pdf_tmp),
-                        str(work_dir / "page")], check=True, capture_output=True, timeout=timeout_s)
+            raise ProductizarError(
+                f"LibreOffice no pudo convertir {document.name} a PDF: {(done.stderr or done.stdout).strip()[:300]}"
+            )
+        subprocess.run(
+            [
+                pdftoppm,
+                "-png",
+                "-r",
+                str(dpi),
+                "-f",
+                "1",
+                "-l",
+                "1",
+                "-singlefile",
+                str(pdf_tmp),
+                str(work_dir / "page"),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=timeout_s,
+        )
         name = f"{document.stem}_{document.suffix.lstrip('.')}"
         pdf, png = out_dir / f"{name}.pdf", out_dir / f"{name}.png"
         for src, dst in ((pdf_tmp, pdf), (work_dir / "page.png", png)):

@@ -5,8 +5,6 @@ All in Spanish, from the HU and the facts of earlier steps, following "Salida a 
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 
 from productizar.core import naming
@@ -28,8 +26,10 @@ def release_description(hu: HU) -> str:
 def change_order_variables(hu: HU) -> pd.DataFrame:
     """Variables of the ``Change Order USD`` task of ``Create OC``. The runbook names Team and Dependencia;
     the task's other variables stay as the cloned release has them."""
-    rows = [("Team", hu.team.celula, "célula de la HU (team.celula)"),
-            ("Dependencia", hu.team.dependencia, "nombre del EVC (team.dependencia)")]
+    rows = [
+        ("Team", hu.team.celula, "célula de la HU (team.celula)"),
+        ("Dependencia", hu.team.dependencia, "nombre del EVC (team.dependencia)"),
+    ]
     return pd.DataFrame(rows, columns=["Variable", "Valor", "Origen"])
 
 
@@ -54,22 +54,49 @@ def manual_gates(hu: HU, has_ahp: bool) -> pd.DataFrame:
     """What the tool cannot do for the analyst before PRD, each with what to hand over."""
     api = hu.api.name
     rows = [
-        ("Aprobación de la excepción de pruebas E2E",
-         "Enviar correo_excepcion_e2e.eml al jefe" + ("" if has_ahp else " y adjuntar la Matriz AHP (la HU no la trae)"),
-         "correo con la aprobación"),
-        ("Excepción E2E ante el equipo de pruebas continuas",
-         "Solicitar la excepción una vez aprobada", "release, tablero de Sonar, tablero de Hygieia, correo de aprobación"),
-        ("Solicitud de monitoreo",
-         "Crear la HA y enviar correo_monitoreo.eml", "Excel y Word de la solicitud (adjuntos en el correo)"),
-        ("Tablero de Sonar", f"Pedir la creación del tablero de Sonar del API {api}", "nombre del componente y repositorio"),
-        ("Hygieia por encima de 85 %", "Revisar el tablero del equipo en Hygieia antes de certificar",
-         "captura del tablero con el porcentaje"),
-        ("Certificación", "Entregar al certificador para que cree el DoD con los testplan de las pruebas especializadas",
-         f"HU {hu.id}, release (descripcion_release.txt) y testplan"),
-        ("Create OC", "Editar las variables de la tarea Change Order USD y cerrar los testplan",
-         "variables_create_oc.csv; la excepción E2E ya aprobada (si no, Create OC falla)"),
-        ("Smoke test de PRD", "Configurar el stage igual que el smoke test de DEV, con las mismas variables",
-         "variables del stage de DEV"),
+        (
+            "Aprobación de la excepción de pruebas E2E",
+            "Enviar correo_excepcion_e2e.eml al jefe"
+            + ("" if has_ahp else " y adjuntar la Matriz AHP (la HU no la trae)"),
+            "correo con la aprobación",
+        ),
+        (
+            "Excepción E2E ante el equipo de pruebas continuas",
+            "Solicitar la excepción una vez aprobada",
+            "release, tablero de Sonar, tablero de Hygieia, correo de aprobación",
+        ),
+        (
+            "Solicitud de monitoreo",
+            "Crear la HA y enviar correo_monitoreo.eml",
+            "Excel y Word de la solicitud (adjuntos en el correo)",
+        ),
+        (
+            "Tablero de Sonar",
+            f"Pedir la creación del tablero de Sonar del API {api}",
+            "nombre del componente y repositorio",
+        ),
+        (
+            "Hygieia por encima de 85 %",
+            "Revisar el tablero del equipo en Hygieia antes de certificar",
+            "captura del tablero con el porcentaje",
+        ),
+        (
+            "Certificación",
+            "Entregar al certificador para que cree el DoD con los testplan de las pruebas especializadas",
+            f"HU {hu.id}, release (descripcion_release.txt) y testplan",
+        ),
+        (
+            "Create OC",
+            "Editar las variables de la tarea Change Order USD y cerrar los testplan",
+            "variables_create_oc.csv; la excepción E2E ya aprobada (si no, Create OC falla)",
+        ),
+        (
+            "Smoke test de PRD",
+            "Configurar el stage igual que el smoke test de DEV, con las mismas variables",
+            "variables del stage de DEV",
+        ),
     ]
-    return pd.DataFrame([(i + 1, *r, "pendiente (manual)") for i, r in enumerate(rows)],
-                        columns=["#", "Compuerta", "Qué hacer", "Qué entregar", "Estado"]).set_index("#")
+    return pd.DataFrame(
+        [(i + 1, *r, "pendiente (manual)") for i, r in enumerate(rows)],
+        columns=["#", "Compuerta", "Qué hacer", "Qué entregar", "Estado"],
+    ).set_index("#")

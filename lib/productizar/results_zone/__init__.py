@@ -20,8 +20,10 @@ def open_zone(settings: DuckDBZone | HiveZone) -> ResultsZone:
         from productizar.results_zone.duckdb import DuckDBResultsZone
 
         if settings.path == EMBEDDED:
-            raise ProductizarError("La zona de resultados «embedded» no está resuelta: abra el paso con "
-                                   "productizar.run.start o ejecútelo con productizar run.")
+            raise ProductizarError(
+                "La zona de resultados «embedded» no está resuelta: abra el paso con "
+                "productizar.run.start o ejecútelo con productizar run."
+            )
         path = Path(settings.path)
         return DuckDBResultsZone(path, settings.label or f"DuckDB {path.name}")
     from productizar.results_zone.hive import HiveResultsZone

@@ -14,9 +14,9 @@ from pathlib import Path
 import pandas as pd
 import sqlglot
 
-from productizar.results_zone import hivesql
 from productizar.core.errors import ProductizarError
 from productizar.core.naming import split_source
+from productizar.results_zone import hivesql
 
 DEFAULT_CHUNK_ROWS = 50_000
 
@@ -69,8 +69,10 @@ class ResultsZone(ABC):
         """Run a query and yield its rows in chunks: memory stays bounded whatever the table's size."""
 
     def export_parquet(self, source: str, target: Path) -> Path:
-        raise ResultsZoneError(f"{self.describe()}: el job de Spark lee {source} del catálogo (Hive/Glue), no de una "
-                               "exportación; exportar a Parquet es solo para la zona embebida de local.")
+        raise ResultsZoneError(
+            f"{self.describe()}: el job de Spark lee {source} del catálogo (Hive/Glue), no de una "
+            "exportación; exportar a Parquet es solo para la zona embebida de local."
+        )
 
     @abstractmethod
     def execute(self, sql: str) -> None:
@@ -92,13 +94,16 @@ class ResultsZone(ABC):
     def count_rows(self, source: str) -> int:
         return int(self.query(f"SELECT count(*) AS total_rows FROM {table_ref(source)}").iloc[0]["total_rows"])
 
-    def stream_ordered(self, source: str, keys: list[str], chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+    def stream_ordered(
+        self, source: str, keys: list[str], chunk_rows: int = DEFAULT_CHUNK_ROWS
+    ) -> Iterator[pd.DataFrame]:
         """All rows in key order, in chunks: repeated keys arrive together and positions are repeatable (a load
         can resume by position). The engine sorts; the client only holds one chunk."""
         order = ", ".join(quote(k) for k in keys)
         return self.stream(f"SELECT * FROM {table_ref(source)} ORDER BY {order}", chunk_rows)
 
-    def stream_table(self, source: str, columns: list[str] | None = None,
-                     chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+    def stream_table(
+        self, source: str, columns: list[str] | None = None, chunk_rows: int = DEFAULT_CHUNK_ROWS
+    ) -> Iterator[pd.DataFrame]:
         cols = ", ".join(quote(c) for c in columns) if columns else "*"
         return self.stream(f"SELECT {cols} FROM {table_ref(source)}", chunk_rows)

@@ -57,7 +57,9 @@ class DuckDBResultsZone(ResultsZone):
                 # object columns keep each value as the driver gave it (Decimal, date, int): no float detour
                 yield pd.DataFrame(rows, columns=columns, dtype=object)
 
-    def stream_ordered(self, source: str, keys: list[str], chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+    def stream_ordered(
+        self, source: str, keys: list[str], chunk_rows: int = DEFAULT_CHUNK_ROWS
+    ) -> Iterator[pd.DataFrame]:
         """Key order by keyset pages (``WHERE key > last ORDER BY key LIMIT n``): DuckDB runs inside this process
         and its client keeps a whole result in memory, so one big sorted query would not stay bounded.
         Rows with a null key come first; a page never splits the rows of one key."""
@@ -79,14 +81,17 @@ class DuckDBResultsZone(ResultsZone):
             last: tuple | None = None
             while True:
                 after = f" AND {row} > {marks}" if last is not None else ""
-                rows = con.execute(f"SELECT * FROM {ref} WHERE {not_null}{after} ORDER BY {', '.join(ks)} LIMIT {int(chunk_rows)}",
-                                   list(last or ())).fetchall()
+                rows = con.execute(
+                    f"SELECT * FROM {ref} WHERE {not_null}{after} ORDER BY {', '.join(ks)} LIMIT {int(chunk_rows)}",
+                    list(last or ()),
+                ).fetchall()
                 if not rows:
                     return
                 last = tuple(rows[-1][i] for i in at)
                 if len(rows) == chunk_rows:  # the last key may go on: take its whole group now
-                    group = con.execute(f"SELECT * FROM {ref} WHERE {' AND '.join(f'{k} = ?' for k in ks)}",
-                                        list(last)).fetchall()
+                    group = con.execute(
+                        f"SELECT * FROM {ref} WHERE {' AND '.join(f'{k} = ?' for k in ks)}", list(last)
+                    ).fetchall()
                     rows = [r for r in rows if tuple(r[i] for i in at) != last] + group
                 yield pd.DataFrame(rows, columns=columns, dtype=object)
 
@@ -96,7 +101,7 @@ class DuckDBResultsZone(ResultsZone):
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(target.name + ".partial")
         with self.connect() as con:
-            con.execute(f"COPY (SELECT * FROM \"{zone}\".\"{table}\") TO '{tmp}' (FORMAT PARQUET)")
+            con.execute(f'COPY (SELECT * FROM "{zone}"."{table}") TO \'{tmp}\' (FORMAT PARQUET)')
         os.replace(tmp, target)
         return target
 

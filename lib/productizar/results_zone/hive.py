@@ -85,7 +85,8 @@ class HiveResultsZone(ResultsZone):
         s = self.settings
         hint = {
             "NONE": "el servidor debe aceptar SASL PLAIN sin contraseña (hive.server2.authentication=NONE)",
-            "NOSASL": "el servidor debe tener hive.server2.authentication=NOSASL; con otro modo responde «TSocket read 0 bytes»",
+            "NOSASL": "el servidor debe tener hive.server2.authentication=NOSASL; con otro modo responde "
+            "«TSocket read 0 bytes»",
             "LDAP": f"usuario {self.username} y la contraseña de la variable {s.password_env}",
             "KERBEROS": f"un ticket vigente (klist) y el servicio «{s.kerberos_service_name}»",
         }[s.auth]
@@ -108,9 +109,16 @@ class HiveResultsZone(ResultsZone):
         # PLAIN needs a password even when the server ignores it (NONE); Kerberos uses the ticket
         password = None if s.auth == "KERBEROS" else (self._password() or "x")
         return thrift_sasl.TSaslClientTransport(
-            lambda: hive.get_installed_sasl(host=s.host, sasl_auth=mechanism, service=s.kerberos_service_name,
-                                            username=self.username, password=password),
-            mechanism, sock)
+            lambda: hive.get_installed_sasl(
+                host=s.host,
+                sasl_auth=mechanism,
+                service=s.kerberos_service_name,
+                username=self.username,
+                password=password,
+            ),
+            mechanism,
+            sock,
+        )
 
     def _connect(self) -> Any:
         from pyhive import hive  # imported here: only non-local environments need the driver
@@ -121,9 +129,13 @@ class HiveResultsZone(ResultsZone):
         sock.setTimeout(self.connect_timeout_s * 1000)  # connect, SASL, OpenSession: fail fast and clearly
         transport = self._transport(sock)
         try:
-            conn = hive.connect(thrift_transport=transport, username=self.username, database=s.database,
-                                # the server ends queries that run longer (Hive 2.3+); the session is ours alone
-                                configuration={"hive.query.timeout.seconds": str(s.query_timeout_s)})
+            conn = hive.connect(
+                thrift_transport=transport,
+                username=self.username,
+                database=s.database,
+                # the server ends queries that run longer (Hive 2.3+); the session is ours alone
+                configuration={"hive.query.timeout.seconds": str(s.query_timeout_s)},
+            )
         except Exception as exc:  # thrift/SASL errors: say which server and mode failed, never the password
             raise self._failure(exc) from None
         sock.setTimeout((s.query_timeout_s + QUERY_TIMEOUT_MARGIN_S) * 1000)  # the server's own timeout speaks first
@@ -153,8 +165,10 @@ class HiveResultsZone(ResultsZone):
             return pd.read_sql_query(stmt, conn)
 
     def stream(self, sql: str, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[pd.DataFrame]:
-        with self._statement(sql) as stmt, \
-                self.engine.connect().execution_options(stream_results=True, max_row_buffer=chunk_rows) as conn:
+        with (
+            self._statement(sql) as stmt,
+            self.engine.connect().execution_options(stream_results=True, max_row_buffer=chunk_rows) as conn,
+        ):
             result = conn.execute(stmt)
             columns = list(result.keys())
             for rows in result.partitions(chunk_rows):
@@ -173,7 +187,11 @@ class HiveResultsZone(ResultsZone):
                 return False
             raise
         # Hive answers one column (tab_name), Spark three (namespace, tableName, isTemporary)
-        column = "tab_name" if "tab_name" in names.columns else ("tableName" if "tableName" in names.columns else names.columns[0])
+        column = (
+            "tab_name"
+            if "tab_name" in names.columns
+            else ("tableName" if "tableName" in names.columns else names.columns[0])
+        )
         return table.lower() in {str(v).lower() for v in names[column]}
 
     def sample(self, source: str, n: int, seed: int = 7) -> pd.DataFrame:

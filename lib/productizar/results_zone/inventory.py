@@ -23,9 +23,9 @@ from typing import Any
 import pandas as pd
 
 from productizar.core import naming
-from productizar.results_zone.hivesql import hive_literal
 from productizar.core.hu import HU, TableSpec
 from productizar.results_zone.base import ResultsZone, table_ref
+from productizar.results_zone.hivesql import hive_literal
 
 TABLE = naming.INVENTORY_TABLE
 COLUMNS = naming.INVENTORY_COLUMNS
@@ -136,8 +136,12 @@ def reservation_of(hu: HU, spec: TableSpec, rows: pd.DataFrame) -> dict[str, Any
     pattern = process_pattern(hu)
     for row in rows.to_dict("records"):
         m = pattern.match(str(row.get("proceso") or ""))
-        if (m and row.get("table_name") == spec.names.table and row.get("semilla") == spec.names.zone
-                and str(row.get("package")) == naming.package_code(hu.coordinator.periodicity, int(m.group("n")))):
+        if (
+            m
+            and row.get("table_name") == spec.names.table
+            and row.get("semilla") == spec.names.zone
+            and str(row.get("package")) == naming.package_code(hu.coordinator.periodicity, int(m.group("n")))
+        ):
             return row
     return None
 

@@ -47,17 +47,19 @@ def duplicates_sql(t: TableSpec) -> str:
     keys = ", ".join(quote(k) for k in t.key_names)
     good = " AND ".join(f"NOT {_bad_key(k)}" for k in t.key_names)
     inner = (
-        f"SELECT {keys}, count(*) AS copies FROM {table_ref(t.source)} WHERE {good} "
-        f"GROUP BY {keys} HAVING count(*) > 1"
+        f"SELECT {keys}, count(*) AS copies FROM {table_ref(t.source)} WHERE {good} GROUP BY {keys} HAVING count(*) > 1"
     )
-    return _pretty(f"SELECT count(*) AS duplicate_keys, coalesce(sum(copies - 1), 0) AS duplicate_rows FROM ({inner}) dup")
+    return _pretty(
+        f"SELECT count(*) AS duplicate_keys, coalesce(sum(copies - 1), 0) AS duplicate_rows FROM ({inner}) dup"
+    )
 
 
 def hot_key_sql(t: TableSpec) -> str:
     """Hive SQL for the most rows sharing one partition key: they all land on one partition, which takes at
     most 1,000 write units a second whatever the table's capacity."""
     pk = quote(t.partition_key.name)
-    inner = f"SELECT {pk}, count(*) AS copies FROM {table_ref(t.source)} WHERE NOT {_bad_key(t.partition_key.name)} GROUP BY {pk}"
+    good = f"NOT {_bad_key(t.partition_key.name)}"
+    inner = f"SELECT {pk}, count(*) AS copies FROM {table_ref(t.source)} WHERE {good} GROUP BY {pk}"
     return _pretty(f"SELECT coalesce(max(copies), 0) AS max_rows_per_partition_key FROM ({inner}) per_key")
 
 

@@ -21,19 +21,19 @@ import random
 import time
 import uuid
 from collections.abc import Callable
-from enum import StrEnum
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 import pandas as pd
 
-from productizar.results_zone import inventory
 from productizar.core import naming
 from productizar.core.errors import ProductizarError
-from productizar.results_zone.hivesql import hive_literal
 from productizar.core.hu import HU, TableSpec
+from productizar.results_zone import inventory
 from productizar.results_zone.base import DuplicateKey, ResultsZone, table_ref
+from productizar.results_zone.hivesql import hive_literal
 
 CLAIMS_TABLE = "resultados.inventario_lz_reservas"
 CLAIM_COLUMNS = ("consecutivo", "token", "estado", "package", "table_name", "semilla", "hu", "reclamado_en")
@@ -53,18 +53,26 @@ class Tables:
 
 
 def claims_ddl(tables: Tables, enforce_keys: bool) -> str:
-    cols = ("consecutivo BIGINT, token STRING, estado STRING, package STRING, table_name STRING, "
-            "semilla STRING, hu STRING, reclamado_en STRING")
+    cols = (
+        "consecutivo BIGINT, token STRING, estado STRING, package STRING, table_name STRING, "
+        "semilla STRING, hu STRING, reclamado_en STRING"
+    )
     if enforce_keys:  # one claim and one win per number: the engine refuses the second
         return f"CREATE TABLE IF NOT EXISTS {table_ref(tables.claims)} ({cols}, PRIMARY KEY (consecutivo, estado))"
     return f"CREATE TABLE IF NOT EXISTS {table_ref(tables.claims)} ({cols}) STORED AS PARQUET"
 
 
 def claim_sql(tables: Tables, n: int, token: str, state: str, hu: HU, spec: TableSpec) -> str:
-    values = [str(int(n)), hive_literal(token), hive_literal(state),
-              hive_literal(naming.package_code(hu.coordinator.periodicity, n)), hive_literal(spec.names.table),
-              hive_literal(spec.names.zone), hive_literal(str(hu.id)),
-              hive_literal(datetime.now(timezone.utc).isoformat(timespec="seconds"))]
+    values = [
+        str(int(n)),
+        hive_literal(token),
+        hive_literal(state),
+        hive_literal(naming.package_code(hu.coordinator.periodicity, n)),
+        hive_literal(spec.names.table),
+        hive_literal(spec.names.zone),
+        hive_literal(str(hu.id)),
+        hive_literal(datetime.now(UTC).isoformat(timespec="seconds")),
+    ]
     return f"INSERT INTO {table_ref(tables.claims)} ({', '.join(CLAIM_COLUMNS)}) VALUES ({', '.join(values)})"
 
 
@@ -91,8 +99,10 @@ def won_claims(zone: ResultsZone, hu: HU, tables: Tables) -> dict[str, int]:
     inventory row was written afterwards)."""
     if not _claims_exist(zone, tables):
         return {}
-    got = zone.query(f"SELECT consecutivo, table_name, semilla FROM {table_ref(tables.claims)} "
-                     f"WHERE estado = {hive_literal(WON)} AND hu = {hive_literal(str(hu.id))}")
+    got = zone.query(
+        f"SELECT consecutivo, table_name, semilla FROM {table_ref(tables.claims)} "
+        f"WHERE estado = {hive_literal(WON)} AND hu = {hive_literal(str(hu.id))}"
+    )
     sources = {(s.names.zone, s.names.table): s.source for s in hu.tables}  # as the claim rows spell them
     won: dict[str, int] = {}
     for n, table, zone_name in zip(got["consecutivo"], got["table_name"], got["semilla"]):
@@ -102,9 +112,18 @@ def won_claims(zone: ResultsZone, hu: HU, tables: Tables) -> dict[str, int]:
     return won
 
 
-def claim(zone: ResultsZone, hu: HU, spec: TableSpec, tables: Tables, *, max_attempts: int = 40,
-          backoff_s: float = 0.2, max_backoff_s: float = 5.0, rng: random.Random | None = None,
-          sleep: Callable[[float], None] = time.sleep) -> tuple[int, int]:
+def claim(
+    zone: ResultsZone,
+    hu: HU,
+    spec: TableSpec,
+    tables: Tables,
+    *,
+    max_attempts: int = 40,
+    backoff_s: float = 0.2,
+    max_backoff_s: float = 5.0,
+    rng: random.Random | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[int, int]:
     """Claim and win one consecutive for ``spec``; returns it and the attempts it took."""
     rng = rng or random.Random()
     for attempt in range(1, max_attempts + 1):
@@ -115,14 +134,18 @@ def claim(zone: ResultsZone, hu: HU, spec: TableSpec, tables: Tables, *, max_att
         except DuplicateKey:
             pass  # somebody claimed n first: try a fresh one
         else:
-            tokens = zone.query(f"SELECT token FROM {table_ref(tables.claims)} "
-                                f"WHERE consecutivo = {int(n)} AND estado = {hive_literal(CLAIMED)}")["token"]
+            tokens = zone.query(
+                f"SELECT token FROM {table_ref(tables.claims)} "
+                f"WHERE consecutivo = {int(n)} AND estado = {hive_literal(CLAIMED)}"
+            )["token"]
             if list(tokens) == [token]:
                 zone.execute(claim_sql(tables, n, token, WON, hu, spec))
                 return n, attempt
-        sleep(rng.uniform(0, min(max_backoff_s, backoff_s * 2 ** attempt)))
-    raise ReservationError(f"No se pudo reservar un consecutivo para {spec.source} en {max_attempts} intentos: "
-                           "hay demasiadas reservas simultáneas. Espere unos minutos y vuelva a ejecutar el paso.")
+        sleep(rng.uniform(0, min(max_backoff_s, backoff_s * 2**attempt)))
+    raise ReservationError(
+        f"No se pudo reservar un consecutivo para {spec.source} en {max_attempts} intentos: "
+        "hay demasiadas reservas simultáneas. Espere unos minutos y vuelva a ejecutar el paso."
+    )
 
 
 # ------------------------------------------------------------------------------------------- plan
@@ -147,8 +170,13 @@ class EntryState(StrEnum):
         return "planned" if self in (EntryState.TO_COMPLETE, EntryState.TO_RESERVE) else self.value
 
 
-_LABELS = {EntryState.ALREADY_RESERVED: "ya reservado", EntryState.TO_COMPLETE: "por completar",
-           EntryState.TO_RESERVE: "por reservar", EntryState.RESERVED: "reservado", EntryState.COMPLETED: "completado"}
+_LABELS = {
+    EntryState.ALREADY_RESERVED: "ya reservado",
+    EntryState.TO_COMPLETE: "por completar",
+    EntryState.TO_RESERVE: "por reservar",
+    EntryState.RESERVED: "reservado",
+    EntryState.COMPLETED: "completado",
+}
 
 
 @dataclass
@@ -164,14 +192,27 @@ class Entry:
     attempts: int = 0
 
     def as_fact(self) -> dict[str, Any]:
-        return {"consecutive": self.consecutive, "package": self.package, "process": self.process,
-                "status": self.status.fact}
+        return {
+            "consecutive": self.consecutive,
+            "package": self.package,
+            "process": self.process,
+            "status": self.status.fact,
+        }
 
 
-def _entry(hu: HU, spec: TableSpec, n: int, status: EntryState, prd_root: str, tables: Tables, attempts: int = 0) -> Entry:
+def _entry(
+    hu: HU, spec: TableSpec, n: int, status: EntryState, prd_root: str, tables: Tables, attempts: int = 0
+) -> Entry:
     values = inventory.row_values(hu, spec, n, prd_root)
-    return Entry(spec.source, n, values["package"], values["proceso"], status,
-                 inventory.insert_sql(values, tables.inventory), attempts)
+    return Entry(
+        spec.source,
+        n,
+        values["package"],
+        values["proceso"],
+        status,
+        inventory.insert_sql(values, tables.inventory),
+        attempts,
+    )
 
 
 def _reserved_row(hu: HU, spec: TableSpec, rows: pd.DataFrame) -> int | None:
@@ -224,8 +265,14 @@ class ReadBack:
     problems: list[str] = field(default_factory=list)
 
 
-def reserve(zone: ResultsZone, hu: HU, prd_root: str, tables: Tables = Tables(),
-            out: Callable[[str], None] = print, **claim_options: Any) -> list[Entry]:
+def reserve(
+    zone: ResultsZone,
+    hu: HU,
+    prd_root: str,
+    tables: Tables = Tables(),
+    out: Callable[[str], None] = print,
+    **claim_options: Any,
+) -> list[Entry]:
     """Reserve one consecutive per HU table that has none, exactly once (see the module's protocol)."""
     zone.execute(claims_ddl(tables, zone.enforces_keys))
     done = []
@@ -243,8 +290,11 @@ def reserve(zone: ResultsZone, hu: HU, prd_root: str, tables: Tables = Tables(),
             n, attempts = claim(zone, hu, spec, tables, **claim_options)
             entry = _entry(hu, spec, n, EntryState.RESERVED, prd_root, tables, attempts)
         zone.execute(entry.sql)
-        out(f"{spec.source}: {entry.status.label} {entry.package} / {entry.process}"
-            + (f" ({entry.attempts} intentos)" if entry.attempts > 1 else "") + ".")
+        out(
+            f"{spec.source}: {entry.status.label} {entry.package} / {entry.process}"
+            + (f" ({entry.attempts} intentos)" if entry.attempts > 1 else "")
+            + "."
+        )
         done.append(entry)
     return done
 
@@ -260,11 +310,16 @@ def read_back(zone: ResultsZone, hu: HU, entries: list[Entry], tables: Tables = 
     specs = {s.source: s for s in hu.tables}
     for e in entries:
         spec = specs[e.source]
-        mine = rows[(rows["table_name"] == spec.names.table) & (rows["semilla"] == spec.names.zone)
-                    & rows["proceso"].astype(str).str.match(pattern)]
+        mine = rows[
+            (rows["table_name"] == spec.names.table)
+            & (rows["semilla"] == spec.names.zone)
+            & rows["proceso"].astype(str).str.match(pattern)
+        ]
         if list(mine["package"]) != [e.package]:
-            problems.append(f"{e.source}: se esperaba una sola reserva ({e.package}) y el inventario tiene "
-                            f"{', '.join(map(str, mine['package'])) or 'ninguna'}")
+            problems.append(
+                f"{e.source}: se esperaba una sola reserva ({e.package}) y el inventario tiene "
+                f"{', '.join(map(str, mine['package'])) or 'ninguna'}"
+            )
         if e.package in repeated:
             problems.append(f"{e.package} aparece {repeated[e.package]} veces en el inventario")
     return ReadBack(rows, repeated, problems)

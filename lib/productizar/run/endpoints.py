@@ -17,9 +17,12 @@ def resolve(env: Environment) -> Environment:
     credentials) and the demo results zone's file; ``LocalNotRunning`` when it is not up."""
     update: dict[str, object] = {}
     if env.aws.endpoint == EMBEDDED:
-        update["aws"] = env.aws.model_copy(update={"endpoint": embedded.moto_endpoint(), "placeholder_credentials": True})
+        update["aws"] = env.aws.model_copy(
+            update={"endpoint": embedded.moto_endpoint(), "placeholder_credentials": True}
+        )
     zone = env.results_zone
     if isinstance(zone, DuckDBZone) and zone.path == EMBEDDED:
-        update["results_zone"] = zone.model_copy(update={"path": str(embedded.duckdb_path()),
-                                                          "label": zone.label or EMBEDDED_ZONE_LABEL})
+        update["results_zone"] = zone.model_copy(
+            update={"path": str(embedded.duckdb_path()), "label": zone.label or EMBEDDED_ZONE_LABEL}
+        )
     return env.model_copy(update=update) if update else env

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-from jinja2 import Environment as Jinja, select_autoescape
+from jinja2 import Environment as Jinja
+from jinja2 import select_autoescape
 from nbconvert import HTMLExporter
 
 from productizar.core.files import read_json, write_json, write_text

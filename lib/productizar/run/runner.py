@@ -16,7 +16,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +35,9 @@ from productizar.run import evidence, facts
 from productizar.run.records import StepRecord, StepStatus
 from productizar.run.registry import STEPS, spec
 
+
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _sha(*parts: bytes) -> str:
@@ -107,8 +108,13 @@ class Runner:
 
     def _summary(self, records: dict[str, StepRecord]) -> dict[str, Any]:
         statuses = {r.status for r in records.values()}
-        overall = (StepStatus.FAILED if StepStatus.FAILED in statuses
-                   else StepStatus.OK if StepStatus.OK in statuses else StepStatus.SKIPPED)
+        overall = (
+            StepStatus.FAILED
+            if StepStatus.FAILED in statuses
+            else StepStatus.OK
+            if StepStatus.OK in statuses
+            else StepStatus.SKIPPED
+        )
         return {
             "hu_id": self.hu.id,
             "hu_title": self.hu.hu.title,
@@ -120,8 +126,7 @@ class Runner:
             "steps": [records[name].to_json() for name in STEPS],
         }
 
-    def _fingerprint(self, name: str, nb_path: Path, records: dict[str, StepRecord], code: bytes,
-                     instance: str) -> str:
+    def _fingerprint(self, name: str, nb_path: Path, records: dict[str, StepRecord], code: bytes, instance: str) -> str:
         """What decides whether a step that succeeded must run again: the HU file, the environment's
         settings, the notebook, the code, the confirmation, the embedded server's instance, and the facts of
         the steps the registry declares upstream of it (not of every earlier step)."""
@@ -137,7 +142,9 @@ class Runner:
         )
 
     # ---------------------------------------------------------------------------------------- execution
-    def _execute(self, name: str, nb_path: Path, scrubber: Scrubber) -> tuple[bool, str, pm.PapermillExecutionError | None]:
+    def _execute(
+        self, name: str, nb_path: Path, scrubber: Scrubber
+    ) -> tuple[bool, str, pm.PapermillExecutionError | None]:
         """Run one notebook into a private temp folder, then save the scrubbed evidence."""
         params = {
             "hu_path": str(self.hu_path),
@@ -175,8 +182,10 @@ class Runner:
         if error is None:
             return
         source = "\n".join("    " + line for line in scrubber(error.source).splitlines())
-        print(f"\n{name} failed in cell {error.exec_count}:\n{source}\n  {error.ename}: {scrubber(error.evalue)}",
-              file=sys.stderr)
+        print(
+            f"\n{name} failed in cell {error.exec_count}:\n{source}\n  {error.ename}: {scrubber(error.evalue)}",
+            file=sys.stderr,
+        )
         print(f"  evidence: {self.out / (name + '.html')}\n", file=sys.stderr)
 
     def run(self) -> RunResult:

@@ -90,8 +90,10 @@ class Step:
 
     def _upstream(self, step: str) -> None:
         if step not in self.spec.upstream:
-            raise ProductizarError(f"El paso «{self.name}» lee los resultados de «{step}», que no está entre sus pasos "
-                                   f"previos declarados ({', '.join(self.spec.upstream) or 'ninguno'}).")
+            raise ProductizarError(
+                f"El paso «{self.name}» lee los resultados de «{step}», que no está entre sus pasos "
+                f"previos declarados ({', '.join(self.spec.upstream) or 'ninguno'})."
+            )
 
     def facts_of(self, step: str) -> dict[str, Any]:
         """The facts of a declared upstream step; an error saying to run it when it has not run."""

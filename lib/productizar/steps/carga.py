@@ -45,8 +45,7 @@ def choices_table(step: Step) -> pd.DataFrame:
     return engine.choices_table(choices(step))
 
 
-def run(step: Step, workers: int = 4, chunk_rows: int = 10_000,
-        out: Callable[[str], None] = print) -> list[LoadResult]:
+def run(step: Step, workers: int = 4, chunk_rows: int = 10_000, out: Callable[[str], None] = print) -> list[LoadResult]:
     """Load the tables one after another; a dry run (no confirmation in qa/prd) writes nothing."""
     mode = step.write_mode
     if mode.dry_run:
@@ -54,8 +53,10 @@ def run(step: Step, workers: int = 4, chunk_rows: int = 10_000,
         return []
     chosen = {c.source: c for c in choices(step)}
     counted = conteo.read_facts(step).tables
-    out(f"Cargando {len(step.hu.tables)} tablas, una tras otra, con un límite de {rate_wcu(step):.0f} WCU/s por tabla "
-        f"(el {step.hu.load.write_share:.0%} del máximo de autoescalado {step.hu.capacity.write[1]}).")
+    out(
+        f"Cargando {len(step.hu.tables)} tablas, una tras otra, con un límite de {rate_wcu(step):.0f} WCU/s por tabla "
+        f"(el {step.hu.load.write_share:.0%} del máximo de autoescalado {step.hu.capacity.write[1]})."
+    )
     client = step.client("dynamodb", max_attempts=1)  # the loader retries and counts
     zone = step.zone()  # one results-zone handle for every table
     results = []
@@ -63,12 +64,24 @@ def run(step: Step, workers: int = 4, chunk_rows: int = 10_000,
         if chosen[spec.source].engine == engine.SPARK:
             results.append(spark_table(step, spec, out))
             continue
-        identity = {"hu": step.hu.id, "source": spec.source, "table": spec.names.dynamo_table,
-                    "keys": list(spec.key_names)}
+        identity = {
+            "hu": step.hu.id,
+            "source": spec.source,
+            "table": spec.names.dynamo_table,
+            "keys": list(spec.key_names),
+        }
         checkpoint = Checkpoint(step.output_dir / "carga" / "checkpoints" / f"{spec.names.table}.json", identity)
-        result = load_table(zone, client, spec, rate_wcu=rate_wcu(step), workers=workers,
-                            chunk_rows=chunk_rows, checkpoint=checkpoint, progress=ProgressPrinter(out=out),
-                            expected_rows=counted[spec.source].rows)
+        result = load_table(
+            zone,
+            client,
+            spec,
+            rate_wcu=rate_wcu(step),
+            workers=workers,
+            chunk_rows=chunk_rows,
+            checkpoint=checkpoint,
+            progress=ProgressPrinter(out=out),
+            expected_rows=counted[spec.source].rows,
+        )
         if result.resumed_from_row:
             out(f"{spec.source}: reanudada desde la fila {result.resumed_from_row} (punto de control).")
         results.append(result)
@@ -91,10 +104,13 @@ def spark_table(step: Step, spec: TableSpec, out: Callable[[str], None] = print)
         parquet = step.output_dir / "carga" / "parquet" / f"{spec.source}.parquet"
         step.zone().export_parquet(spec.source, parquet)
         args = replace(args, tasks=local_tasks, parquet=str(parquet), endpoint=aws.endpoint_url(step.env))
-        out(f"⏳ {spec.source}: job de carga en Spark local ({local_tasks} tareas de {task_slots(step)} planeadas, "
-            f"{args.task_wcu:.0f} WCU/s cada una)")
-        stats = spark_load.submit_local(args, step.output_dir / "carga" / "spark", glue.script_path(),
-                                        aws.process_environment(step.env))
+        out(
+            f"⏳ {spec.source}: job de carga en Spark local ({local_tasks} tareas de {task_slots(step)} planeadas, "
+            f"{args.task_wcu:.0f} WCU/s cada una)"
+        )
+        stats = spark_load.submit_local(
+            args, step.output_dir / "carga" / "spark", glue.script_path(), aws.process_environment(step.env)
+        )
         r = LoadResult(spec.source, spec.names.dynamo_table, rate_limit_wcu=rate_wcu(step))
         for t in stats:
             r.rows_read += t.rows_read
@@ -111,32 +127,57 @@ def spark_table(step: Step, spec: TableSpec, out: Callable[[str], None] = print)
     out(f"{spec.source}: corrida {run_id} del job {job} ({args.tasks} tareas, {args.task_wcu:.0f} WCU/s cada una).")
     glue.follow(client, job, run_id, spec.source, out=out)
     # the job's own per-task lines are in its CloudWatch log; verificacion counts the items
-    return LoadResult(spec.source, spec.names.dynamo_table, duration_s=time.monotonic() - started,
-                      rate_limit_wcu=rate_wcu(step))
+    return LoadResult(
+        spec.source, spec.names.dynamo_table, duration_s=time.monotonic() - started, rate_limit_wcu=rate_wcu(step)
+    )
 
 
 def results_table(results: list[LoadResult]) -> pd.DataFrame:
-    return pd.DataFrame([
-        {"Tabla": r.source, "Tabla DynamoDB": r.table, "Filas leídas": r.rows_read, "Ítems escritos": r.items_written,
-         "Claves rechazadas": r.refused, "Claves repetidas": r.duplicates, "Reintentos": r.retries,
-         "Estrangulamientos": r.throttles}
-        for r in results
-    ]).set_index("Tabla") if results else pd.DataFrame()
+    return (
+        pd.DataFrame(
+            [
+                {
+                    "Tabla": r.source,
+                    "Tabla DynamoDB": r.table,
+                    "Filas leídas": r.rows_read,
+                    "Ítems escritos": r.items_written,
+                    "Claves rechazadas": r.refused,
+                    "Claves repetidas": r.duplicates,
+                    "Reintentos": r.retries,
+                    "Estrangulamientos": r.throttles,
+                }
+                for r in results
+            ]
+        ).set_index("Tabla")
+        if results
+        else pd.DataFrame()
+    )
 
 
 def notes(results: list[LoadResult], step: Step) -> str:
-    out = ["Las escrituras son PutItem por clave: repetir una carga o reanudarla no duplica ítems, los sobrescribe "
-           "con los mismos valores."]
+    out = [
+        "Las escrituras son PutItem por clave: repetir una carga o reanudarla no duplica ítems, los sobrescribe "
+        "con los mismos valores."
+    ]
     for r in results:
-        out.append(f"{r.source}: {r.items_written:,} ítems en {r.duration_s:.0f} s ({r.rate:,.0f} ítems/s).".replace(",", "."))
+        out.append(
+            f"{r.source}: {r.items_written:,} ítems en {r.duration_s:.0f} s ({r.rate:,.0f} ítems/s).".replace(",", ".")
+        )
         if r.refused:
-            out.append(f"{r.source}: {r.refused} filas rechazadas por clave nula o vacía: " + "; ".join(r.refused_examples))
+            out.append(
+                f"{r.source}: {r.refused} filas rechazadas por clave nula o vacía: " + "; ".join(r.refused_examples)
+            )
         if r.duplicates:
-            out.append(f"{r.source}: {r.duplicates} filas con clave repetida; DynamoDB conserva la última de cada clave.")
+            out.append(
+                f"{r.source}: {r.duplicates} filas con clave repetida; DynamoDB conserva la última de cada clave."
+            )
     return "\n".join(out)
 
 
 def facts(results: list[LoadResult], step: Step) -> dict[str, Any]:
-    return {"engines": {c.source: {"engine": c.engine, "reason": c.reason} for c in choices(step)},
-            "dry_run": step.write_mode.dry_run, "rate_limit_wcu": rate_wcu(step),
-            "tables": {r.source: r.as_fact() for r in results}}
+    return {
+        "engines": {c.source: {"engine": c.engine, "reason": c.reason} for c in choices(step)},
+        "dry_run": step.write_mode.dry_run,
+        "rate_limit_wcu": rate_wcu(step),
+        "tables": {r.source: r.as_fact() for r in results},
+    }

@@ -38,11 +38,16 @@ def summary(p: Plan) -> str:
     lk = p.lookup
     out = [f"Paquetes en el inventario: {len(lk.readings)}. Último consecutivo: {lk.last}.", inventory.RULE]
     if lk.seed_last is not None and lk.seed_last != lk.last:
-        out.append(f"Atención: la consulta del runbook (todos los dígitos juntos) tomaría {lk.seed_last} como último "
-                   f"consecutivo por los paquetes anómalos; aquí se toma {lk.last}.")
+        out.append(
+            f"Atención: la consulta del runbook (todos los dígitos juntos) tomaría {lk.seed_last} como último "
+            f"consecutivo por los paquetes anómalos; aquí se toma {lk.last}."
+        )
     if lk.repeated:
-        out.append("Paquetes que ya aparecen en más de una fila (no los creó esta HU): "
-                   + ", ".join(f"{k} ×{v}" for k, v in sorted(lk.repeated.items())) + ".")
+        out.append(
+            "Paquetes que ya aparecen en más de una fila (no los creó esta HU): "
+            + ", ".join(f"{k} ×{v}" for k, v in sorted(lk.repeated.items()))
+            + "."
+        )
     return "\n".join(out)
 
 
@@ -56,8 +61,18 @@ def coordinators_table(p: Plan) -> pd.DataFrame:
 
 
 def plan_table(p: Plan) -> pd.DataFrame:
-    return pd.DataFrame([{"Tabla": e.source, "Consecutivo": e.consecutive, "Paquete": e.package,
-                          "Proceso": e.process, "Estado": e.status.label} for e in p.entries]).set_index("Tabla")
+    return pd.DataFrame(
+        [
+            {
+                "Tabla": e.source,
+                "Consecutivo": e.consecutive,
+                "Paquete": e.package,
+                "Proceso": e.process,
+                "Estado": e.status.label,
+            }
+            for e in p.entries
+        ]
+    ).set_index("Tabla")
 
 
 def plan_sql(p: Plan) -> str:
@@ -79,15 +94,18 @@ def run(step: Step, p: Plan, out: Callable[[str], None] = print, **claim_options
     """Reserve when confirmed (else say it is a dry run), read back, fail on any problem found."""
     m = step.write_mode
     if m.dry_run:
-        out(f"No se reserva nada: {m.reason}. Los consecutivos de arriba son provisionales: otra reserva puede "
-            "tomarlos antes; la ejecución confirmada los reclama de verdad.")
+        out(
+            f"No se reserva nada: {m.reason}. Los consecutivos de arriba son provisionales: otra reserva puede "
+            "tomarlos antes; la ejecución confirmada los reclama de verdad."
+        )
         return Outcome(m, p.entries, None)
     zone = step.zone()
     entries = reservation.reserve(zone, step.hu, prd_root(), out=out, **claim_options)
     back = reservation.read_back(zone, step.hu, entries)
     if back.problems:
-        raise ReservationError("La lectura del inventario después de reservar encontró problemas:\n  "
-                               + "\n  ".join(back.problems))
+        raise ReservationError(
+            "La lectura del inventario después de reservar encontró problemas:\n  " + "\n  ".join(back.problems)
+        )
     out("Lectura posterior correcta: una reserva por tabla y ningún paquete de la HU repetido.")
     return Outcome(m, entries, back)
 

@@ -52,7 +52,9 @@ def results_table(counts: list[TableCount]) -> pd.DataFrame:
                 "Claves repetidas": _n(c.duplicate_keys),
                 "Filas que se sobrescriben": _n(c.duplicate_rows),
                 "Ítems esperados en Dynamo": _n(c.expected_items),
-                "Clave de ordenamiento (mín – máx)": f"{c.sort_min} – {c.sort_max}" if c.sort_key else "sin clave de ordenamiento",
+                "Clave de ordenamiento (mín – máx)": f"{c.sort_min} – {c.sort_max}"
+                if c.sort_key
+                else "sin clave de ordenamiento",
             }
             for c in counts
         ]
@@ -80,7 +82,8 @@ def observations(counts: list[TableCount]) -> str:
             issues.append(f"{_n(c.null_key_rows, 'fila')} con la clave ({keys}) nula o vacía que DynamoDB rechazará")
         if c.duplicate_keys:
             issues.append(
-                f"{_n(c.duplicate_keys, 'clave repetida', 'claves repetidas')} ({_n(c.duplicate_rows, 'fila')} de más): DynamoDB conservará solo la última"
+                f"{_n(c.duplicate_keys, 'clave repetida', 'claves repetidas')} ({_n(c.duplicate_rows, 'fila')} "
+                "de más): DynamoDB conservará solo la última"
             )
         if issues:
             out.append(f"{c.source}: {'; '.join(issues)}. Se esperan {_n(c.expected_items, 'ítem')} en DynamoDB.")
@@ -99,8 +102,9 @@ def sql_text(counts: list[TableCount]) -> str:
 
 def facts(step: Step, counts: list[TableCount]) -> Facts:
     """What later steps and summary.json need: per table counts, keyed by source."""
-    return Facts(results_zone=step.zone().describe(),
-                 tables={c.source: TableFacts.model_validate(c.as_fact()) for c in counts})
+    return Facts(
+        results_zone=step.zone().describe(), tables={c.source: TableFacts.model_validate(c.as_fact()) for c in counts}
+    )
 
 
 def read_facts(step: Step) -> Facts:

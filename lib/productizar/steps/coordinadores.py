@@ -48,8 +48,10 @@ def publish(step: Step, out: Callable[[str], None] = print) -> glue.Upload | Non
     if up.job_updated:
         out(f"El job {up.job} apunta ahora a ese script y ese paquete.")
     elif "glue_job" in step.env.known_gaps:
-        out(f"El job {up.job} no existe en este entorno: el emulador no crea jobs de Glue desde CloudFormation "
-            "(no verificable aquí).")
+        out(
+            f"El job {up.job} no existe en este entorno: el emulador no crea jobs de Glue desde CloudFormation "
+            "(no verificable aquí)."
+        )
     else:
         raise ProductizarError(f"El job {up.job} no existe en {step.env_name}: revise el despliegue del stack.")
     return up

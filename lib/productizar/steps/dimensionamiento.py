@@ -73,10 +73,12 @@ def plan(step: Step, a: Assumptions) -> Sizing:
 
 def describe_assumptions(a: Assumptions) -> str:
     p = a.prices
-    return (f"Precios: {p.file} (región {p.region}, vigentes al {p.date}; fuente: {p.source}). "
-            f"Supuestos: muestra de {a.sample_rows} filas por tabla, escalado cada {a.scale_up_delay_s} s al "
-            f"{_pct(a.write_target_utilization)} de uso, {a.task_write_wcu:.0f} WCU/s por tarea de Spark, "
-            f"cuota de {a.table_write_quota_wcu} WCU por tabla.")
+    return (
+        f"Precios: {p.file} (región {p.region}, vigentes al {p.date}; fuente: {p.source}). "
+        f"Supuestos: muestra de {a.sample_rows} filas por tabla, escalado cada {a.scale_up_delay_s} s al "
+        f"{_pct(a.write_target_utilization)} de uso, {a.task_write_wcu:.0f} WCU/s por tarea de Spark, "
+        f"cuota de {a.table_write_quota_wcu} WCU por tabla."
+    )
 
 
 def _money(usd: float) -> str:
@@ -96,38 +98,55 @@ def recommendation(s: Sizing, hu: HU) -> list[str]:
     lo, hi = hu.capacity.write
     worst = max(s.writes, key=lambda w: w.hours_with_scaling)
     if all(w.fits_window for w in s.writes) and all(w.recommended_write_max == hi for w in s.writes):
-        out.append(f"Escritura: mantener {lo},{hi}. La carga más larga ({worst.source}) tarda {_h(worst.hours_with_scaling)} "
-                   f"empezando en {lo} WCU y escalando, dentro de la ventana de {_h(hu.load.window_hours)}.")
+        out.append(
+            f"Escritura: mantener {lo},{hi}. La carga más larga ({worst.source}) tarda {_h(worst.hours_with_scaling)} "
+            f"empezando en {lo} WCU y escalando, dentro de la ventana de {_h(hu.load.window_hours)}."
+        )
     else:
         new_max = max(w.recommended_write_max for w in s.writes)
         if any(w.partition_limited for w in s.writes):
             hot = next(w for w in s.writes if w.partition_limited)
-            out.append(f"Escritura: la clave de partición más repetida de {hot.source} sola tarda {_h(hot.hot_key_hours)} "
-                       f"(una partición admite {s.assumptions.partition_write_limit_wcu} WCU/s): ninguna capacidad la "
-                       f"acelera; revise el diseño de la clave o amplíe la ventana de {_h(hu.load.window_hours)}.")
+            out.append(
+                f"Escritura: la clave de partición más repetida de {hot.source} sola tarda {_h(hot.hot_key_hours)} "
+                f"(una partición admite {s.assumptions.partition_write_limit_wcu} WCU/s): ninguna capacidad la "
+                f"acelera; revise el diseño de la clave o amplíe la ventana de {_h(hu.load.window_hours)}."
+            )
         elif any(w.quota_limited for w in s.writes):
-            out.append(f"Escritura: ni con {new_max} WCU (la cuota por tabla) la carga de {worst.source} cabe en "
-                       f"{_h(hu.load.window_hours)}: amplíe la ventana, pida aumento de cuota o divida la carga.")
+            out.append(
+                f"Escritura: ni con {new_max} WCU (la cuota por tabla) la carga de {worst.source} cabe en "
+                f"{_h(hu.load.window_hours)}: amplíe la ventana, pida aumento de cuota o divida la carga."
+            )
         else:
-            out.append(f"Escritura: subir el máximo a {lo},{new_max}: con {lo},{hi} la carga de {worst.source} tardaría "
-                       f"{_h(worst.hours_with_scaling)} y la ventana es de {_h(hu.load.window_hours)}.")
+            out.append(
+                f"Escritura: subir el máximo a {lo},{new_max}: con {lo},{hi} la carga de {worst.source} tardaría "
+                f"{_h(worst.hours_with_scaling)} y la ventana es de {_h(hu.load.window_hours)}."
+            )
     r_lo, r_hi = hu.capacity.read
     short = [r for r in s.reads if not r.fits_range]
     if short:
         new_max = max(r.recommended_read_max for r in short)
-        out.append(f"Lectura: subir el máximo a {r_lo},{new_max}: el pico de {short[0].source} necesita "
-                   f"{short[0].provisioned_needed} RCU provisionadas para quedar al {_pct(s.assumptions.read_target_utilization)}.")
+        out.append(
+            f"Lectura: subir el máximo a {r_lo},{new_max}: el pico de {short[0].source} necesita "
+            f"{short[0].provisioned_needed} RCU provisionadas para quedar al "
+            f"{_pct(s.assumptions.read_target_utilization)}."
+        )
     else:
         peak = max(s.reads, key=lambda r: r.provisioned_needed)
-        out.append(f"Lectura: mantener {r_lo},{r_hi}; el mayor pico ({peak.source}) necesita {peak.provisioned_needed} RCU.")
+        out.append(
+            f"Lectura: mantener {r_lo},{r_hi}; el mayor pico ({peak.source}) necesita {peak.provisioned_needed} RCU."
+        )
     g = s.glue
-    out.append(f"Job de Glue: {g.worker_type} con {g.number_of_workers} workers ({g.task_slots} tareas en paralelo para "
-               f"{g.planned_rate_wcu:.0f} WCU/s) y MaxConcurrentRuns {g.max_concurrent_runs} (un coordinador por tabla).")
+    out.append(
+        f"Job de Glue: {g.worker_type} con {g.number_of_workers} workers ({g.task_slots} tareas en paralelo para "
+        f"{g.planned_rate_wcu:.0f} WCU/s) y MaxConcurrentRuns {g.max_concurrent_runs} (un coordinador por tabla)."
+    )
     c = s.cost
     cheaper = "aprovisionado" if c.provisioned_month <= c.on_demand_month else "bajo demanda"
-    out.append(f"Costo mensual estimado: aprovisionado {_money(c.provisioned_month)}, bajo demanda "
-               f"{_money(c.on_demand_month)} (conviene {cheaper}); cada carga completa cuesta "
-               f"{_money(c.glue_per_run)} de Glue (precios al {s.assumptions.prices.date}).")
+    out.append(
+        f"Costo mensual estimado: aprovisionado {_money(c.provisioned_month)}, bajo demanda "
+        f"{_money(c.on_demand_month)} (conviene {cheaper}); cada carga completa cuesta "
+        f"{_money(c.glue_per_run)} de Glue (precios al {s.assumptions.prices.date})."
+    )
     for z in s.sizes:
         if z.near_limit:
             out.append(f"Atención: {z.source} tiene {z.near_limit} ítems de la muestra cerca del límite de 400 KB.")
@@ -156,30 +175,75 @@ def cost_table(s: Sizing) -> pd.DataFrame:
 
 def tables(s: Sizing) -> dict[str, pd.DataFrame]:
     """One table per plan, with Spanish headers, for the notebook."""
-    sizes = pd.DataFrame([{"Tabla": z.source, "Muestra": z.sampled, "Media (B)": round(z.mean, 1), "p95 (B)": round(z.p95, 1),
-                           "Máx (B)": z.max, "WCU por ítem": round(z.write_units_per_item, 2),
-                           "Nulos no escritos": z.nulls_not_written, "Cerca de 400 KB": z.near_limit} for z in s.sizes])
-    writes = pd.DataFrame([{"Tabla": w.source, "Ítems": w.items, "WCU totales": round(w.total_write_units),
-                            "Rango": f"{w.write_range[0]},{w.write_range[1]}", "Al máximo": _h(w.hours_at_max),
-                            f"Al {_pct(w.share)} del máximo": _h(w.hours_at_share),
-                            "Escalando desde el mínimo": _h(w.hours_with_scaling),
-                            "¿Cabe en la ventana?": "sí" if w.fits_window else "no",
-                            "Máximo recomendado": w.recommended_write_max} for w in s.writes])
-    reads = pd.DataFrame([{"Tabla": r.source, "Pico (req/s)": r.peak_rps, "Consistencia": r.consistency,
-                           "Ítems por consulta": r.items_per_request, "RCU necesarias": round(r.read_units_needed, 1),
-                           "RCU a aprovisionar": r.provisioned_needed, "Rango": f"{r.read_range[0]},{r.read_range[1]}",
-                           "Máximo recomendado": r.recommended_read_max} for r in s.reads])
+    sizes = pd.DataFrame(
+        [
+            {
+                "Tabla": z.source,
+                "Muestra": z.sampled,
+                "Media (B)": round(z.mean, 1),
+                "p95 (B)": round(z.p95, 1),
+                "Máx (B)": z.max,
+                "WCU por ítem": round(z.write_units_per_item, 2),
+                "Nulos no escritos": z.nulls_not_written,
+                "Cerca de 400 KB": z.near_limit,
+            }
+            for z in s.sizes
+        ]
+    )
+    writes = pd.DataFrame(
+        [
+            {
+                "Tabla": w.source,
+                "Ítems": w.items,
+                "WCU totales": round(w.total_write_units),
+                "Rango": f"{w.write_range[0]},{w.write_range[1]}",
+                "Al máximo": _h(w.hours_at_max),
+                f"Al {_pct(w.share)} del máximo": _h(w.hours_at_share),
+                "Escalando desde el mínimo": _h(w.hours_with_scaling),
+                "¿Cabe en la ventana?": "sí" if w.fits_window else "no",
+                "Máximo recomendado": w.recommended_write_max,
+            }
+            for w in s.writes
+        ]
+    )
+    reads = pd.DataFrame(
+        [
+            {
+                "Tabla": r.source,
+                "Pico (req/s)": r.peak_rps,
+                "Consistencia": r.consistency,
+                "Ítems por consulta": r.items_per_request,
+                "RCU necesarias": round(r.read_units_needed, 1),
+                "RCU a aprovisionar": r.provisioned_needed,
+                "Rango": f"{r.read_range[0]},{r.read_range[1]}",
+                "Máximo recomendado": r.recommended_read_max,
+            }
+            for r in s.reads
+        ]
+    )
     c = s.cost
-    cost_df = pd.DataFrame([
-        {"Concepto": "Mensual aprovisionado (lecturas + mínimo de escritura + almacenamiento)", "US$": round(c.provisioned_month, 2)},
-        {"Concepto": "Mensual bajo demanda (tráfico promedio + almacenamiento)", "US$": round(c.on_demand_month, 2)},
-        {"Concepto": "Almacenamiento mensual (incluido arriba)", "US$": round(c.storage_month, 2)},
-        {"Concepto": "Carga completa, aprovisionado", "US$": round(c.load_provisioned, 2)},
-        {"Concepto": "Carga completa, bajo demanda", "US$": round(c.load_on_demand, 2)},
-        {"Concepto": "Job de Glue por ejecución", "US$": round(c.glue_per_run, 2)},
-    ])
-    return {"tamaños": sizes.set_index("Tabla"), "escritura": writes.set_index("Tabla"),
-            "lectura": reads.set_index("Tabla"), "costo": cost_df.set_index("Concepto")}
+    cost_df = pd.DataFrame(
+        [
+            {
+                "Concepto": "Mensual aprovisionado (lecturas + mínimo de escritura + almacenamiento)",
+                "US$": round(c.provisioned_month, 2),
+            },
+            {
+                "Concepto": "Mensual bajo demanda (tráfico promedio + almacenamiento)",
+                "US$": round(c.on_demand_month, 2),
+            },
+            {"Concepto": "Almacenamiento mensual (incluido arriba)", "US$": round(c.storage_month, 2)},
+            {"Concepto": "Carga completa, aprovisionado", "US$": round(c.load_provisioned, 2)},
+            {"Concepto": "Carga completa, bajo demanda", "US$": round(c.load_on_demand, 2)},
+            {"Concepto": "Job de Glue por ejecución", "US$": round(c.glue_per_run, 2)},
+        ]
+    )
+    return {
+        "tamaños": sizes.set_index("Tabla"),
+        "escritura": writes.set_index("Tabla"),
+        "lectura": reads.set_index("Tabla"),
+        "costo": cost_df.set_index("Concepto"),
+    }
 
 
 def plot_load_time(s: Sizing, hu: HU) -> plt.Figure:
@@ -188,13 +252,23 @@ def plot_load_time(s: Sizing, hu: HU) -> plt.Figure:
     maxima = np.geomspace(100, a.table_write_quota_wcu, 40)
     fig, ax = plt.subplots(figsize=(8, 4))
     for w in s.writes:
-        hours = [load_seconds_with_scaling(w.total_write_units, lo, m, w.share, a.write_target_utilization,
-                                           a.scale_up_delay_s) / 3600 for m in maxima]
+        hours = [
+            load_seconds_with_scaling(
+                w.total_write_units, lo, m, w.share, a.write_target_utilization, a.scale_up_delay_s
+            )
+            / 3600
+            for m in maxima
+        ]
         ax.plot(maxima, hours, label=w.source.split(".")[1])
     ax.axvline(hu.capacity.write[1], color="gray", linestyle="--", label=f"máximo de la HU ({hu.capacity.write[1]})")
     ax.axhline(hu.load.window_hours, color="firebrick", linestyle=":", label=f"ventana ({hu.load.window_hours:g} h)")
-    ax.set(xscale="log", yscale="log", xlabel="máximo de escritura (WCU)", ylabel="horas de carga",
-           title="Tiempo de carga según la capacidad de escritura")
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="máximo de escritura (WCU)",
+        ylabel="horas de carga",
+        title="Tiempo de carga según la capacidad de escritura",
+    )
     ax.legend(fontsize=8)
     fig.tight_layout()
     plt.close(fig)
@@ -211,8 +285,12 @@ def plot_cost(s: Sizing, hu: HU) -> plt.Figure:
     ax.plot(factors * peak, np.array(prov) + storage, label="aprovisionado (autoescalado)")
     ax.plot(factors * peak, np.array(od) + storage, label="bajo demanda")
     ax.axvline(peak, color="gray", linestyle="--", label=f"picos de la HU ({peak:g} req/s)")
-    ax.set(xscale="log", xlabel="solicitudes por segundo en el pico (todas las tablas)", ylabel="US$ al mes",
-           title=f"Costo mensual según el tráfico (precios al {s.assumptions.prices.date})")
+    ax.set(
+        xscale="log",
+        xlabel="solicitudes por segundo en el pico (todas las tablas)",
+        ylabel="US$ al mes",
+        title=f"Costo mensual según el tráfico (precios al {s.assumptions.prices.date})",
+    )
     ax.legend(fontsize=8)
     fig.tight_layout()
     plt.close(fig)

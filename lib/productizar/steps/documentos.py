@@ -11,20 +11,20 @@ from __future__ import annotations
 import csv
 import io
 import shutil
-from html import escape
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from html import escape
 from pathlib import Path
-from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
-from productizar.paperwork import emails, forms, preview, texts
 from productizar.core import naming, paths
 from productizar.core.errors import ProductizarError
 from productizar.core.files import write_text
 from productizar.core.hu import HU
+from productizar.paperwork import emails, forms, preview, texts
 from productizar.run.step import Step
 from productizar.steps import conteo
 
@@ -60,11 +60,30 @@ FIELDS: dict[str, str] = {
     "stack_name": "api.slug (nombre del stack)",
 }
 #: the produced texts, by the label the evidence lists them under
-RELEASE, CHANGE_ORDER, PR, GATES = "Descripción del release", "Variables de Create OC", "Texto del PR", "Compuertas manuales"
+RELEASE, CHANGE_ORDER, PR, GATES = (
+    "Descripción del release",
+    "Variables de Create OC",
+    "Texto del PR",
+    "Compuertas manuales",
+)
 #: what the emails need whatever the forms map
-EMAIL_FIELDS = ("api_name", "hu_label", "ha", "ha_label", "sender_name", "sender_email", "manager_name",
-                "manager_email", "monitoring_to", "endpoints", "target_tps", "p95_ms", "error_rate_pct",
-                "availability_pct", "monitoring_hours")
+EMAIL_FIELDS = (
+    "api_name",
+    "hu_label",
+    "ha",
+    "ha_label",
+    "sender_name",
+    "sender_email",
+    "manager_name",
+    "manager_email",
+    "monitoring_to",
+    "endpoints",
+    "target_tps",
+    "p95_ms",
+    "error_rate_pct",
+    "availability_pct",
+    "monitoring_hours",
+)
 
 
 class MissingValues(ProductizarError):
@@ -81,17 +100,21 @@ def values(hu: HU, items: Mapping[str, int], today: date) -> dict[str, Any]:
     endpoints = []
     for t in hu.tables:
         keys = [f"{t.partition_key.name} ({t.partition_key.type})"] + (
-            [f"{t.sort_key.name} ({t.sort_key.type})"] if t.sort_key else [])
-        endpoints.append({
-            "method": "GET",
-            "path": naming.endpoint_path(hu.api.slug, t.names.table, t.partition_key.name,
-                                         t.sort_key.name if t.sort_key else None),
-            "source": t.source,
-            "dynamo_table": t.names.dynamo_table,
-            "keys": ", ".join(keys),
-            "items": items.get(t.source),
-            "peak_rps": _number(t.traffic.peak_rps),
-        })
+            [f"{t.sort_key.name} ({t.sort_key.type})"] if t.sort_key else []
+        )
+        endpoints.append(
+            {
+                "method": "GET",
+                "path": naming.endpoint_path(
+                    hu.api.slug, t.names.table, t.partition_key.name, t.sort_key.name if t.sort_key else None
+                ),
+                "source": t.source,
+                "dynamo_table": t.names.dynamo_table,
+                "keys": ", ".join(keys),
+                "items": items.get(t.source),
+                "peak_rps": _number(t.traffic.peak_rps),
+            }
+        )
     tps = nfr.target_tps if nfr.target_tps is not None else sum(t.traffic.peak_rps for t in hu.tables)
     return {
         "api_name": hu.api.name,
@@ -189,12 +212,19 @@ def produce(step: Step, mapping_path: Path | None = None, today: date | None = N
         sender = (vals["sender_name"], vals["sender_email"])
         mails = {
             "correo_excepcion_e2e.eml": emails.message(
-                sender, [(vals["manager_name"], vals["manager_email"])], emails.e2e_subject(hu.api.name),
+                sender,
+                [(vals["manager_name"], vals["manager_email"])],
+                emails.e2e_subject(hu.api.name),
                 emails.e2e_body(vals["manager_name"], hu.api.name, vals["sender_name"], ahp is not None),
-                [ahp] if ahp else []),
+                [ahp] if ahp else [],
+            ),
             "correo_monitoreo.eml": emails.message(
-                sender, [("", to) for to in vals["monitoring_to"]], emails.monitoring_subject(hu.api.name, vals["ha"]),
-                emails.monitoring_body(vals), list(files.values())),
+                sender,
+                [("", to) for to in vals["monitoring_to"]],
+                emails.monitoring_subject(hu.api.name, vals["ha"]),
+                emails.monitoring_body(vals),
+                list(files.values()),
+            ),
         }
         for name, msg in mails.items():
             files[f"Correo: {msg['Subject']}"] = emails.write_eml(msg, staging / name)
@@ -233,8 +263,11 @@ def files_table(p: Produced) -> Any:
     from IPython.display import HTML
 
     rel = p.folder.name
-    rows = "".join(f'<tr><td>{escape(label)}</td><td><a href="{escape(rel)}/{escape(path.name)}">'
-                   f"{escape(rel)}/{escape(path.name)}</a></td></tr>" for label, path in p.files.items())
+    rows = "".join(
+        f'<tr><td>{escape(label)}</td><td><a href="{escape(rel)}/{escape(path.name)}">'
+        f"{escape(rel)}/{escape(path.name)}</a></td></tr>"
+        for label, path in p.files.items()
+    )
     return HTML(f"<table><thead><tr><th>Documento</th><th>Archivo</th></tr></thead><tbody>{rows}</tbody></table>")
 
 

@@ -16,8 +16,7 @@ import pandas as pd
 
 from productizar.cloud import aws, inspection, pipeline, scans, stack, template
 from productizar.cloud.scans import ScanResult
-from productizar.core import checks
-from productizar.core import naming
+from productizar.core import checks, naming
 from productizar.core.checks import Check
 from productizar.core.environments import load_environments
 from productizar.core.errors import ProductizarError, StepFailed
@@ -69,16 +68,23 @@ def changes_table(plan: Plan) -> pd.DataFrame:
     rows += [{"Elemento": i, "Cambio": "ya estaba (sin cambios)"} for i in p.already_present]
     rows += [{"Elemento": i, "Cambio": "en la plantilla pero no en la HU (se conserva)"} for i in p.not_in_hu]
     origin = ", ".join(f"{k} de {v}" for k, v in p.glue["source"].items())
-    rows += [{"Elemento": p.glue["resource"], "Cambio": f"job de Glue: {p.glue['WorkerType']}, "
-              f"{p.glue['NumberOfWorkers']} workers, {p.glue['MaxConcurrentRuns']} ejecuciones concurrentes ({origin})"}]
+    rows += [
+        {
+            "Elemento": p.glue["resource"],
+            "Cambio": f"job de Glue: {p.glue['WorkerType']}, "
+            f"{p.glue['NumberOfWorkers']} workers, {p.glue['MaxConcurrentRuns']} ejecuciones concurrentes ({origin})",
+        }
+    ]
     return pd.DataFrame(rows)
 
 
 def summary(plan: Plan) -> str:
     p = plan.patch
     tables = sum(1 for i in p.added if i.startswith("Dynamo") and i.endswith("api"))
-    text = (f"Plantilla de partida: {plan.source}. Se agregan {len(p.added)} elementos ({tables} tablas nuevas); "
-            f"{len(p.already_present)} tablas ya estaban.")
+    text = (
+        f"Plantilla de partida: {plan.source}. Se agregan {len(p.added)} elementos ({tables} tablas nuevas); "
+        f"{len(p.already_present)} tablas ya estaban."
+    )
     if p.not_in_hu:
         text += f" Tablas en la plantilla que la HU no lista (no se borran): {', '.join(p.not_in_hu)}."
     return text
@@ -106,8 +112,10 @@ def scan_verdict(result: ScanResult) -> str:
             + (f" y omisiones sin justificación ({', '.join(unexplained)})" if unexplained else "")
             + ": corríjalos en la plantilla o justifíquelos en su Metadata antes de desplegar."
         )
-    return (f"Escaneo limpio: cfn-lint sin hallazgos; checkov {result.checkov_passed} verificaciones aprobadas, "
-            f"{len(result.skipped)} omitidas con justificación escrita en la plantilla.")
+    return (
+        f"Escaneo limpio: cfn-lint sin hallazgos; checkov {result.checkov_passed} verificaciones aprobadas, "
+        f"{len(result.skipped)} omitidas con justificación escrita en la plantilla."
+    )
 
 
 def vsts_variables(step: Step) -> pd.DataFrame:
@@ -127,9 +135,14 @@ def deploy(step: Step, plan: Plan, progress: Callable[[str], None] = print) -> s
         progress(f"No se despliega: {mode.reason}. El escaneo y los archivos de arriba son el plan.")
         return None
     cfn = aws.client(step.env, "cloudformation")
-    return stack.deploy(cfn, naming.stack_name(step.hu.api.slug), plan.patch.text,
-                        stack.parameters(step.hu, step.env_name, step.env),
-                        timeout_s=step.env.infrastructure.stack_timeout_s, progress=progress)
+    return stack.deploy(
+        cfn,
+        naming.stack_name(step.hu.api.slug),
+        plan.patch.text,
+        stack.parameters(step.hu, step.env_name, step.env),
+        timeout_s=step.env.infrastructure.stack_timeout_s,
+        progress=progress,
+    )
 
 
 def resources_table(deployment: stack.Deployment | None) -> pd.DataFrame | None:
@@ -152,8 +165,9 @@ def verdict(found: list[Check]) -> str:
     return checks.verdict(found, "Sin despliegue no hay nada que verificar (simulación).")
 
 
-def facts(step: Step, plan: Plan, scanned: ScanResult, deployment: stack.Deployment | None,
-          found: list[Check]) -> dict[str, Any]:
+def facts(
+    step: Step, plan: Plan, scanned: ScanResult, deployment: stack.Deployment | None, found: list[Check]
+) -> dict[str, Any]:
     hu = step.hu
     return {
         "stack": naming.stack_name(hu.api.slug),
@@ -165,9 +179,15 @@ def facts(step: Step, plan: Plan, scanned: ScanResult, deployment: stack.Deploym
         "added": plan.patch.added,
         "not_in_hu": plan.patch.not_in_hu,
         "glue": plan.patch.glue,
-        "scan": {"findings": len(scanned.findings), "skipped": [s.rule for s in scanned.skipped],
-                 "checkov_passed": scanned.checkov_passed},
-        "pipeline": {"stages": plan.pipeline.stages(), "pr_title": naming.pr_title(hu.id, hu.hu.title),
-                     "pr_tags": plan.pipeline.tags()},
+        "scan": {
+            "findings": len(scanned.findings),
+            "skipped": [s.rule for s in scanned.skipped],
+            "checkov_passed": scanned.checkov_passed,
+        },
+        "pipeline": {
+            "stages": plan.pipeline.stages(),
+            "pr_title": naming.pr_title(hu.id, hu.hu.title),
+            "pr_tags": plan.pipeline.tags(),
+        },
         "checks": [c.as_fact() for c in found],
     }

@@ -38,7 +38,8 @@ def prepare(step: Step, per_table: int = 200) -> Prepared:
 def files_table(p: Prepared) -> pd.DataFrame:
     rows: list[dict[str, Any]] = [
         {"Archivo": f"{p.folder.name}/{f.name}", "Filas": sum(1 for _ in f.open(encoding="utf-8")) - 1}
-        for f in p.csvs.values()]
+        for f in p.csvs.values()
+    ]
     rows += [{"Archivo": f"{p.folder.name}/{f.name}", "Filas": "—"} for f in (p.plan, p.locustfile)]
     return pd.DataFrame(rows)
 
@@ -47,10 +48,18 @@ def plan_table(step: Step) -> pd.DataFrame:
     """What the .jmx holds, one row per thread group."""
     hu = step.hu
     tps = loadtest.query_tps(hu)
-    return pd.DataFrame([{"Grupo de hilos": q.name, "Solicitud": f"GET {q.path(hu.api.slug)}",
-                          "Datos": loadtest.csv_name(q.spec), "TPS objetivo": round(tps[q], 2),
-                          "Aserciones": "código 200" + (f", ≤ {hu.nfr.p95_ms} ms" if hu.nfr.p95_ms else "")}
-                         for q in loadtest.queries(hu)])
+    return pd.DataFrame(
+        [
+            {
+                "Grupo de hilos": q.name,
+                "Solicitud": f"GET {q.path(hu.api.slug)}",
+                "Datos": loadtest.csv_name(q.spec),
+                "TPS objetivo": round(tps[q], 2),
+                "Aserciones": "código 200" + (f", ≤ {hu.nfr.p95_ms} ms" if hu.nfr.p95_ms else ""),
+            }
+            for q in loadtest.queries(hu)
+        ]
+    )
 
 
 def run_local(step: Step, prepared: Prepared, **options: Any) -> LoadRun | None:
@@ -58,8 +67,10 @@ def run_local(step: Step, prepared: Prepared, **options: Any) -> LoadRun | None:
     against a shared environment, whose load test the pipeline runs."""
     base_url = step.api_url()
     if urllib.parse.urlparse(base_url).hostname not in loadtest.LOOPBACK:
-        print(f"En {step.env_name} la prueba de carga la corre el pipeline con {prepared.plan.name}; aquí no se lanza "
-              "carga contra un ambiente compartido.")
+        print(
+            f"En {step.env_name} la prueba de carga la corre el pipeline con {prepared.plan.name}; aquí no se lanza "
+            "carga contra un ambiente compartido."
+        )
         return None
     run = loadtest.run_locust(prepared.folder, base_url, **options)
     write_text(prepared.folder / "resultados_locust.csv", loadtest.results(run).to_csv(index=False))  # the table, whole
@@ -78,13 +89,17 @@ def facts(prepared: Prepared, run: LoadRun | None, step: Step) -> dict[str, Any]
     out: dict[str, Any] = {
         "plan": str(prepared.plan.relative_to(step.output_dir)),
         "key_csvs": {s: str(p.relative_to(step.output_dir)) for s, p in prepared.csvs.items()},
-        "target_tps": loadtest.target_tps(step.hu), "p95_limit_ms": step.hu.nfr.p95_ms,
+        "target_tps": loadtest.target_tps(step.hu),
+        "p95_limit_ms": step.hu.nfr.p95_ms,
     }
     if run is not None:
         results = loadtest.results(run)
         total = results.set_index("Endpoint").loc["Aggregated"]
-        out["local_run"] = {"users": run.users, "run_time_s": run.run_time_s,
-                            "table": str((prepared.folder / "resultados_locust.csv").relative_to(step.output_dir)),
-                            "endpoints": results.to_dict("records"),
-                            "p95_within_limit": bool(step.hu.nfr.p95_ms and total["p95 ms"] <= step.hu.nfr.p95_ms)}
+        out["local_run"] = {
+            "users": run.users,
+            "run_time_s": run.run_time_s,
+            "table": str((prepared.folder / "resultados_locust.csv").relative_to(step.output_dir)),
+            "endpoints": results.to_dict("records"),
+            "p95_within_limit": bool(step.hu.nfr.p95_ms and total["p95 ms"] <= step.hu.nfr.p95_ms),
+        }
     return out

@@ -39,8 +39,14 @@ def verify(step: Step, sample_rows: int = SAMPLE_ROWS) -> Verification:
     return check_tables(step.hu, step.env, step.zone(), aws.clients(step.env), expected, sample_rows)
 
 
-def check_tables(hu: HU, env: Environment, zone: ResultsZone, clients: Callable[[str], Any],
-                 expected_items: Mapping[str, int], sample_rows: int = SAMPLE_ROWS) -> Verification:
+def check_tables(
+    hu: HU,
+    env: Environment,
+    zone: ResultsZone,
+    clients: Callable[[str], Any],
+    expected_items: Mapping[str, int],
+    sample_rows: int = SAMPLE_ROWS,
+) -> Verification:
     """Per table: its configuration checks, then (when it exists) the item count against
     ``expected_items[source]`` and the sample comparison."""
     checker = Checker(env, clients)
@@ -54,16 +60,28 @@ def check_tables(hu: HU, env: Environment, zone: ResultsZone, clients: Callable[
         size = ddb.describe_table(TableName=name)["Table"].get("TableSizeBytes") or expected * 200
         segments = segments_for(size)
         found = count_items(ddb, name, segments)
-        checker.add(name, "item_count", f"ítems por Scan paralelo ({segments} segmentos)", found == expected,
-                    f"{expected} (conteo − claves inválidas − repetidas)", found)
+        checker.add(
+            name,
+            "item_count",
+            f"ítems por Scan paralelo ({segments} segmentos)",
+            found == expected,
+            f"{expected} (conteo − claves inválidas − repetidas)",
+            found,
+        )
         sample = compare_sample(zone, ddb, spec, sample_rows)
         mismatches += sample["mismatches"]
         detail = f"{sample['compared']} ítems comparados"
         if sample["repeated_keys"]:
             detail += f"; {sample['repeated_keys']} con clave repetida en el origen (DynamoDB conserva una)"
         bad = len({m["Clave"] for m in sample["mismatches"]})
-        checker.add(name, "sample", "muestra comparada atributo por atributo", bad == 0, "sin diferencias",
-                    detail if bad == 0 else f"{bad} ítems con diferencias ({detail})")
+        checker.add(
+            name,
+            "sample",
+            "muestra comparada atributo por atributo",
+            bad == 0,
+            "sin diferencias",
+            detail if bad == 0 else f"{bad} ítems con diferencias ({detail})",
+        )
     return Verification(checker.results, mismatches)
 
 
@@ -85,5 +103,8 @@ def verdict(v: Verification) -> str:
 
 def facts(v: Verification) -> dict[str, Any]:
     """Every check with its status, and every difference found, for summary.json."""
-    return {"checks": [c.as_fact() for c in v.checks], "mismatches": v.mismatches,
-            "verdict": "fail" if any(c.failed for c in v.checks) else "pass"}
+    return {
+        "checks": [c.as_fact() for c in v.checks],
+        "mismatches": v.mismatches,
+        "verdict": "fail" if any(c.failed for c in v.checks) else "pass",
+    }
