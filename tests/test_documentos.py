@@ -15,6 +15,7 @@ from productizar.core.errors import InputFileError
 from productizar.core.hu import load_hu
 from productizar.paperwork import emails, forms, preview
 from productizar.paperwork import texts as paperwork
+from productizar.results_zone.profile import TableCount
 from productizar.run.step import Step, start
 from productizar.steps import conteo, documentos
 
@@ -31,7 +32,7 @@ def step_for(tmp_path: Path, hu_file: Path = DEMO) -> Step:
     counted = conteo.Facts(
         results_zone="DuckDB de prueba",
         tables={
-            t.source: conteo.TableFacts(
+            t.source: TableCount(
                 source=t.source,
                 partition_key=t.partition_key.name,
                 sort_key=None,
@@ -42,8 +43,7 @@ def step_for(tmp_path: Path, hu_file: Path = DEMO) -> Step:
                 sort_min=None,
                 sort_max=None,
                 max_rows_per_partition_key=1,
-                sql=[],
-                expected_items=1000 + i,
+                sql=(),
             )
             for i, t in enumerate(hu.tables)
         },

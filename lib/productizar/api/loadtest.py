@@ -130,6 +130,20 @@ def _prop(parent: ET.Element, kind: str, name: str, value: Any) -> ET.Element:
     return e
 
 
+def _no_arguments(parent: ET.Element) -> None:
+    """The empty HTTP arguments block JMeter expects on request defaults and on each sampler."""
+    args = ET.SubElement(
+        parent,
+        "elementProp",
+        name="HTTPsampler.Arguments",
+        elementType="Arguments",
+        guiclass="HTTPArgumentsPanel",
+        testclass="Arguments",
+        enabled="true",
+    )
+    ET.SubElement(args, "collectionProp", name="Arguments.arguments")
+
+
 def _p(name: str) -> str:
     return f"${{__P({name},{DEFAULT_PROPERTIES[name]})}}"
 
@@ -176,16 +190,7 @@ def jmx(hu: HU, p95_ms: int | None = None) -> str:
         testname="Servidor del API",
         enabled="true",
     )
-    args = ET.SubElement(
-        defaults,
-        "elementProp",
-        name="HTTPsampler.Arguments",
-        elementType="Arguments",
-        guiclass="HTTPArgumentsPanel",
-        testclass="Arguments",
-        enabled="true",
-    )
-    ET.SubElement(args, "collectionProp", name="Arguments.arguments")
+    _no_arguments(defaults)
     _prop(defaults, "stringProp", "HTTPSampler.protocol", _p("protocol"))
     _prop(defaults, "stringProp", "HTTPSampler.domain", _p("host"))
     _prop(defaults, "stringProp", "HTTPSampler.port", _p("port"))
@@ -263,16 +268,7 @@ def jmx(hu: HU, p95_ms: int | None = None) -> str:
             testname=f"GET {q.path(hu.api.slug)}",
             enabled="true",
         )
-        sargs = ET.SubElement(
-            sampler,
-            "elementProp",
-            name="HTTPsampler.Arguments",
-            elementType="Arguments",
-            guiclass="HTTPArgumentsPanel",
-            testclass="Arguments",
-            enabled="true",
-        )
-        ET.SubElement(sargs, "collectionProp", name="Arguments.arguments")
+        _no_arguments(sampler)
         for kind, name, value in (
             ("stringProp", "HTTPSampler.path", path),
             ("stringProp", "HTTPSampler.method", "GET"),

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
 from productizar.core import paths
+from productizar.core.errors import UsageError
 from productizar.core.problems import Loc, load_yaml_model
 
 REQUIRED = ("local", "dev", "qa", "prd")
@@ -113,7 +114,7 @@ def load_environments(path: str | Path | None = None) -> dict[str, Environment]:
 def get_environment(name: str, path: str | Path | None = None) -> Environment:
     envs = load_environments(path)
     if name not in envs:
-        raise KeyError(f"unknown environment {name!r}; known: {', '.join(envs)}")
+        raise UsageError(f"unknown environment {name!r}; known: {', '.join(envs)}")
     return envs[name]
 
 

@@ -1,6 +1,6 @@
 """The HU parameter file (``parameters/hu/*.yaml``): schema, validation and loading.
 
-The names follow ``shared/contracts/hu-file.md``. Loading reports every problem at once, each with file,
+The names follow the contract in ``docs/hu-file.md``. Loading reports every problem at once, each with file,
 line and field path, because a hand-written YAML file rarely has just one mistake.
 """
 

@@ -9,11 +9,11 @@ against ``expected_items``.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import pandas as pd
 import sqlglot
+from pydantic import BaseModel, ConfigDict, computed_field
 
 from productizar.core.errors import TablesMissing
 from productizar.core.hu import TableSpec
@@ -72,8 +72,12 @@ def _plain(value: Any) -> Any:
     return value
 
 
-@dataclass(frozen=True)
-class TableCount:
+class TableCount(BaseModel):
+    """One table's profile; also the record ``conteo`` hands on (``expected_items`` is derived, never stored
+    apart from the counts it comes from)."""
+
+    model_config = ConfigDict(frozen=True)
+
     source: str
     partition_key: str
     sort_key: str | None
@@ -86,16 +90,14 @@ class TableCount:
     max_rows_per_partition_key: int
     sql: tuple[str, ...]
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def expected_items(self) -> int:
         """Items DynamoDB will hold after a full load: bad keys refused, repeated keys collapsed."""
         return self.rows - self.null_key_rows - self.duplicate_rows
 
     def as_fact(self) -> dict[str, Any]:
-        fact = asdict(self)
-        fact["sql"] = list(self.sql)
-        fact["expected_items"] = self.expected_items
-        return fact
+        return self.model_dump(mode="json")
 
 
 def count_table(zone: ResultsZone, t: TableSpec) -> TableCount:

@@ -27,7 +27,6 @@ from traitlets import CaselessStrEnum, default
 
 from productizar.core import paths
 from productizar.core.environments import Environment, get_environment, uses_embedded
-from productizar.core.errors import UsageError
 from productizar.core.hu import HU, load_hu
 from productizar.core.scrub import Scrubber, default_scrubber
 from productizar.local import embedded
@@ -92,10 +91,7 @@ class Runner:
         # validation first: a bad HU or environment stops here, before anything is written
         self.hu_path = Path(self.hu_path).resolve()
         self.hu = load_hu(self.hu_path)
-        try:
-            self.env = get_environment(self.env_name)
-        except KeyError as exc:
-            raise UsageError(exc.args[0]) from None
+        self.env = get_environment(self.env_name)
         self.out = paths.hu_output_dir(self.hu.id, self.env_name)
         for name in self.steps:
             spec(name)  # an unknown step is a usage error before anything runs

@@ -18,7 +18,7 @@ from productizar.api import package as api_package
 from productizar.cloud import aws
 from productizar.core import paths
 from productizar.core.environments import EMBEDDED, Environment, WriteMode, confirmed_mode, get_environment, write_mode
-from productizar.core.errors import ProductizarError, UsageError
+from productizar.core.errors import ProductizarError
 from productizar.core.hu import HU, load_hu
 from productizar.local import api as local_api
 from productizar.results_zone import open_zone
@@ -148,9 +148,6 @@ def start(name: str, hu_path: str, env: str, output_dir: str = "", confirm: str 
     if not path.is_absolute():
         path = (Path.cwd() / path).resolve()
     hu = load_hu(path)
-    try:
-        settings = get_environment(env)
-    except KeyError as exc:
-        raise UsageError(exc.args[0]) from None
+    settings = get_environment(env)
     out = Path(output_dir) if output_dir else paths.hu_output_dir(hu.id, env)
     return Step(step_spec, hu, path, env, resolve(settings), out, str(confirm or ""))

@@ -3,8 +3,6 @@ is loaded (the profile itself is ``results_zone.profile``)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 from pydantic import BaseModel
 
@@ -12,28 +10,11 @@ from productizar.results_zone.profile import TableCount, count_tables
 from productizar.run.step import Step
 
 
-class TableFacts(BaseModel):
-    """One table's counts, as later steps read them."""
-
-    source: str
-    partition_key: str
-    sort_key: str | None
-    rows: int
-    null_key_rows: int
-    duplicate_keys: int
-    duplicate_rows: int
-    sort_min: Any
-    sort_max: Any
-    max_rows_per_partition_key: int
-    sql: list[str]
-    expected_items: int
-
-
 class Facts(BaseModel):
     """What ``conteo`` hands on: the results zone it read and each table's counts, keyed by source."""
 
     results_zone: str
-    tables: dict[str, TableFacts]
+    tables: dict[str, TableCount]
 
 
 def count(step: Step) -> list[TableCount]:
@@ -102,9 +83,7 @@ def sql_text(counts: list[TableCount]) -> str:
 
 def facts(step: Step, counts: list[TableCount]) -> Facts:
     """What later steps and summary.json need: per table counts, keyed by source."""
-    return Facts(
-        results_zone=step.zone().describe(), tables={c.source: TableFacts.model_validate(c.as_fact()) for c in counts}
-    )
+    return Facts(results_zone=step.zone().describe(), tables={c.source: c for c in counts})
 
 
 def read_facts(step: Step) -> Facts:
