@@ -1,36 +1,64 @@
 # The two set-up commands of the README. Each creates the virtual environment (.venv) when it is missing
-# or older than pyproject.toml, so both work on a fresh clone.
+# or older than pyproject.toml or the lock, installs the system packages it needs when they are missing
+# (tools/system-deps), and gives the scanners with heavy pins their own environments (.tools/), so both
+# work on a fresh clone.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# uv installs the locked versions several times faster than pip; it is bootstrapped with pip, and
+# `pip install -c constraints.txt -e '.[test]'` gives the same environment without it
+UV_VERSION := 0.13.9
+CHECKOV_ENV := .tools/checkov
+CHECKOV := $(CHECKOV_ENV)/bin/checkov
+LINTED := lib tests benchmarks tools jobs conftest.py
 
-.PHONY: demo test lint golden clean
+.PHONY: demo test lint golden lock clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
+$(CHECKOV): tools/checkov.txt tools/checkov.lock $(STAMP)
+	$(PYTHON) -m venv $(CHECKOV_ENV)
+	$(BIN)/uv pip install --quiet --python $(CHECKOV_ENV)/bin/python -c tools/checkov.lock -r tools/checkov.txt
+	touch $(CHECKOV)
+
 ## the whole runbook for the demo HU on the embedded default
-demo: $(STAMP)
+demo: $(STAMP) $(CHECKOV)
+	tools/system-deps demo
 	$(BIN)/productizar run parameters/hu/demo.yaml --env local
 
 ## lint first, then unit tests, notebook regression (nbval) and the end-to-end run
-test: lint
+test: $(STAMP) $(CHECKOV)
+	tools/system-deps test
+	$(MAKE) --no-print-directory lint
 	$(BIN)/python -m pytest
 
 ## ruff (lint, import order, format) and mypy on lib/, configured in pyproject.toml
-LINTED := lib tests benchmarks tools jobs conftest.py
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/mypy
 
 ## re-execute the step notebooks on the demo HU and keep their outputs as the nbval golden
-golden: $(STAMP)
+golden: $(STAMP) $(CHECKOV)
 	$(BIN)/python tools/refresh_golden.py
 
+## refresh the locks: the newest versions pyproject.toml and tools/checkov.txt allow, resolved afresh
+lock: $(STAMP)
+	rm -rf .lock-env && $(PYTHON) -m venv .lock-env
+	$(BIN)/uv pip install --quiet --python .lock-env/bin/python -e '.[test]'
+	(echo "# The versions the tests passed with, for every package the project's environment installs (uv pip freeze)."; \
+	 echo "# Used by the set-up (make); refreshed by 'make lock'. pip users: pip install -c constraints.txt -e '.[test]'"; \
+	 $(BIN)/uv pip freeze --python .lock-env/bin/python --exclude-editable | grep -v '^\(pip\|setuptools\)==') > constraints.txt
+	rm -rf .lock-env && $(PYTHON) -m venv .lock-env
+	$(BIN)/uv pip install --quiet --python .lock-env/bin/python -r tools/checkov.txt
+	(echo "# checkov's own environment (.tools/checkov/), as the tests passed with it; refreshed by 'make lock'."; \
+	 $(BIN)/uv pip freeze --python .lock-env/bin/python | grep -v '^\(pip\|setuptools\)==') > tools/checkov.lock
+	rm -rf .lock-env
+
 clean:
-	rm -rf $(VENV) outputs/HU* .productizar
+	rm -rf $(VENV) .tools outputs/HU* .productizar

@@ -7,6 +7,7 @@ finding and no failed checkov check; checks skipped in the template must carry a
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import asdict, dataclass
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from productizar.core import paths
 from productizar.core.errors import ProductizarError
 
 
@@ -54,15 +56,28 @@ class ScanResult:
         return pd.DataFrame(rows, columns=list(columns)).rename(columns=columns)
 
 
+#: the scanners' own environments (created by the set-up: ``make``), each pinned in ``tools/<name>.txt``
+TOOLS_DIR = ".tools"
+
+
 def _tool(name: str) -> str:
-    """The command installed beside this interpreter (the project's environment), else on PATH."""
-    candidate = Path(sys.executable).parent / name
-    return str(candidate) if candidate.exists() else name
+    """Where a scanner lives: ``$PRODUCTIZAR_<NAME>``, else its own environment under ``.tools/`` (a tool with
+    heavy pins, such as checkov, never shares the project's), else beside this interpreter, else on PATH."""
+    chosen = os.environ.get(f"PRODUCTIZAR_{name.upper().replace('-', '_')}")
+    if chosen:
+        return chosen
+    for candidate in (paths.project_root() / TOOLS_DIR / name / "bin" / name, Path(sys.executable).parent / name):
+        if candidate.exists():
+            return str(candidate)
+    return name
 
 
 def _run(cmd: list[str], timeout: int = 300) -> subprocess.CompletedProcess:
+    # checkov asks the package index for a newer release on every run unless told not to: offline, that is a
+    # silent wait per scan
+    env = os.environ | {"CKV_SKIP_PACKAGE_UPDATE_CHECK": "1"}
     try:
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     except FileNotFoundError:
         raise ProductizarError(f"No se encontró {cmd[0]}: instale las dependencias del proyecto (make demo).") from None
 
