@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -185,6 +186,8 @@ class Runner:
         print(f"  evidence: {self.out / (name + '.html')}\n", file=sys.stderr)
 
     def run(self) -> RunResult:
+        # a batch is never watched: its kernels must not think a Jupyter server opened them (run/progress.py)
+        os.environ.pop("JPY_SESSION_NAME", None)
         started_local = False
         if uses_embedded(self.env) and not embedded.running():
             _, started_local = embedded.up()

@@ -24,8 +24,9 @@ from productizar.cloud import aws, glue
 from productizar.core import naming
 from productizar.core.hu import TableSpec
 from productizar.dynamo import engine, spark_load
-from productizar.dynamo.loader import Checkpoint, LoadResult, ProgressPrinter, load_table
+from productizar.dynamo.loader import Checkpoint, LoadResult, load_table
 from productizar.dynamo.sizing import load_assumptions
+from productizar.run import progress
 from productizar.run.step import Step
 from productizar.steps import conteo, dimensionamiento
 
@@ -79,7 +80,7 @@ def run(step: Step, workers: int = 4, chunk_rows: int = 10_000, out: Callable[[s
             workers=workers,
             chunk_rows=chunk_rows,
             checkpoint=checkpoint,
-            progress=ProgressPrinter(out=out),
+            progress=progress.for_loads(out),
             expected_rows=counted[spec.source].rows,
         )
         if result.resumed_from_row:
