@@ -217,3 +217,20 @@ def test_cli_runs_the_demo_from_scratch_and_leaves_the_machine_as_it_found_it(tm
         ).stdout
     )
     assert state["moto"] == {"running": False} and state["reference_api"] == {"running": False}
+
+
+def test_a_step_runs_again_when_a_declared_upstream_changes_and_only_then(tmp_path, monkeypatch):
+    """The fingerprint hashes the facts of the steps the registry declares upstream, not every earlier
+    step: api declares none, dimensionamiento declares conteo."""
+    monkeypatch.setenv("PRODUCTIZAR_OUTPUT_ROOT", str(tmp_path / "outputs"))  # its own evidence, no one else's
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    start = "from productizar.run import step as notebook\npaso = notebook.start('{}', hu_path, env, output_dir)\n"
+    notebook(nbs / "dimensionamiento.ipynb", start.format("dimensionamiento") + "print(paso.record({}))")
+    notebook(nbs / "api.ipynb", start.format("api") + "print(paso.record({}))")
+    for value in (1, 2):  # the second time, only conteo's notebook (and so its facts) changed
+        notebook(nbs / "conteo.ipynb", start.format("conteo") + f"print(paso.record({{'n': {value}}}))")
+        result, lines = run(["conteo", "dimensionamiento", "api"], notebooks=nbs)
+        assert result.exit_code == 0
+    ran = {line.split()[1]: line.split()[2] for line in lines if line.startswith("[")}
+    assert ran == {"conteo": "ok", "dimensionamiento": "ok", "api": "up"}  # "up to date"
