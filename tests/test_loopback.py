@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 
 from productizar.local import loopback
@@ -10,6 +11,11 @@ from productizar.local import loopback
 def test_stop_leaves_a_process_that_is_not_the_marked_server_alone():
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
     try:
+        # until the child has exec'd, /proc shows the parent's command line: wait for its own (bounded)
+        deadline = time.monotonic() + 10
+        while not loopback.runs(proc.pid, "time.sleep(60)"):
+            assert time.monotonic() < deadline, "the child never showed its command line"
+            time.sleep(0.01)
         assert not loopback.stop(proc.pid, "productizar.local.motoserver")  # a reused pid: not ours to kill
         assert proc.poll() is None
         assert loopback.stop(proc.pid, "time.sleep(60)")
