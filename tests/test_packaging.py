@@ -19,9 +19,9 @@ def test_environment_yml_pip_section_equals_pyproject_dependencies():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip_sections = [d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d]
     assert len(pip_sections) == 1
-    listed = {req for req in pip_sections[0] if not req.startswith("-e")}
+    listed = {req for req in pip_sections[0] if not req.startswith("-")}
     assert listed == declared
-    assert "-e ." in pip_sections[0]
+    assert "-e ." in pip_sections[0] and "-c constraints.txt" in pip_sections[0]  # conda users get the lock too
     python = [d for d in env["dependencies"] if isinstance(d, str) and d.startswith("python")]
     assert python and project["requires-python"] == ">=" + python[0].split("=")[1]
 
