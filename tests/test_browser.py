@@ -107,20 +107,37 @@ def test_conteo_runs_cell_by_cell_in_jupyterlab(browser, jupyterlab):
     page.goto(f"{base}/lab/tree/notebooks/conteo.ipynb?token={token}")
     page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
     idle = page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]')
-    idle.wait_for(timeout=60_000)  # the kernel is up
-    assert page.locator(".jp-OutputArea-output").count() == 0
     code_cells = 6  # the parameters, start, and one call per cell after it
     page.wait_for_function(f"() => document.querySelectorAll('.jp-CodeCell').length === {code_cells}")
-    page.get_by_role("menuitem", name="Run", exact=True).click()
-    page.get_by_role("menuitem", name="Run All Cells").first.click()
+    # the kernel is connected when the status bar names it idle (the indicator alone shows idle earlier)
+    page.get_by_text(re.compile(r"Python 3 \(ipykernel\) \| Idle")).wait_for(timeout=90_000)
+    assert page.locator(".jp-OutputArea-output").count() == 0
+    prompts = page.locator(".jp-CodeCell .jp-InputArea-prompt")
+
+    def started() -> bool:
+        return any(p.strip() != "[ ]:" for p in prompts.all_inner_texts())
+
+    for _attempt in range(3):  # a menu clicked while the page still settles can be lost: try it again
+        for dialog in page.locator(".jp-Dialog").all():  # e.g. a kernel chooser: keep the proposed kernel
+            dialog.locator(".jp-mod-accept").click()
+        page.get_by_role("menuitem", name="Run", exact=True).click()
+        page.get_by_role("menuitem", name="Run All Cells").first.click()
+        deadline = time.monotonic() + 15
+        while not started() and time.monotonic() < deadline:
+            time.sleep(0.3)
+        if started():
+            break
+    else:
+        page.screenshot(path=str(SHOTS / "jupyterlab-conteo-not-started.png"), full_page=True)
+        pytest.fail("Run All Cells never started the notebook (screenshot: jupyterlab-conteo-not-started.png)")
 
     def done() -> bool:
-        prompts = page.locator(".jp-CodeCell .jp-InputArea-prompt").all_inner_texts()
-        return len(prompts) == code_cells and all(re.fullmatch(r"\[\d+\]:", p.strip()) for p in prompts)
+        texts = prompts.all_inner_texts()
+        return len(texts) == code_cells and all(re.fullmatch(r"\[\d+\]:", p.strip()) for p in texts)
 
     deadline = time.monotonic() + 120
     while not (done() and idle.count() == 1):
-        assert time.monotonic() < deadline, page.locator(".jp-CodeCell .jp-InputArea-prompt").all_inner_texts()
+        assert time.monotonic() < deadline, prompts.all_inner_texts()
         time.sleep(0.5)
     counts = page.locator(".jp-OutputArea-output table").first
     assert "Ítems esperados en Dynamo" in counts.inner_text()
