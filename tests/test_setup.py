@@ -25,15 +25,20 @@ def _fake_bin(tmp_path: Path, uid: str) -> tuple[Path, Path]:
     return fake, called
 
 
-def test_without_the_right_to_install_it_says_in_one_line_what_to_install_and_stops(tmp_path):
-    fake, called = _fake_bin(tmp_path, "1000")  # not root, and no sudo on this PATH
-    proc = subprocess.run(
-        [shutil.which("bash"), str(ROOT / "tools" / "system-deps"), "test"],
+def _system_deps(purpose: str, fake: Path) -> subprocess.CompletedProcess:
+    """tools/system-deps run with nothing but ``fake`` on its PATH."""
+    return subprocess.run(
+        [shutil.which("bash"), str(ROOT / "tools" / "system-deps"), purpose],
         env={"PATH": str(fake)},
         capture_output=True,
         text=True,
         timeout=30,
     )
+
+
+def test_without_the_right_to_install_it_says_in_one_line_what_to_install_and_stops(tmp_path):
+    fake, called = _fake_bin(tmp_path, "1000")  # not root, and no sudo on this PATH
+    proc = _system_deps("test", fake)
     assert proc.returncode == 1 and proc.stdout == ""
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith("make test needs soffice pdftoppm java chromium: install ")
@@ -44,13 +49,7 @@ def test_without_the_right_to_install_it_says_in_one_line_what_to_install_and_st
 
 def test_as_root_it_installs_what_is_missing_through_apt_get(tmp_path):
     fake, called = _fake_bin(tmp_path, "0")
-    proc = subprocess.run(
-        [shutil.which("bash"), str(ROOT / "tools" / "system-deps"), "demo"],
-        env={"PATH": str(fake)},
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    proc = _system_deps("demo", fake)
     assert proc.returncode == 0, proc.stderr
     calls = called.read_text().splitlines()
     assert calls[0] == "update -qq"
