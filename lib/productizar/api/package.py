@@ -23,7 +23,7 @@ import pandas as pd
 from productizar.core import naming, paths
 from productizar.core.errors import ProductizarError, StepFailed
 from productizar.core.files import write_bytes, zip_bytes
-from productizar.core.hu import HU
+from productizar.core.hu import HU, hu_file
 
 REFERENCE = paths.project_root() / "reference_api"
 TEXT_SUFFIXES = {
@@ -422,7 +422,7 @@ def package_path(hu: HU, hu_path: Path, output_dir: Path) -> tuple[Path, bool]:
     """The zip to check and run: the HU's ``api.package`` (relative to the HU file), or the reference API
     packed for the HU under ``api/`` in the evidence folder. Second value: whether it is the reference."""
     if hu.api.package:
-        return (hu_path.parent / hu.api.package).resolve(), False
+        return hu_file(hu_path, hu.api.package, "api.package"), False
     return reference_zip(hu, output_dir / "api" / f"{hu.api.name}.zip"), True
 
 

@@ -19,6 +19,9 @@ from productizar.core.problems import Loc, load_yaml_model
 
 REQUIRED = ("local", "dev", "qa", "prd")
 EMBEDDED = "embedded"
+# environments whose writes always need the HU id typed back, whatever the file says: the code holds this
+# rule, so a file that marks one of them `open` is an error, not a way around the confirmation
+ALWAYS_CONFIRM = frozenset({"qa", "prd"})
 
 
 class _Strict(BaseModel):
@@ -104,7 +107,17 @@ def uses_embedded(env: Environment) -> bool:
 
 
 def _cross_checks(raw: Any) -> list[tuple[Loc, str]]:
-    return [((name,), "required environment is missing") for name in REQUIRED if name not in raw]
+    out: list[tuple[Loc, str]] = [((name,), "required environment is missing") for name in REQUIRED if name not in raw]
+    for name in sorted(ALWAYS_CONFIRM):
+        env = raw.get(name) if isinstance(raw, dict) else None
+        if isinstance(env, dict) and env.get("safety") == "open":
+            out.append(
+                (
+                    (name, "safety"),
+                    "must be confirm: writes to " + name + " always need --confirm <HU id>, whatever this file says",
+                )
+            )
+    return out
 
 
 def load_environments(path: str | Path | None = None) -> dict[str, Environment]:
@@ -130,9 +143,10 @@ class WriteMode:
         return not self.apply
 
 
-def write_mode(env: Environment, hu_id: int, confirm: str | int | None) -> WriteMode:
-    """In a ``confirm`` environment writing needs the HU id typed back; anything else is a dry run."""
-    if env.safety == "open":
+def write_mode(env: Environment, hu_id: int, confirm: str | int | None, name: str = "") -> WriteMode:
+    """In a ``confirm`` environment (and always in qa and prd, by ``name``) writing needs the HU id typed
+    back; anything else is a dry run."""
+    if env.safety == "open" and name not in ALWAYS_CONFIRM:
         return WriteMode(True, "este entorno permite escribir sin confirmación")
     mode = confirmed_mode(hu_id, confirm)
     if mode.apply or confirm:
@@ -148,3 +162,13 @@ def confirmed_mode(hu_id: int, confirm: str | int | None) -> WriteMode:
     if confirm:
         return WriteMode(False, f"simulación: la confirmación «{confirm}» no es el id de la HU ({hu_id})")
     return WriteMode(False, f"simulación: reservar exige --confirm {hu_id}")
+
+
+def check_confirmation(hu_id: int, confirm: str | int | None, hu_file: object) -> None:
+    """A confirmation that is not the HU's id is a typing mistake, not a dry run: refuse before anything runs."""
+    typed = str(confirm or "").strip()
+    if typed and typed != str(hu_id):
+        raise UsageError(
+            f"--confirm {typed} is not the id of the HU in {hu_file} ({hu_id}): nothing was run; "
+            f"type --confirm {hu_id} to write, or leave it out for a dry run"
+        )

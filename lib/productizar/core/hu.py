@@ -13,10 +13,52 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from productizar.core import naming
+from productizar.core.errors import ProductizarError
 from productizar.core.problems import Loc, load_yaml_model, show_value
 
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+# Files an HU points at live in the HU's own folder (the evidence attaches or reads them: an HU must not be
+# able to pull ~/.aws/credentials into an e-mail), and have the type their use needs
+ZIP_MAGIC, OLE_MAGIC = b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+FILE_KINDS: dict[str, tuple[tuple[str, ...], str]] = {
+    "api.package": ((".zip",), "the delivered Django project as a zip"),
+    "infrastructure.template": ((".yaml", ".yml", ".json", ".template"), "a CloudFormation template (YAML or JSON)"),
+    "documents.ahp_matrix": ((".xlsx", ".xlsm", ".xls"), "the AHP matrix as an Excel workbook"),
+}
+
+
+def _relative_file(value: str | None, field: str) -> str | None:
+    """A path written in an HU: relative to the HU's folder, never absolute or climbing out, of its kind."""
+    if value is None:
+        return None
+    suffixes, what = FILE_KINDS[field]
+    parts = Path(value.replace("\\", "/")).parts
+    if value.startswith(("/", "~", "\\")) or re.match(r"^[A-Za-z]:", value):
+        raise ValueError(f'must be a path relative to the HU file\'s folder, got "{value}"')
+    if ".." in parts:
+        raise ValueError(f'must stay inside the HU file\'s folder (no ".."), got "{value}"')
+    if not value.lower().endswith(suffixes):
+        raise ValueError(f'must be {what} ({", ".join(suffixes)}), got "{value}"')
+    return value
+
+
+def _looks_like(path: Path, suffix: str) -> bool:
+    head = path.open("rb").read(8)
+    if suffix in (".zip", ".xlsx", ".xlsm"):
+        return head.startswith(ZIP_MAGIC)
+    if suffix == ".xls":
+        return head == OLE_MAGIC
+    try:
+        path.read_bytes()[:65536].decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return b"\0" not in head
+
+
+class HUFileError(ProductizarError):
+    """A file the HU names cannot be used: missing, outside the HU's folder, or of the wrong kind."""
 
 
 class _Strict(BaseModel):
@@ -83,6 +125,11 @@ class ApiInfo(_Strict):
     slug: Annotated[str, Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
     # the delivered Django project (zip), relative to the HU file; absent: the reference API, packed for the HU
     package: str | None = None
+
+    @field_validator("package")
+    @classmethod
+    def _package(cls, v: str | None) -> str | None:
+        return _relative_file(v, "api.package")
 
     @field_validator("name")
     @classmethod
@@ -168,6 +215,11 @@ class Infrastructure(_Strict):
     # templates/cloudformation/base.yaml
     template: str | None = None
 
+    @field_validator("template")
+    @classmethod
+    def _template(cls, v: str | None) -> str | None:
+        return _relative_file(v, "infrastructure.template")
+
 
 class Nfr(_Strict):
     """The API's non-functional requirements: monitoring thresholds and load-test assertions."""
@@ -200,6 +252,11 @@ class Documents(_Strict):
     monitoring_hours: Annotated[str, Field(min_length=3)] = "24x7"
     # the AHP matrix attached to the E2E exception request, relative to the HU file
     ahp_matrix: str | None = None
+
+    @field_validator("ahp_matrix")
+    @classmethod
+    def _ahp_matrix(cls, v: str | None) -> str | None:
+        return _relative_file(v, "documents.ahp_matrix")
 
 
 class HU(_Strict):
@@ -270,6 +327,23 @@ def _cross_checks(raw: Any) -> list[tuple[Loc, str]]:
             )
         dynamo[names.dynamo_table] = i
     return out
+
+
+def hu_file(hu_path: Path, rel: str, field: str) -> Path:
+    """A file the HU names (``field``), resolved in the HU's folder: it must exist, stay inside the folder
+    once links are followed, and be of the kind its use needs."""
+    folder = hu_path.parent.resolve()
+    path = (folder / rel).resolve()
+    if not path.is_relative_to(folder):
+        raise HUFileError(
+            f"{hu_path}: {field}: {rel} leads outside the HU's folder ({path}); copy the file beside the HU"
+        )
+    if not path.is_file():
+        raise HUFileError(f"{hu_path}: {field}: no existe el archivo {path}")
+    suffixes, what = FILE_KINDS[field]
+    if not _looks_like(path, path.suffix.lower()):
+        raise HUFileError(f"{hu_path}: {field}: {path.name} is not {what} (its content says otherwise)")
+    return path
 
 
 def load_hu(path: str | Path) -> HU:

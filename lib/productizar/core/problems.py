@@ -56,20 +56,103 @@ class Problem:
         return f"{where}: {format_loc(self.loc)}: {self.message}"
 
 
+# A parameter file is a page of hand-written YAML: anything bigger is a mistake (or an attack), refused
+# before it is read into memory
+MAX_FILE_BYTES = 256 * 1024
+# nodes the file may stand for once every alias is followed: an "alias bomb" (aliases of aliases) stands
+# for billions from a few lines, and anything that walks it (validation, printing) would run for hours
+MAX_EXPANDED_NODES = 100_000
+
+
+def _decode(path: Path, raw: bytes) -> str:
+    """The file's text as UTF-8; another encoding is a problem that says where and what to do."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InputFileError(
+            path,
+            [
+                Problem(
+                    (),
+                    f"not UTF-8 (byte 0x{raw[exc.start]:02x} cannot be read; the file looks saved as Latin-1 or "
+                    "Windows-1252): save it as UTF-8",
+                    line,
+                )
+            ],
+        ) from None
+
+
+def _expanded_nodes(root: yaml.Node | None, limit: int) -> int:
+    """How many nodes the document stands for with every alias followed, counted once per node (aliases
+    share their node), stopping as soon as ``limit`` is passed."""
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node) -> int:
+        if id(node) in sizes:
+            return sizes[id(node)]
+        sizes[id(node)] = limit + 1  # a node that contains itself (a recursive alias) has no end
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                total += size(key) + size(value)
+                if total > limit:
+                    break
+        elif isinstance(node, yaml.SequenceNode):
+            for item in node.value:
+                total += size(item)
+                if total > limit:
+                    break
+        sizes[id(node)] = min(total, limit + 1)
+        return sizes[id(node)]
+
+    return size(root) if root is not None else 0
+
+
 class YamlDocument:
-    """A YAML file parsed twice: into plain data, and into nodes that know their line numbers."""
+    """A YAML file parsed once into nodes that know their line numbers, then built into plain data."""
 
     def __init__(self, path: Path):
         self.path = path
-        text = path.read_text(encoding="utf-8")
+        bytes_ = path.stat().st_size
+        if bytes_ > MAX_FILE_BYTES:
+            raise InputFileError(
+                path,
+                [
+                    Problem(
+                        (),
+                        f"is {bytes_:,} bytes; a parameter file has at most {MAX_FILE_BYTES:,}: is it the right file?",
+                    )
+                ],
+            )
+        with path.open("rb") as fh:
+            text = _decode(path, fh.read(MAX_FILE_BYTES + 1))
         try:
-            self.node = yaml.compose(text, Loader=yaml.SafeLoader)
-            self.data = yaml.safe_load(text)
+            loader = yaml.SafeLoader(text)
+            try:
+                self.node = loader.get_single_node()
+                if _expanded_nodes(self.node, MAX_EXPANDED_NODES) > MAX_EXPANDED_NODES:
+                    raise InputFileError(
+                        path,
+                        [
+                            Problem(
+                                (),
+                                f"its aliases (*name) expand to more than {MAX_EXPANDED_NODES:,} values: "
+                                "write the values out instead of nesting aliases",
+                                self.node.start_mark.line + 1 if self.node is not None else None,
+                            )
+                        ],
+                    )
+                self.data = loader.construct_document(self.node) if self.node is not None else None
+            finally:
+                loader.dispose()
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark is not None else None
             problem = getattr(exc, "problem", None) or str(exc)
             raise InputFileError(path, [Problem((), f"not valid YAML: {problem}", line)]) from None
+        except RecursionError:
+            raise InputFileError(path, [Problem((), "nested too deeply to be a parameter file")]) from None
 
     def line_of(self, loc: Loc) -> int | None:
         """1-based line of the node at ``loc``; the closest existing parent when it is absent."""

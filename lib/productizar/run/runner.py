@@ -27,7 +27,7 @@ from jupyter_client import AsyncKernelManager
 from traitlets import CaselessStrEnum, default
 
 from productizar.core import paths
-from productizar.core.environments import Environment, get_environment, uses_embedded
+from productizar.core.environments import Environment, check_confirmation, get_environment, uses_embedded
 from productizar.core.hu import HU, load_hu
 from productizar.core.scrub import Scrubber, default_scrubber
 from productizar.local import embedded
@@ -92,6 +92,7 @@ class Runner:
         # validation first: a bad HU or environment stops here, before anything is written
         self.hu_path = Path(self.hu_path).resolve()
         self.hu = load_hu(self.hu_path)
+        check_confirmation(self.hu.id, self.confirm, self.hu_path)
         self.env = get_environment(self.env_name)
         self.out = paths.hu_output_dir(self.hu.id, self.env_name)
         for name in self.steps:

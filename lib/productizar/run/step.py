@@ -17,7 +17,15 @@ from pydantic import BaseModel
 from productizar.api import package as api_package
 from productizar.cloud import aws
 from productizar.core import paths
-from productizar.core.environments import EMBEDDED, Environment, WriteMode, confirmed_mode, get_environment, write_mode
+from productizar.core.environments import (
+    EMBEDDED,
+    Environment,
+    WriteMode,
+    check_confirmation,
+    confirmed_mode,
+    get_environment,
+    write_mode,
+)
 from productizar.core.errors import ProductizarError
 from productizar.core.hu import HU, load_hu
 from productizar.local import api as local_api
@@ -80,7 +88,7 @@ class Step:
             raise ProductizarError(f"El paso «{self.name}» no escribe en el entorno según el registro de pasos.")
         if self.spec.always_confirm:
             return confirmed_mode(self.hu.id, self.confirm)
-        return write_mode(self.env, self.hu.id, self.confirm)
+        return write_mode(self.env, self.hu.id, self.confirm, self.env_name)
 
     def record(self, found: dict[str, Any] | BaseModel) -> str:
         """Save this step's facts for later steps and the summary; returns a sentence saying so."""
@@ -148,6 +156,7 @@ def start(name: str, hu_path: str, env: str, output_dir: str = "", confirm: str 
     if not path.is_absolute():
         path = (Path.cwd() / path).resolve()
     hu = load_hu(path)
+    check_confirmation(hu.id, confirm, path)
     settings = get_environment(env)
     out = Path(output_dir) if output_dir else paths.hu_output_dir(hu.id, env)
     return Step(step_spec, hu, path, env, resolve(settings), out, str(confirm or ""))

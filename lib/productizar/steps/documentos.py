@@ -23,7 +23,7 @@ import pandas as pd
 from productizar.core import naming, paths
 from productizar.core.errors import ProductizarError
 from productizar.core.files import write_text
-from productizar.core.hu import HU
+from productizar.core.hu import HU, hu_file
 from productizar.paperwork import emails, forms, preview, texts
 from productizar.run.step import Step
 from productizar.steps import conteo
@@ -167,10 +167,7 @@ def ahp_matrix(step: Step) -> Path | None:
     rel = step.hu.documents.ahp_matrix
     if not rel:
         return None
-    path = (step.hu_path.parent / rel).resolve()
-    if not path.is_file():
-        raise ProductizarError(f"{step.hu_path}: documents.ahp_matrix: no existe el archivo {path}")
-    return path
+    return hu_file(step.hu_path, rel, "documents.ahp_matrix")
 
 
 @dataclass

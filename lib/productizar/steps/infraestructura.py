@@ -21,6 +21,7 @@ from productizar.core.checks import Check
 from productizar.core.environments import load_environments
 from productizar.core.errors import ProductizarError, StepFailed
 from productizar.core.files import write_text
+from productizar.core.hu import hu_file
 from productizar.run.step import Step
 from productizar.steps import dimensionamiento
 
@@ -38,9 +39,7 @@ def prepare(step: Step) -> Plan:
     """Patch the HU's template (an existing API's, or the base one for a new API) and write the files."""
     hu = step.hu
     if hu.infrastructure.template:
-        source_path = (step.hu_path.parent / hu.infrastructure.template).resolve()
-        if not source_path.is_file():
-            raise ProductizarError(f"No existe la plantilla indicada en infrastructure.template: {source_path}")
+        source_path = hu_file(step.hu_path, hu.infrastructure.template, "infrastructure.template")
         text, source = source_path.read_text(encoding="utf-8"), str(source_path)
     else:
         text, source = template.new_api_template(hu), f"plantilla base ({template.BASE_TEMPLATE.name})"

@@ -1,0 +1,193 @@
+"""Faults and hostile input (issue 16): each reproduced on a real moto server, DuckDB file or process, and held.
+
+Every test here failed on the code before its fix.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from productizar.core.environments import get_environment, load_environments, write_mode
+from productizar.core.errors import InputFileError, UsageError
+from productizar.run.runner import Runner
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "parameters" / "hu" / "demo.yaml"
+
+
+def productizar(tmp_path: Path, *args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess:
+    full = dict(
+        os.environ, PRODUCTIZAR_STATE_DIR=str(tmp_path / "state"), PRODUCTIZAR_OUTPUT_ROOT=str(tmp_path / "out")
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "productizar", *args],
+        env=full | env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=tmp_path,
+    )
+
+
+def environments_with(tmp_path: Path, **changes: dict) -> Path:
+    """The repository's environments file with some environments' settings changed."""
+    envs = yaml.safe_load((ROOT / "parameters" / "environments.yaml").read_text(encoding="utf-8"))
+    for name, change in changes.items():
+        envs[name] = envs[name] | change
+    path = tmp_path / "environments.yaml"
+    path.write_text(yaml.safe_dump(envs, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+# ------------------------------------------------------------------------------------------- consent
+
+
+def test_qa_and_prd_cannot_be_opened_by_the_environments_file(tmp_path):
+    path = environments_with(tmp_path, prd={"safety": "open"}, qa={"safety": "open"})
+    with pytest.raises(InputFileError) as info:
+        load_environments(path)
+    text = info.value.render()
+    lines = path.read_text().splitlines()
+    prd_line = next(i for i, line in enumerate(lines, 1) if line.startswith("prd:")) + 2  # description, safety
+    assert lines[prd_line - 1].strip() == "safety: open"
+    assert f"{path}:{prd_line}: prd.safety: must be confirm" in text and "qa.safety: must be confirm" in text
+
+
+def test_prd_needs_the_confirmation_even_with_open_settings():
+    """The rule is in code: settings that say open (built without the file) still give a dry run in prd."""
+    opened = get_environment("prd").model_copy(update={"safety": "open"})
+    assert write_mode(opened, 3575833, "", "prd").dry_run
+    assert write_mode(opened, 3575833, "3575833", "prd").apply
+    assert write_mode(opened, 3575833, "", "dev").apply
+
+
+def test_a_confirmation_that_is_not_the_hu_id_runs_nothing(tmp_path):
+    proc = productizar(tmp_path, "run", str(DEMO), "--env", "local", "--steps", "conteo", "--confirm", "3575834")
+    assert proc.returncode == 2, proc.stderr
+    assert "--confirm 3575834 is not the id of the HU" in proc.stderr and "(3575833)" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists() and not (tmp_path / "state").exists()
+    with pytest.raises(UsageError):
+        Runner(DEMO, "qa", ["conteo"], confirm="1234")
+
+
+# ------------------------------------------------------------------------------------------- input files
+
+
+def test_a_latin1_hu_file_is_a_problem_with_its_name_and_line(tmp_path):
+    path = tmp_path / "latin1.yaml"
+    text = DEMO.read_text(encoding="utf-8")
+    path.write_bytes(text.encode("latin-1"))  # "Jefa de Ejemplo Muñoz", as an editor on Windows saves it
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if "Muñoz" in row)
+    proc = productizar(tmp_path, "check", str(path))
+    assert proc.returncode == 2, proc.stderr
+    assert f"{path}:{line}: (file): not UTF-8" in proc.stderr and "save it as UTF-8" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    envs = tmp_path / "environments.yaml"
+    envs.write_bytes(
+        (ROOT / "parameters" / "environments.yaml")
+        .read_text(encoding="utf-8")
+        .replace("predeterminado", "predeterminado año")
+        .encode("latin-1")
+    )
+    proc = productizar(tmp_path, "run", str(DEMO), "--env", "local", PRODUCTIZAR_ENVIRONMENTS=str(envs))
+    assert proc.returncode == 2 and f"{envs}:" in proc.stderr and "not UTF-8" in proc.stderr
+
+
+ALIAS_BOMB = """\
+a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]
+b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]
+c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]
+d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]
+e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]
+f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]
+g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]
+h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g, *g]
+hu: [*h, *h, *h, *h, *h, *h, *h, *h, *h, *h]
+"""
+
+
+def test_an_alias_bomb_and_a_huge_file_are_refused_within_a_second(tmp_path):
+    bomb = tmp_path / "bomba.yaml"
+    bomb.write_text(ALIAS_BOMB, encoding="utf-8")
+    proc = productizar(tmp_path, "check", str(bomb), timeout=60)
+    assert proc.returncode == 2 and "aliases (*name) expand to more than 100,000 values" in proc.stderr
+    import time
+
+    from productizar.core.hu import load_hu
+
+    t0 = time.monotonic()
+    with pytest.raises(InputFileError, match="aliases"):
+        load_hu(bomb)
+    bomb_s = time.monotonic() - t0
+    huge = tmp_path / "grande.yaml"
+    huge.write_text(DEMO.read_text(encoding="utf-8") + "# relleno\n" * 4_000_000, encoding="utf-8")  # 40 MB
+    t0 = time.monotonic()
+    with pytest.raises(InputFileError, match="a parameter file has at most 262,144"):
+        load_hu(huge)
+    huge_s = time.monotonic() - t0
+    print(f"alias bomb refused in {bomb_s:.3f} s, 40 MB file in {huge_s:.3f} s")
+    assert bomb_s < 1 and huge_s < 1
+    # one alias, used as YAML intends, still reads
+    shared = tmp_path / "alias.yaml"
+    shared.write_text(
+        DEMO.read_text(encoding="utf-8")
+        .replace(
+            "traffic: {peak_rps: 40, consistency: eventual, items_per_request: 1}",
+            "traffic: &t {peak_rps: 40, consistency: eventual, items_per_request: 1}",
+        )
+        .replace("traffic: {peak_rps: 15, consistency: strong, items_per_request: 1}", "traffic: *t"),
+        encoding="utf-8",
+    )
+    assert load_hu(shared).tables[1].traffic.peak_rps == 40
+
+
+# ------------------------------------------------------------------------------------------- paths in an HU
+
+
+def hu_with(tmp_path: Path, old: str, new: str) -> Path:
+    path = tmp_path / "hu.yaml"
+    path.write_text(DEMO.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("~/.aws/credentials", "must be a path relative to the HU file's folder"),
+        ("/root/.aws/credentials", "must be a path relative to the HU file's folder"),
+        ("../../.aws/credentials.xlsx", 'must stay inside the HU file\'s folder (no "..")'),
+        ("credentials", "must be the AHP matrix as an Excel workbook (.xlsx, .xlsm, .xls)"),
+    ],
+)
+def test_an_hu_cannot_point_outside_its_folder(tmp_path, value, message):
+    path = hu_with(tmp_path, "ahp_matrix: demo-matriz-ahp.xlsx", f"ahp_matrix: {value}")
+    proc = productizar(tmp_path, "check", str(path))
+    line = next(i for i, row in enumerate(path.read_text().splitlines(), 1) if "ahp_matrix" in row)
+    assert proc.returncode == 2 and f"{path}:{line}: documents.ahp_matrix: {message}" in proc.stderr
+
+
+def test_a_link_out_of_the_folder_and_a_file_of_the_wrong_kind_are_refused(tmp_path):
+    from productizar.core.hu import HUFileError, hu_file
+
+    secret = tmp_path / "home" / ".aws" / "credentials"
+    secret.parent.mkdir(parents=True)
+    secret.write_text("[default]\naws_secret_access_key = abcdefghijklmnopqrstuvwxyz0123456789ABCD\n")
+    folder = tmp_path / "hu"
+    folder.mkdir()
+    (folder / "matriz.xlsx").symlink_to(secret)
+    hu_path = folder / "hu.yaml"
+    with pytest.raises(HUFileError, match="leads outside the HU's folder"):
+        hu_file(hu_path, "matriz.xlsx", "documents.ahp_matrix")
+    (folder / "falsa.xlsx").write_text("aws_secret_access_key = abcdefghijklmnopqrstuvwxyz0123456789ABCD\n")
+    with pytest.raises(HUFileError, match="falsa.xlsx is not the AHP matrix as an Excel workbook"):
+        hu_file(hu_path, "falsa.xlsx", "documents.ahp_matrix")
+    (folder / "api.zip").write_text("not a zip")
+    with pytest.raises(HUFileError, match="is not the delivered Django project as a zip"):
+        hu_file(hu_path, "api.zip", "api.package")
+    real = ROOT / "parameters" / "hu" / "demo-matriz-ahp.xlsx"
+    assert hu_file(DEMO, "demo-matriz-ahp.xlsx", "documents.ahp_matrix") == real
