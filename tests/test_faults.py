@@ -191,3 +191,173 @@ def test_a_link_out_of_the_folder_and_a_file_of_the_wrong_kind_are_refused(tmp_p
         hu_file(hu_path, "api.zip", "api.package")
     real = ROOT / "parameters" / "hu" / "demo-matriz-ahp.xlsx"
     assert hu_file(DEMO, "demo-matriz-ahp.xlsx", "documents.ahp_matrix") == real
+
+
+# ------------------------------------------------------------------------------------------- key columns
+
+
+def _misnamed_keys():
+    from productizar.core.hu import load_hu
+
+    hu = load_hu(DEMO)
+    tables = list(hu.tables)
+    tables[0] = tables[0].model_copy(
+        update={"partition_key": tables[0].partition_key.model_copy(update={"name": "documento"})}
+    )
+    tables[2] = tables[2].model_copy(
+        update={"sort_key": tables[2].sort_key.model_copy(update={"name": "cod_producto"})}
+    )
+    return tables
+
+
+def _assert_names_the_fields(zone):
+    from productizar.core.errors import KeyColumnsMissing
+    from productizar.results_zone.profile import count_tables
+
+    with pytest.raises(KeyColumnsMissing) as info:
+        count_tables(zone, _misnamed_keys())
+    text = str(info.value)
+    assert (
+        "tables[0].partition_key.name: la tabla resultados_riesgos.alter_ctra_score_delta no tiene la columna «documento»"
+        in text
+    )
+    assert "tables[2].sort_key.name:" in text and "«cod_producto»" in text
+    assert "sus columnas son: num_documento, fecha_corte" in text  # the columns it does have, in table order
+    assert "tables[1]" not in text
+
+
+def test_a_key_column_the_table_lacks_names_the_hu_field_on_duckdb():
+    from productizar.local import embedded
+    from productizar.results_zone.duckdb import DuckDBResultsZone
+
+    _assert_names_the_fields(DuckDBResultsZone(embedded.duckdb_path()))
+
+
+@pytest.mark.hive
+def test_a_key_column_the_table_lacks_names_the_hu_field_on_hive(hive_zone):
+    _assert_names_the_fields(hive_zone)
+
+
+# ------------------------------------------------------------------------------------------- loads
+
+
+class Crash(Exception):
+    pass
+
+
+class CrashAfter:
+    """The moto client, until ``calls`` batch writes have gone through: then the process 'dies'."""
+
+    def __init__(self, inner, calls):
+        self.inner, self.calls = inner, calls
+
+    def batch_write_item(self, RequestItems):
+        self.calls -= 1
+        if self.calls < 0:
+            raise Crash("caída a mitad de la carga")
+        return self.inner.batch_write_item(RequestItems=RequestItems)
+
+
+def _dynamo():
+    from productizar.cloud import aws
+    from productizar.run.endpoints import resolve
+
+    return aws.client(resolve(get_environment("local")), "dynamodb", max_attempts=1)
+
+
+def _create(name, spec):
+    keys = [(spec.partition_key, "HASH")] + ([(spec.sort_key, "RANGE")] if spec.sort_key else [])
+    _dynamo().create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": k.name, "KeyType": t} for k, t in keys],
+        AttributeDefinitions=[{"AttributeName": k.name, "AttributeType": k.type} for k, _ in keys],
+    )
+    _dynamo().get_waiter("table_exists").wait(TableName=name)
+
+
+def _count(name):
+    return sum(p["Count"] for p in _dynamo().get_paginator("scan").paginate(TableName=name, Select="COUNT"))
+
+
+def test_a_load_resumed_into_a_recreated_table_writes_every_item(small_zone, tmp_path):
+    """Killed after some chunks, the table recreated (a stack rolled back and deployed again): the checkpoint
+    belongs to the old table instance, so the load starts over and the table gets every item."""
+    import uuid
+
+    from productizar.core.hu import load_hu
+    from productizar.dynamo.loader import Checkpoint, load_table, table_instance
+
+    name = f"prueba-reanudar-{uuid.uuid4().hex[:8]}"
+    spec = load_hu(DEMO).tables[0].model_copy(update={"dynamo_table": name})
+    _create(name, spec)
+
+    def checkpoint():
+        return Checkpoint(tmp_path / "cp.json", {"table": name, "instance": table_instance(_dynamo(), name)})
+
+    with pytest.raises(Crash):
+        load_table(
+            small_zone,
+            CrashAfter(_dynamo(), 30),
+            spec,
+            rate_wcu=None,
+            workers=2,
+            chunk_rows=300,
+            checkpoint=checkpoint(),
+        )
+    assert 0 < checkpoint().rows_done() < 2001
+    # the same table: the load resumes, and its figures are those of the whole load
+    resumed = load_table(small_zone, _dynamo(), spec, rate_wcu=None, workers=2, chunk_rows=300, checkpoint=checkpoint())
+    assert resumed.resumed_from_row > 0
+    assert (resumed.rows_read, resumed.refused, resumed.duplicates, resumed.items_written) == (2001, 5, 1, 1995)
+    assert len(resumed.refused_examples) == 5 and _count(name) == 1995
+
+    # killed again, then the table deleted and created anew: nothing of the old checkpoint applies
+    (tmp_path / "cp.json").unlink()
+    with pytest.raises(Crash):
+        load_table(
+            small_zone,
+            CrashAfter(_dynamo(), 30),
+            spec,
+            rate_wcu=None,
+            workers=2,
+            chunk_rows=300,
+            checkpoint=checkpoint(),
+        )
+    done_before = checkpoint().rows_done()
+    _dynamo().delete_table(TableName=name)
+    _dynamo().get_waiter("table_not_exists").wait(TableName=name)
+    _create(name, spec)
+    fresh = checkpoint()
+    after = load_table(small_zone, _dynamo(), spec, rate_wcu=None, workers=2, chunk_rows=300, checkpoint=fresh)
+    print(f"killed after {done_before} rows; resumed into a recreated table: {_count(name)} items of 1995")
+    assert "cambió: instance" in fresh.note and after.resumed_from_row == 0
+    assert after.items_written == 1995 and _count(name) == 1995
+
+
+def test_an_item_over_400_kb_is_refused_by_name_and_the_load_goes_on(tmp_path):
+    import uuid
+
+    import duckdb
+
+    from productizar.core.hu import TableSpec
+    from productizar.dynamo.loader import load_table
+    from productizar.results_zone.duckdb import DuckDBResultsZone
+
+    path = tmp_path / "grande.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE SCHEMA r")
+    con.execute(
+        "CREATE TABLE r.t AS SELECT 'doc' || lpad(CAST(i AS VARCHAR), 5, '0') AS id, 'x' AS nota FROM range(3000) t(i)"
+    )
+    con.execute("UPDATE r.t SET nota = repeat('y', 420000) WHERE id = 'doc01234'")  # 410 KB: over the limit
+    con.execute("UPDATE r.t SET nota = repeat('z', 399000) WHERE id = 'doc02000'")  # just under: loads
+    con.close()
+    name = f"prueba-grande-{uuid.uuid4().hex[:8]}"
+    spec = TableSpec(source="r.t", partition_key={"name": "id", "type": "S"}, dynamo_table=name)
+    _create(name, spec)
+    result = load_table(DuckDBResultsZone(path), _dynamo(), spec, rate_wcu=None, workers=2, chunk_rows=500)
+    assert result.refused == 1 and result.items_written == 2999 and _count(name) == 2999
+    assert result.refused_examples == [
+        "fila 1235: el ítem (id=doc01234) mide 410,2 KB, más que los 400 KB que DynamoDB admite"
+    ]

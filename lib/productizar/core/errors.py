@@ -59,5 +59,21 @@ class TablesMissing(ProductizarError):
         )
 
 
+class KeyColumnsMissing(ProductizarError):
+    """Key columns the HU names that a results-zone table does not have: each with its HU field and the
+    columns the table does have, so the fix is one edit of the HU file."""
+
+    def __init__(self, problems: list[tuple[str, str, str, list[str]]], where: str):
+        self.problems = problems  # (HU field, table, column, the table's columns)
+        lines = [
+            f"  {field}: la tabla {table} no tiene la columna «{column}»; sus columnas son: {', '.join(cols)}"
+            for field, table, column, cols in problems
+        ]
+        super().__init__(
+            f"Columnas de clave que no existen en la zona de resultados ({where}); corrija el archivo de la HU:\n"
+            + "\n".join(lines)
+        )
+
+
 class LocalNotRunning(ProductizarError):
     """The embedded default is not up where a step needs it."""

@@ -21,7 +21,15 @@ from productizar.core.hu import TableSpec
 MAX_ITEM_BYTES = 400 * 1024
 
 
-class BadKey(ProductizarError):
+class RefusedRow(ProductizarError):
+    """A row DynamoDB would not take as an item: the load counts it, names it and goes on."""
+
+
+class BadKey(RefusedRow):
+    pass
+
+
+class ItemTooLarge(RefusedRow):
     pass
 
 
@@ -123,3 +131,16 @@ def item_size(item: dict[str, dict[str, Any]]) -> int:
         else:  # pragma: no cover - the conversion above never builds other types
             raise ValueError(f"unsupported attribute type {kind}")
     return total
+
+
+def loadable_item(row: dict[str, Any], table: TableSpec) -> dict[str, dict[str, Any]]:
+    """``to_item``, refused (``ItemTooLarge``) when DynamoDB's 400 KB limit would reject the item: measured
+    here, as each row is converted, so one big row never aborts a batch of good ones."""
+    item = to_item(row, table)
+    size = item_size(item)
+    if size > MAX_ITEM_BYTES:
+        key = ", ".join(f"{k}={next(iter(item[k].values()))}" for k in table.key_names)
+        raise ItemTooLarge(
+            f"el ítem ({key}) mide {size / 1024:.1f} KB, más que los 400 KB que DynamoDB admite".replace(".", ",")
+        )
+    return item

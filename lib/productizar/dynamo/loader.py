@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +26,7 @@ from botocore.exceptions import ClientError
 from productizar.core.errors import ProductizarError
 from productizar.core.files import write_text
 from productizar.core.hu import TableSpec
-from productizar.dynamo.items import BadKey, item_size, to_item
+from productizar.dynamo.items import RefusedRow, item_size, loadable_item
 
 if TYPE_CHECKING:  # the Glue job imports this module without the results-zone drivers
     from productizar.results_zone.base import ResultsZone
@@ -162,21 +162,72 @@ class LoadResult:
         return asdict(self) | {"items_per_s": round(self.rate, 1)}
 
 
+@dataclass
+class Saved:
+    """What a checkpoint keeps of a load: where it stopped and what it had counted up to there."""
+
+    rows_done: int = 0
+    items_written: int = 0
+    refused: int = 0
+    refused_examples: list[str] = field(default_factory=list)
+    duplicates: int = 0
+    retries: int = 0
+    throttles: int = 0
+    duration_s: float = 0.0
+    last_key: list[Any] | None = None
+
+
 class Checkpoint:
-    """Rows fully written so far, per table, in a small JSON file next to the evidence."""
+    """Rows fully written so far, and the load's counts up to there, in a small JSON file.
+
+    It belongs to one ``identity``: the target table's *instance* (its id and creation time: a table
+    deleted and created again, or a new embedded server, starts from the first row) and the source data as
+    counted. Any other identity, or a finished load, starts from the beginning.
+    """
 
     def __init__(self, path: Path, identity: dict[str, Any]):
         self.path, self.identity = path, identity
+        self.note = ""  # why an existing checkpoint was not used, for the evidence
 
-    def rows_done(self) -> int:
+    def load(self) -> Saved | None:
         try:
             data = json.loads(self.path.read_text())
         except (FileNotFoundError, ValueError):
-            return 0
-        return int(data["rows_done"]) if data.get("identity") == self.identity and not data.get("complete") else 0
+            return None
+        if data.get("complete"):
+            return None
+        if data.get("identity") != self.identity:
+            theirs = data.get("identity") or {}
+            changed = sorted(k for k in set(theirs) | set(self.identity) if theirs.get(k) != self.identity.get(k))
+            self.note = (
+                f"el punto de control de {self.path.name} era de otra carga (cambió: {', '.join(changed)}); "
+                "se carga desde la primera fila"
+            )
+            return None
+        try:
+            return Saved(**data["saved"])
+        except (KeyError, TypeError):
+            return None
 
-    def save(self, rows_done: int, complete: bool = False) -> None:
-        write_text(self.path, json.dumps({"identity": self.identity, "rows_done": rows_done, "complete": complete}))
+    def rows_done(self) -> int:
+        saved = self.load()
+        return saved.rows_done if saved else 0
+
+    def save(self, saved: Saved, complete: bool = False) -> None:
+        write_text(self.path, json.dumps({"identity": self.identity, "saved": asdict(saved), "complete": complete}))
+
+    def discard(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def table_instance(client: Any, table: str) -> dict[str, Any]:
+    """The table's instance as DynamoDB tells it: its id and creation time (a new table, new values)."""
+    t = client.describe_table(TableName=table)["Table"]
+    created = t.get("CreationDateTime")
+    return {
+        "table_id": t.get("TableId", ""),
+        "created": created.isoformat() if hasattr(created, "isoformat") else str(created),
+    }
 
 
 def _key_text(item: dict[str, Any], keys: tuple[str, ...]) -> str:
@@ -193,8 +244,8 @@ def distinct_items(
     for row in rows:
         result.rows_read += 1
         try:
-            item = to_item(row, spec)
-        except BadKey as exc:
+            item = loadable_item(row, spec)
+        except RefusedRow as exc:
             result.refused += 1
             if len(result.refused_examples) < 20:
                 result.refused_examples.append(f"fila {result.rows_read}: {exc}")
@@ -223,31 +274,55 @@ def load_table(
     progress: Callable[[LoadResult, int | None, bool], None] | None = None,
     expected_rows: int | None = None,
 ) -> LoadResult:
-    """Load one table; resumes after the last completed chunk when a checkpoint says so."""
+    """Load one table; resumes after the last completed chunk when a checkpoint of the same table instance
+    and data says so, and then counts the whole load (what was written before the interruption too)."""
     result = LoadResult(spec.source, spec.names.dynamo_table, rate_limit_wcu=rate_wcu)
-    start_row = checkpoint.rows_done() if checkpoint else 0
-    result.resumed_from_row = start_row
+    saved = (checkpoint.load() if checkpoint else None) or Saved()
+    start_row = result.resumed_from_row = result.rows_read = saved.rows_done
+    result.refused, result.refused_examples = saved.refused, list(saved.refused_examples)
+    result.duplicates = saved.duplicates
     writer = BatchWriter(client, spec.names.dynamo_table, RateLimiter(rate_wcu))
-    last_key: list[Any] = [None]
+    last_key: list[Any] = [tuple(saved.last_key) if saved.last_key is not None else None]
     t0 = time.monotonic()
     offset = 0  # rows of the stream seen so far, written now or before an interruption
-    result.rows_read = start_row
+    written = saved.items_written  # items of the chunks whose every batch was accepted
 
-    def settle(futures: list[Any], rows_done: int) -> None:
+    def counts(rows_done: int) -> Saved:
+        """The load's state once every chunk up to ``rows_done`` is written (taken when its items are known)."""
+        return Saved(
+            rows_done=rows_done,
+            refused=result.refused,
+            refused_examples=list(result.refused_examples),
+            duplicates=result.duplicates,
+            last_key=list(last_key[0]) if last_key[0] is not None else None,
+        )
+
+    def refresh() -> None:
+        result.duration_s = saved.duration_s + time.monotonic() - t0
+        result.items_written = written
+        result.retries = saved.retries + writer.counters.retries
+        result.throttles = saved.throttles + writer.counters.throttles
+
+    def settle(futures: list[Any], n_items: int, state: Saved) -> None:
+        nonlocal written
         for future in futures:
             future.result()  # every batch of the chunk is written before its checkpoint
+        written += n_items
+        refresh()
         if checkpoint:
-            checkpoint.save(rows_done)
-        result.duration_s = time.monotonic() - t0
-        result.items_written, result.retries, result.throttles = (
-            writer.counters.items_written,
-            writer.counters.retries,
-            writer.counters.throttles,
-        )
+            checkpoint.save(
+                replace(
+                    state,
+                    items_written=written,
+                    retries=result.retries,
+                    throttles=result.throttles,
+                    duration_s=result.duration_s,
+                )
+            )
         if progress:
             progress(result, expected_rows, False)
 
-    in_flight: tuple[list[Any], int] | None = None
+    in_flight: tuple[list[Any], int, Saved] | None = None
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="carga") as pool:
         for chunk in zone.stream_ordered(spec.source, list(spec.key_names), chunk_rows):
             begin, offset = offset, offset + len(chunk)
@@ -262,14 +337,12 @@ def load_table(
             futures = [pool.submit(writer.write, items[i : i + BATCH]) for i in range(0, len(items), BATCH)]
             if in_flight:
                 settle(*in_flight)
-            in_flight = (futures, result.rows_read)
+            in_flight = (futures, len(items), counts(result.rows_read))
         if in_flight:
             settle(*in_flight)
+    refresh()
     if checkpoint:
-        checkpoint.save(result.rows_read, complete=True)
-    result.duration_s = time.monotonic() - t0
-    result.items_written = writer.counters.items_written
-    result.retries, result.throttles = writer.counters.retries, writer.counters.throttles
+        checkpoint.save(replace(counts(result.rows_read), items_written=written), complete=True)
     if progress:
         progress(result, expected_rows, True)
     return result

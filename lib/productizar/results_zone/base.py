@@ -91,6 +91,11 @@ class ResultsZone(ABC):
         """A short, secret-free description for the evidence."""
 
     # --- built on the above -----------------------------------------------------------------------
+    def columns(self, source: str) -> list[str]:
+        """The table's column names, as the engine spells them (no row is read)."""
+        frame = self.query(f"SELECT * FROM {table_ref(source)} LIMIT 0")
+        return [str(c).rsplit(".", 1)[-1] for c in frame.columns]  # Hive may answer "tabla.columna"
+
     def count_rows(self, source: str) -> int:
         return int(self.query(f"SELECT count(*) AS total_rows FROM {table_ref(source)}").iloc[0]["total_rows"])
 

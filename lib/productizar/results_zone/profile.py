@@ -15,7 +15,7 @@ import pandas as pd
 import sqlglot
 from pydantic import BaseModel, ConfigDict, computed_field
 
-from productizar.core.errors import TablesMissing
+from productizar.core.errors import KeyColumnsMissing, TablesMissing
 from productizar.core.hu import TableSpec
 from productizar.results_zone.base import ResultsZone, quote, table_ref
 
@@ -120,6 +120,20 @@ def count_table(zone: ResultsZone, t: TableSpec) -> TableCount:
     )
 
 
+def check_key_columns(zone: ResultsZone, tables: list[TableSpec]) -> None:
+    """Every key column the HU names exists in its table (``tables`` in the HU's order, so the field path
+    names the HU's entry); all the missing ones are reported at once, before any query uses them."""
+    problems = []
+    for i, t in enumerate(tables):
+        cols = zone.columns(t.source)
+        have = {c.lower() for c in cols}
+        for role, key in (("partition_key", t.partition_key), ("sort_key", t.sort_key)):
+            if key is not None and key.name.lower() not in have:
+                problems.append((f"tables[{i}].{role}.name", t.source, key.name, cols))
+    if problems:
+        raise KeyColumnsMissing(problems, zone.describe())
+
+
 def count_tables(zone: ResultsZone, tables: list[TableSpec], max_workers: int = 4) -> list[TableCount]:
     """Count every table, at most ``max_workers`` at once (each query on its own connection).
 
@@ -128,5 +142,6 @@ def count_tables(zone: ResultsZone, tables: list[TableSpec], max_workers: int = 
     missing = [t.source for t in tables if not zone.table_exists(t.source)]
     if missing:
         raise TablesMissing(missing, zone.describe())
+    check_key_columns(zone, tables)
     with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(tables)))) as pool:
         return list(pool.map(lambda t: count_table(zone, t), tables))

@@ -18,6 +18,12 @@ from productizar.core.scrub import Scrubber
 
 SUMMARY = "summary.json"
 INDEX = "index.html"
+STATE = ".state"
+
+
+def state_dir(out: Path, step: str) -> Path:
+    """What a step keeps between its runs (a load's checkpoints): not evidence; ``--force`` discards it."""
+    return out / STATE / step
 
 
 def save_notebook(nb: nbformat.NotebookNode, path: Path, scrubber: Scrubber) -> tuple[Path, Path]:

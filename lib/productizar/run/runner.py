@@ -226,6 +226,8 @@ class Runner:
             if not self.force and prev.ok and prev.fingerprint == fingerprint:
                 self.echo(f"{tag} up to date (ok since {prev.ended_at}; --force to run again)")
                 continue
+            if self.force:  # a forced step starts over: no checkpoint of an earlier run is resumed
+                shutil.rmtree(evidence.state_dir(self.out, name), ignore_errors=True)
             facts.facts_file(self.out, name).unlink(missing_ok=True)
             t0, started = time.monotonic(), _now()
             ok, message, error = self._execute(name, nb_path, scrubber)

@@ -31,7 +31,7 @@ from productizar.core.hu import HU, load_hu
 from productizar.local import api as local_api
 from productizar.results_zone import open_zone
 from productizar.results_zone.base import ResultsZone
-from productizar.run import facts
+from productizar.run import evidence, facts
 from productizar.run.endpoints import resolve
 from productizar.run.registry import StepSpec, spec
 
@@ -74,6 +74,11 @@ class Step:
     @property
     def name(self) -> str:
         return self.spec.name
+
+    @property
+    def state_dir(self) -> Path:
+        """What this step keeps between its runs (checkpoints); the runner empties it on ``--force``."""
+        return evidence.state_dir(self.output_dir, self.name)
 
     def zone(self) -> ResultsZone:
         return open_zone(self.env.results_zone)

@@ -24,7 +24,7 @@ from productizar.cloud import aws, glue
 from productizar.core import naming
 from productizar.core.hu import TableSpec
 from productizar.dynamo import engine, spark_load
-from productizar.dynamo.loader import Checkpoint, LoadResult, load_table
+from productizar.dynamo.loader import Checkpoint, LoadResult, load_table, table_instance
 from productizar.dynamo.sizing import load_assumptions
 from productizar.run import progress
 from productizar.run.step import Step
@@ -65,13 +65,9 @@ def run(step: Step, workers: int = 4, chunk_rows: int = 10_000, out: Callable[[s
         if chosen[spec.source].engine == engine.SPARK:
             results.append(spark_table(step, spec, out))
             continue
-        identity = {
-            "hu": step.hu.id,
-            "source": spec.source,
-            "table": spec.names.dynamo_table,
-            "keys": list(spec.key_names),
-        }
-        checkpoint = Checkpoint(step.output_dir / "carga" / "checkpoints" / f"{spec.names.table}.json", identity)
+        checkpoint = Checkpoint(
+            step.state_dir / "checkpoints" / f"{spec.names.table}.json", load_identity(step, spec, client, zone)
+        )
         result = load_table(
             zone,
             client,
@@ -83,10 +79,35 @@ def run(step: Step, workers: int = 4, chunk_rows: int = 10_000, out: Callable[[s
             progress=progress.for_loads(out),
             expected_rows=counted[spec.source].rows,
         )
+        if checkpoint.note:
+            out(f"{spec.source}: {checkpoint.note}.")
         if result.resumed_from_row:
-            out(f"{spec.source}: reanudada desde la fila {result.resumed_from_row} (punto de control).")
+            out(
+                f"{spec.source}: reanudada desde la fila {result.resumed_from_row} (punto de control); las cifras "
+                "cuentan la carga entera."
+            )
         results.append(result)
     return results
+
+
+def load_identity(step: Step, spec: TableSpec, client: Any, zone: Any) -> dict[str, Any]:
+    """What a checkpoint must match to be resumed: the HU's table and keys, the table's instance in DynamoDB
+    (a recreated table or a new embedded server starts over) and the source as ``conteo`` counted it."""
+    counted = conteo.read_facts(step).tables[spec.source]
+    return {
+        "hu": step.hu.id,
+        "source": spec.source,
+        "table": spec.names.dynamo_table,
+        "keys": list(spec.key_names),
+        "instance": table_instance(client, spec.names.dynamo_table),
+        "data": {
+            "zone": zone.describe(),
+            "rows": counted.rows,
+            "null_key_rows": counted.null_key_rows,
+            "duplicate_rows": counted.duplicate_rows,
+            "sort_range": [str(counted.sort_min), str(counted.sort_max)],
+        },
+    }
 
 
 def task_slots(step: Step) -> int:
@@ -142,7 +163,7 @@ def results_table(results: list[LoadResult]) -> pd.DataFrame:
                     "Tabla DynamoDB": r.table,
                     "Filas leídas": r.rows_read,
                     "Ítems escritos": r.items_written,
-                    "Claves rechazadas": r.refused,
+                    "Filas rechazadas": r.refused,
                     "Claves repetidas": r.duplicates,
                     "Reintentos": r.retries,
                     "Estrangulamientos": r.throttles,
@@ -166,7 +187,8 @@ def notes(results: list[LoadResult], step: Step) -> str:
         )
         if r.refused:
             out.append(
-                f"{r.source}: {r.refused} filas rechazadas por clave nula o vacía: " + "; ".join(r.refused_examples)
+                f"{r.source}: {r.refused} filas rechazadas (clave nula o vacía, o ítem de más de 400 KB): "
+                + "; ".join(r.refused_examples)
             )
         if r.duplicates:
             out.append(
