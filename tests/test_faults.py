@@ -218,8 +218,8 @@ def _assert_names_the_fields(zone):
         count_tables(zone, _misnamed_keys())
     text = str(info.value)
     assert (
-        "tables[0].partition_key.name: la tabla resultados_riesgos.alter_ctra_score_delta no tiene la columna «documento»"
-        in text
+        "tables[0].partition_key.name: la tabla resultados_riesgos.alter_ctra_score_delta "
+        "no tiene la columna «documento»" in text
     )
     assert "tables[2].sort_key.name:" in text and "«cod_producto»" in text
     assert "sus columnas son: num_documento, fecha_corte" in text  # the columns it does have, in table order
@@ -361,3 +361,178 @@ def test_an_item_over_400_kb_is_refused_by_name_and_the_load_goes_on(tmp_path):
     assert result.refused_examples == [
         "fila 1235: el ítem (id=doc01234) mide 410,2 KB, más que los 400 KB que DynamoDB admite"
     ]
+
+
+# ------------------------------------------------------------------------------------------- the runner
+
+
+def _notebooks_with(tmp_path: Path, name: str, *cells: str) -> Path:
+    """The real step notebooks, with ``name`` replaced by one made of ``cells`` (after the parameters)."""
+    import shutil
+
+    import nbformat
+    from nbformat.v4 import new_code_cell
+
+    nbs = tmp_path / "nbs"
+    shutil.copytree(ROOT / "notebooks", nbs, dirs_exist_ok=True)
+    nb = nbformat.read(nbs / f"{name}.ipynb", as_version=4)
+    params = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    nb.cells = [params] + [new_code_cell(c) for c in cells]
+    nbformat.write(nb, nbs / f"{name}.ipynb")
+    return nbs
+
+
+def _run(steps, notebooks=None, **kw):
+    lines: list[str] = []
+    from productizar.core import paths
+
+    runner = Runner(DEMO, "local", steps, notebooks=notebooks or paths.notebooks_dir(), echo=lines.append, **kw)
+    return runner.run(), lines
+
+
+def test_a_dead_kernel_is_a_recorded_failure_and_the_step_runs_again(tmp_path, monkeypatch):
+    import json
+
+    monkeypatch.setenv("PRODUCTIZAR_OUTPUT_ROOT", str(tmp_path / "out"))
+    first, _ = _run(["conteo"])
+    assert first.exit_code == 0
+    out = first.output_dir
+    killer = _notebooks_with(
+        tmp_path,
+        "conteo",
+        "from productizar.run.step import start\npaso = start('conteo', hu_path, env, output_dir, confirm)",
+        "paso.record({'a medias': True})\nimport os, signal\nos.kill(os.getpid(), signal.SIGKILL)",
+    )
+    dead, lines = _run(["conteo", "dimensionamiento"], notebooks=killer, force=True)
+    assert dead.exit_code == 1, lines
+    summary = json.loads((out / "summary.json").read_text())
+    conteo, dimensionamiento = summary["steps"][0], summary["steps"][1]
+    assert summary["status"] == "failed" and conteo["status"] == "failed"
+    assert conteo["message"].startswith("el kernel del cuaderno murió") and conteo["fingerprint"] is None
+    assert not (out / "facts" / "conteo.json").exists() and conteo["facts"] == {}
+    assert dimensionamiento["status"] == "skipped" and "conteo" in dimensionamiento["message"]
+    # the next run does not take it as "up to date": it runs conteo again, and dimensionamiento gets real facts
+    again, lines = _run(["conteo", "dimensionamiento"])
+    assert again.exit_code == 0 and not any("up to date" in line for line in lines)
+    assert json.loads((out / "facts" / "dimensionamiento.json").read_text())["write_plans"]
+
+
+def test_a_write_error_of_the_evidence_is_a_recorded_failure(tmp_path, monkeypatch):
+    import json
+
+    monkeypatch.setenv("PRODUCTIZAR_OUTPUT_ROOT", str(tmp_path / "out"))
+    first, _ = _run(["conteo"])
+    out = first.output_dir
+    (out / "conteo.html").unlink()
+    (out / "conteo.html").mkdir()  # the evidence cannot be written there: a real OSError, as a full disk gives
+    failed, lines = _run(["conteo"], force=True)
+    assert failed.exit_code == 1
+    record = json.loads((out / "summary.json").read_text())["steps"][0]
+    assert record["status"] == "failed" and "no se pudo escribir la evidencia" in record["message"]
+    assert not (out / "facts" / "conteo.json").exists()
+
+
+def test_a_summary_that_says_ok_without_facts_is_not_up_to_date(tmp_path, monkeypatch):
+    monkeypatch.setenv("PRODUCTIZAR_OUTPUT_ROOT", str(tmp_path / "out"))
+    first, _ = _run(["conteo"])
+    (first.output_dir / "facts" / "conteo.json").unlink()  # as a run killed between the two writes leaves it
+    again, lines = _run(["conteo"])
+    assert again.exit_code == 0 and not any("up to date" in line for line in lines)
+
+
+# ------------------------------------------------------------------------------------------- concurrent runs
+
+
+def _wait_for(predicate, timeout=60.0, what="condition"):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_a_second_run_of_the_same_hu_is_refused_and_a_killed_run_is_recorded(tmp_path, monkeypatch):
+    """Run A (a real process, in a slow conteo) holds the lock: run B is refused naming A. A is killed
+    with SIGKILL: its summary says conteo was running, the lock is free, and the next run runs conteo again."""
+    import json
+    import signal
+
+    from productizar.run.lock import RunInProgress
+
+    monkeypatch.setenv("PRODUCTIZAR_OUTPUT_ROOT", str(tmp_path / "out"))
+    slow = _notebooks_with(
+        tmp_path,
+        "conteo",
+        "from productizar.run.step import start\npaso = start('conteo', hu_path, env, output_dir, confirm)",
+        "import time\ntime.sleep(120)",
+    )
+    code = (
+        "import sys\nfrom pathlib import Path\nfrom productizar.run.runner import Runner\n"
+        f"sys.exit(Runner(Path({str(DEMO)!r}), 'local', ['conteo'], notebooks=Path({str(slow)!r})).run().exit_code)"
+    )
+    a = subprocess.Popen(
+        [sys.executable, "-c", code], env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    out = tmp_path / "out" / "HU3575833" / "local"
+    try:
+
+        def a_is_running_conteo() -> bool:
+            try:
+                return json.loads((out / "summary.json").read_text())["steps"][0]["status"] == "running"
+            except (OSError, ValueError, KeyError):
+                return False
+
+        _wait_for(a_is_running_conteo, what="run A to start conteo")
+        with pytest.raises(RunInProgress) as info:
+            _run(["conteo"])
+        assert f"HU 3575833 in local is already being run by pid {a.pid}" in str(info.value)
+        proc = productizar(tmp_path, "run", str(DEMO), "--env", "local", "--steps", "conteo")
+        assert proc.returncode == 2 and f"pid {a.pid}" in proc.stderr and "nothing was run" in proc.stderr
+    finally:
+        a.send_signal(signal.SIGKILL)
+        a.wait(timeout=30)
+    record = json.loads((out / "summary.json").read_text())["steps"][0]
+    assert record["status"] == "running" and record["fingerprint"] is None  # never a stale ok
+    again, lines = _run(["conteo"])
+    assert again.exit_code == 0 and not any("up to date" in line for line in lines)
+
+
+def test_the_embedded_default_is_stopped_by_the_last_run_that_uses_it(tmp_path, monkeypatch):
+    from productizar.local import embedded
+
+    monkeypatch.setenv("PRODUCTIZAR_STATE_DIR", str(tmp_path / "state"))
+    said: list[str] = []
+    a, b = embedded.in_use(said.append), embedded.in_use(said.append)
+    state_a = a.__enter__()  # run A finds it down and starts it
+    state_b = b.__enter__()  # run B uses the same server
+    assert state_a.pid == state_b.pid and state_a.owner == "run"
+    a.__exit__(None, None, None)  # A ends first: B still uses it
+    assert embedded.running() is not None and "another run is still using it" in said[-1]
+    b.__exit__(None, None, None)  # the last one out stops it
+    assert embedded.running() is None and said[-1].startswith("stopped the embedded default")
+    # one the analyst started (or took over with `local up`) stays up after every run
+    with embedded.in_use(said.append):
+        embedded.up()  # `productizar local up` while a run uses it
+    try:
+        assert embedded.running() is not None and embedded.running().owner == "user"
+    finally:
+        embedded.down()
+
+
+def test_concurrent_documentos_never_share_a_staging_folder(tmp_path, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from productizar.run.step import start
+    from productizar.steps import documentos
+
+    monkeypatch.setenv("PRODUCTIZAR_OUTPUT_ROOT", str(tmp_path / "out"))
+    first, _ = _run(["conteo"])
+    step = start("documentos", str(DEMO), "local", str(first.output_dir))
+    with ThreadPoolExecutor(4) as pool:
+        produced = list(pool.map(lambda _: documentos.produce(step), range(8)))
+    names = sorted(p.name for p in (first.output_dir / "documentos").iterdir())
+    assert names == sorted(p.name for p in produced[0].files.values())
+    assert not [p for p in first.output_dir.iterdir() if p.name.startswith(".documentos")]

@@ -12,7 +12,7 @@ import fcntl
 import os
 import sys
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +33,8 @@ class LocalState:
     pid: int
     port: int
     started_at: str
+    # "run": started by a run, stopped by the last run using it; "user": `productizar local up`, left alone
+    owner: str = "user"
 
     @property
     def endpoint(self) -> str:
@@ -105,17 +107,64 @@ def build_results_zone(target: Path) -> None:
     os.replace(tmp, target)
 
 
-def up() -> tuple[LocalState, bool]:
-    """Start the embedded default if it is not running; returns its state and whether this call started it."""
+def up(owner: str = "user") -> tuple[LocalState, bool]:
+    """Start the embedded default if it is not running; returns its state and whether this call started it.
+
+    ``owner`` says who stops it: a run's server is stopped by the last run using it; a user's (``local up``,
+    also when it finds a run's server) stays until ``local down``."""
     with _lock():
         if not duckdb_file().exists():
             build_results_zone(duckdb_file())
         state = running()
         if state:
+            if owner == "user" and state.owner != "user":  # the analyst keeps it up from now on
+                state = LocalState(state.pid, state.port, state.started_at, "user")
+                loopback.write_state(_state_file(), state)
             return state, False
-        state = _start_moto(paths.state_dir() / "moto.log")
+        started = _start_moto(paths.state_dir() / "moto.log")
+        state = LocalState(started.pid, started.port, started.started_at, owner)
         loopback.write_state(_state_file(), state)
         return state, True
+
+
+@contextlib.contextmanager
+def in_use(echo: Callable[[str], None] = print) -> Iterator[LocalState]:
+    """The embedded default for the length of a run: started if it is down, and stopped at the end only
+    when a run started it and no other run is still using it (each run holds a shared lock on ``users``
+    while it uses the server; the one that can take it exclusively is the last)."""
+    paths.state_dir().mkdir(parents=True, exist_ok=True)
+    with open(paths.state_dir() / "users", "a+") as users:
+        fcntl.flock(users, fcntl.LOCK_SH)
+        state: LocalState | None = None
+        started = False
+        try:
+            state, started = up(owner="run")
+            if started:
+                echo(
+                    f"started the embedded default (moto on {state.endpoint}); "
+                    "what earlier runs left in it is gone (a new server starts empty)"
+                )
+            yield state
+        finally:
+            fcntl.flock(users, fcntl.LOCK_UN)
+            try:
+                fcntl.flock(users, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if started:
+                    echo("left the embedded default running: another run is still using it")
+            else:
+                try:
+                    current = _read_state()
+                    if (
+                        state is not None
+                        and current is not None
+                        and current.owner == "run"
+                        and current.pid == state.pid
+                    ):
+                        down()
+                        echo("stopped the embedded default (a run started it and no other run uses it)")
+                finally:
+                    fcntl.flock(users, fcntl.LOCK_UN)
 
 
 def down(purge: bool = False) -> bool:

@@ -53,7 +53,7 @@ _INDEX = Jinja(autoescape=select_autoescape(default=True)).from_string(
 <style>
 body{font-family:system-ui,sans-serif;margin:2rem;color:#1d1d1b}
 table{border-collapse:collapse;min-width:40rem}th,td{border:1px solid #ccc;padding:.4rem .7rem;text-align:left}
-th{background:#f3f3f3}.ok{color:#1a7f37;font-weight:600}.failed{color:#c62828;font-weight:600}.skipped{color:#777}
+th{background:#f3f3f3}.ok{color:#1a7f37;font-weight:600}.failed{color:#c62828;font-weight:600}.skipped{color:#777}.running{color:#b26a00;font-weight:600}
 </style></head><body>
 <h1>HU {{ s.hu_id }} · {{ s.hu_title }}</h1>
 <p>API <b>{{ s.api }}</b> · entorno <b>{{ s.environment }}</b> · estado general
@@ -69,7 +69,7 @@ th{background:#f3f3f3}.ok{color:#1a7f37;font-weight:600}.failed{color:#c62828;fo
 """
 )
 
-LABELS = {"ok": "correcto", "failed": "falló", "skipped": "omitido"}
+LABELS = {"ok": "correcto", "failed": "falló", "skipped": "omitido", "running": "en ejecución"}
 
 
 def render_index(summary: dict[str, Any]) -> str:

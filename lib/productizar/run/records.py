@@ -12,6 +12,8 @@ class StepStatus(StrEnum):
     OK = "ok"
     FAILED = "failed"
     SKIPPED = "skipped"
+    # recorded before a step touches its facts: a run that dies mid-step leaves this, never a stale "ok"
+    RUNNING = "running"
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from typing import Any
 import nbformat
 import papermill as pm
 from jupyter_client import AsyncKernelManager
+from nbclient.exceptions import DeadKernelError
 from traitlets import CaselessStrEnum, default
 
 from productizar.core import paths
@@ -31,7 +32,7 @@ from productizar.core.environments import Environment, check_confirmation, get_e
 from productizar.core.hu import HU, load_hu
 from productizar.core.scrub import Scrubber, default_scrubber
 from productizar.local import embedded
-from productizar.run import evidence, facts
+from productizar.run import evidence, facts, lock
 from productizar.run.records import StepRecord, StepStatus
 from productizar.run.registry import STEPS, spec
 
@@ -100,19 +101,34 @@ class Runner:
 
     # ------------------------------------------------------------------------------------------ summary
     def _load_records(self) -> dict[str, StepRecord]:
-        previous = evidence.load_summary(self.out) or {}
+        """The records of earlier runs, made honest: a step left ``running`` belongs to a run that died (this
+        run holds the lock), and an ``ok`` whose facts are gone is not ok any more."""
+        try:
+            previous = evidence.load_summary(self.out) or {}
+        except ValueError:  # a summary cut short (a full disk): the steps run again
+            previous = {}
         records = {r["name"]: StepRecord.from_json(r) for r in previous.get("steps", []) if r.get("name") in STEPS}
+        for name, r in records.items():
+            if r.status is StepStatus.RUNNING:
+                records[name] = r.but(
+                    status=StepStatus.FAILED,
+                    fingerprint=None,
+                    message="la corrida anterior terminó a mitad de este paso (proceso detenido); "
+                    "se ejecutará de nuevo",
+                )
+            elif r.ok and not facts.facts_file(self.out, name).exists():
+                records[name] = r.but(
+                    status=StepStatus.FAILED,
+                    fingerprint=None,
+                    facts={},
+                    message="faltan sus resultados (facts); se ejecutará de nuevo",
+                )
         return {name: records.get(name) or StepRecord(name) for name in STEPS}
 
     def _summary(self, records: dict[str, StepRecord]) -> dict[str, Any]:
         statuses = {r.status for r in records.values()}
-        overall = (
-            StepStatus.FAILED
-            if StepStatus.FAILED in statuses
-            else StepStatus.OK
-            if StepStatus.OK in statuses
-            else StepStatus.SKIPPED
-        )
+        order = (StepStatus.FAILED, StepStatus.RUNNING, StepStatus.OK)
+        overall = next((s for s in order if s in statuses), StepStatus.SKIPPED)
         return {
             "hu_id": self.hu.id,
             "hu_title": self.hu.hu.title,
@@ -141,6 +157,27 @@ class Runner:
 
     # ---------------------------------------------------------------------------------------- execution
     def _execute(
+        self, name: str, nb_path: Path, scrubber: Scrubber
+    ) -> tuple[bool, str, pm.PapermillExecutionError | None]:
+        """Run one notebook and save its evidence; every way this can fail (a cell's error, a kernel that
+        dies, a full disk) comes back as a failed step with a sentence, never as a traceback."""
+        try:
+            return self._execute_notebook(name, nb_path, scrubber)
+        except pm.PapermillExecutionError:  # pragma: no cover - caught inside
+            raise
+        except DeadKernelError as exc:
+            return (
+                False,
+                f"el kernel del cuaderno murió durante la ejecución ({scrubber(str(exc)) or 'sin detalle'})",
+                None,
+            )
+        except OSError as exc:
+            where = f" ({exc.filename})" if exc.filename else ""
+            return False, f"no se pudo escribir la evidencia{where}: {exc.strerror or exc}", None
+        except Exception as exc:  # a timeout, a kernel that never answered, a notebook papermill cannot read
+            return False, f"la ejecución del cuaderno falló: {type(exc).__name__}: {scrubber(str(exc))}", None
+
+    def _execute_notebook(
         self, name: str, nb_path: Path, scrubber: Scrubber
     ) -> tuple[bool, str, pm.PapermillExecutionError | None]:
         """Run one notebook into a private temp folder, then save the scrubbed evidence."""
@@ -189,16 +226,11 @@ class Runner:
     def run(self) -> RunResult:
         # a batch is never watched: its kernels must not think a Jupyter server opened them (run/progress.py)
         os.environ.pop("JPY_SESSION_NAME", None)
-        started_local = False
-        if uses_embedded(self.env) and not embedded.running():
-            _, started_local = embedded.up()
-            self.echo(f"started the embedded default (moto on {embedded.moto_endpoint()})")
-        try:
-            return self._run_steps()
-        finally:
-            if started_local:
-                embedded.down()
-                self.echo("stopped the embedded default (it was not running before this run)")
+        with lock.hold(self.out, f"HU {self.hu.id} in {self.env_name}"):
+            if not uses_embedded(self.env):
+                return self._run_steps()
+            with embedded.in_use(self.echo):
+                return self._run_steps()
 
     def _run_steps(self) -> RunResult:
         scrubber = default_scrubber([getattr(self.env.results_zone, "password_env", None) or ""])
@@ -226,14 +258,21 @@ class Runner:
             if not self.force and prev.ok and prev.fingerprint == fingerprint:
                 self.echo(f"{tag} up to date (ok since {prev.ended_at}; --force to run again)")
                 continue
+            t0, started = time.monotonic(), _now()
+            # recorded before its facts are touched: if this process dies, the summary says so
+            records[name] = StepRecord(
+                name, status=StepStatus.RUNNING, started_at=started, message=f"en ejecución (pid {os.getpid()})"
+            )
+            evidence.save_summary(self.out, self._summary(records), scrubber)
             if self.force:  # a forced step starts over: no checkpoint of an earlier run is resumed
                 shutil.rmtree(evidence.state_dir(self.out, name), ignore_errors=True)
             facts.facts_file(self.out, name).unlink(missing_ok=True)
-            t0, started = time.monotonic(), _now()
             ok, message, error = self._execute(name, nb_path, scrubber)
             duration = round(time.monotonic() - t0, 1)
             fact_path = facts.facts_file(self.out, name)
             found = facts.load(self.out, name) if ok and fact_path.exists() else {}
+            if ok and not fact_path.exists():
+                ok, message = False, "el cuaderno terminó sin guardar sus resultados (facts) para los pasos siguientes"
             if not ok:
                 fact_path.unlink(missing_ok=True)  # a failed step hands nothing on
             records[name] = StepRecord(

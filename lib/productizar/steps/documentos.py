@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import shutil
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -197,8 +198,9 @@ def produce(step: Step, mapping_path: Path | None = None, today: date | None = N
     ahp = ahp_matrix(step)
 
     final = step.output_dir / "documentos"
-    staging = step.output_dir / ".documentos.partial"
-    shutil.rmtree(staging, ignore_errors=True)
+    # staging private to this call: two runs (or an analyst's notebook beside a batch) never share it
+    step.output_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".documentos.", suffix=".partial", dir=step.output_dir))
     try:
         files: dict[str, Path] = {}
         stem = f"Solicitud_Monitoreo_{hu.api.name}_HA{hu.documents.ha}"
@@ -232,12 +234,17 @@ def produce(step: Step, mapping_path: Path | None = None, today: date | None = N
         gates = texts.manual_gates(hu, ahp is not None)
         files[GATES] = write_text(staging / "compuertas_manuales.csv", _csv(gates.reset_index()))
         # the whole set, or the earlier one untouched
-        old = step.output_dir / ".documentos.old"
-        shutil.rmtree(old, ignore_errors=True)
+        old = Path(tempfile.mkdtemp(prefix=".documentos.", suffix=".old", dir=step.output_dir)) / "documentos"
         if final.exists():
             final.rename(old)
-        staging.rename(final)
-        shutil.rmtree(old, ignore_errors=True)
+        try:
+            staging.rename(final)
+        except OSError:
+            if old.exists():
+                old.rename(final)  # the earlier set back in place
+            raise
+        finally:
+            shutil.rmtree(old.parent, ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     moved = {label: final / p.name for label, p in files.items()}
