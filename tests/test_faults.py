@@ -536,3 +536,124 @@ def test_concurrent_documentos_never_share_a_staging_folder(tmp_path, monkeypatc
     names = sorted(p.name for p in (first.output_dir / "documentos").iterdir())
     assert names == sorted(p.name for p in produced[0].files.values())
     assert not [p for p in first.output_dir.iterdir() if p.name.startswith(".documentos")]
+
+
+# ------------------------------------------------------------------------------------------- secrets
+
+
+def _parts(data: bytes, name: str, depth: int = 0):
+    """The test's own reading of a file, independent of the scrubber's: zip members and e-mail parts decoded."""
+    import email
+    import email.policy
+    import io
+    import zipfile
+
+    if data[:4] == b"PK\x03\x04":
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            for member in zf.namelist():
+                yield from _parts(zf.read(member), f"{name}!{member}", depth + 1)
+        return
+    if name.endswith(".eml"):
+        msg = email.message_from_bytes(data, policy=email.policy.default)
+        yield name, data.decode("utf-8", "replace")  # the raw message: base64 and quoted-printable as sent
+        for part in msg.walk():
+            if not part.is_multipart():
+                yield from _parts(part.get_payload(decode=True) or b"", f"{name}!{part.get_filename() or 'cuerpo'}")
+        return
+    yield name, data.decode("utf-8", "replace")
+
+
+def _found(text: str, secret: str) -> bool:
+    import base64
+    import html
+    import re
+    import urllib.parse
+
+    joined = re.sub(r"=?\r?\n[ \t>]*|\\n", "", text)
+    forms = {secret, html.escape(secret), html.escape(secret, quote=False), urllib.parse.quote(secret, safe="")}
+    for k in range(3):  # the secret in a base64 stream, at each of the three alignments
+        enc = base64.b64encode(b"\0" * k + secret.encode() + b"\0\0").decode()
+        forms.add(enc[-(-8 * k // 6) : (8 * (k + len(secret))) // 6])
+    return any(f in t for f in forms for t in (text, joined, html.unescape(text), urllib.parse.unquote(text)))
+
+
+PLANTED = {
+    "AWS_SECRET_ACCESS_KEY": "Zq9xW2vB7nK4mP1sT6yR3uE8" + "oA5cD0fG2hJ4/+Pl4nted",
+    "PRODUCTIZAR_HIVE_PASSWORD": 'p&ss<w"rd-Pl4nted+/%x',
+    "AZURE_DEVOPS_EXT_PAT": "pat" + "Pl4ntedValue0123456789abcdef",
+    "SERVICE_APIKEY": "apikey" + "Pl4nted-9876543210",
+}
+KEY_ID = "AKIA" + "PL4NTEDTEST" + "00042"
+
+
+def _hu_with_secrets(tmp_path: Path) -> Path:
+    import shutil
+
+    folder = tmp_path / "hu"
+    folder.mkdir()
+    shutil.copy(ROOT / "parameters" / "hu" / "demo-matriz-ahp.xlsx", folder)
+    text = DEMO.read_text(encoding="utf-8")
+    pw = PLANTED["PRODUCTIZAR_HIVE_PASSWORD"]
+    # what an analyst might paste by mistake: the LDAP password in the title, a key id and the PAT in names
+    text = text.replace("title: Despliegue API Alter Ctra Score Delta", f"title: 'Despliegue {pw} API'")
+    text = text.replace("name: Líder Técnico Peña", f"name: Líder {KEY_ID}")
+    text = text.replace("celula: DAIA15 - DRACARYS", f"celula: DAIA15 {PLANTED['AZURE_DEVOPS_EXT_PAT']}")
+    text = text.replace("monitoring_hours: 24x7", f"monitoring_hours: 24x7 {PLANTED['SERVICE_APIKEY']}")
+    path = folder / "hu.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_planted_secrets_reach_no_file_of_the_evidence(tmp_path, monkeypatch):
+    """Four secrets in the environment, three of them also typed into HU fields, and an AWS key id: after
+    conteo, infraestructura, api and documentos no file of any type holds any of them in any form."""
+    monkeypatch.setenv("PRODUCTIZAR_OUTPUT_ROOT", str(tmp_path / "out"))
+    for name, value in PLANTED.items():
+        monkeypatch.setenv(name, value)
+    hu = _hu_with_secrets(tmp_path)
+    lines: list[str] = []
+    result = Runner(hu, "local", ["conteo", "infraestructura", "api", "documentos"], echo=lines.append).run()
+    assert result.exit_code == 0, (lines, [s.message for s in result.steps])
+    files = [p for p in result.output_dir.rglob("*") if p.is_file()]
+    types = {p.suffix for p in files}
+    assert types >= {".ipynb", ".html", ".json", ".xlsx", ".docx", ".eml", ".txt", ".csv", ".md", ".yaml", ".zip"}
+    secrets = [*PLANTED.values(), KEY_ID]
+    found = [
+        (where, s[:6])
+        for p in files
+        for where, text in _parts(p.read_bytes(), p.name)
+        for s in secrets
+        if _found(text, s)
+    ]
+    parts = sum(1 for p in files for _ in _parts(p.read_bytes(), p.name))
+    print(
+        f"{len(secrets)} planted secrets x {len(types)} file types ({len(files)} files, {parts} text parts): "
+        f"{len(found)} found"
+    )
+    assert found == []
+    # the values were redacted where they stood, not dropped with their documents
+    eml = (result.output_dir / "documentos" / "correo_monitoreo.eml").read_bytes()
+    assert "«redactado»" in next(t for w, t in _parts(eml, "correo_monitoreo.eml") if "cuerpo" in w)
+
+
+def test_an_attachment_that_holds_a_secret_is_not_written(tmp_path, monkeypatch):
+    import openpyxl
+
+    monkeypatch.setenv("PRODUCTIZAR_OUTPUT_ROOT", str(tmp_path / "out"))
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", PLANTED["AWS_SECRET_ACCESS_KEY"])
+    hu = _hu_with_secrets(tmp_path)
+    wb = openpyxl.Workbook()
+    wb.active["B2"] = f"clave: {PLANTED['AWS_SECRET_ACCESS_KEY']}"  # the AHP matrix carries a pasted key
+    wb.save(hu.parent / "demo-matriz-ahp.xlsx")
+    result = Runner(hu, "local", ["conteo", "documentos"], echo=lambda line: None).run()
+    documentos = next(s for s in result.steps if s.name == "documentos")
+    assert result.exit_code == 1 and documentos.status == "failed"
+    assert "No se escribe correo_excepcion_e2e.eml" in documentos.message
+    assert "demo-matriz-ahp.xlsx" in documentos.message
+    assert not (result.output_dir / "documentos").exists()  # the whole set, or none
+    leaked = [
+        p
+        for p in result.output_dir.rglob("*")
+        if p.is_file() and _found(p.read_bytes().decode("utf-8", "replace"), PLANTED["AWS_SECRET_ACCESS_KEY"])
+    ]
+    assert leaked == []

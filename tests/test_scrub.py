@@ -55,3 +55,38 @@ def test_deep_scrubs_nested_structures():
     s = Scrubber(["s3cr3t-value"])
     obj = {"a": ["x s3cr3t-value y", {"b": "s3cr3t-value"}], "n": 3}
     assert s.deep(obj) == {"a": [f"x {REDACTED} y", {"b": REDACTED}], "n": 3}
+
+
+def test_a_secret_is_found_however_a_file_encodes_it():
+    import base64
+    import html
+    import urllib.parse
+
+    from productizar.core.scrub import encodings
+
+    secret = 'p&ss<w"rd-Pl4nted+/%x'
+    s = Scrubber([secret])
+    b64 = base64.b64encode(b"Adjunto: " + secret.encode() + b" fin").decode()
+    wrapped = secret[:9] + "=\r\n" + secret[9:]  # quoted-printable's soft line break
+    split = secret[:7] + "\n    " + secret[7:]
+    for form in (
+        html.escape(secret),
+        urllib.parse.quote(secret, safe=""),
+        b64,
+        wrapped,
+        split,
+        '"p&ss<w\\"rd-Pl4nted+/%x"',
+    ):
+        assert s.leaks(f"antes {form} después"), form
+    assert s(f"<td>{html.escape(secret)}</td>") == f"<td>{REDACTED}</td>"
+    assert s(f"x={split};") == f"x={REDACTED};"
+    assert len(encodings(secret)) >= 8
+    assert not s.leaks("nada que ver aquí: p&ss, Pl4nted")
+
+
+def test_wider_names_and_headers_count_as_secret():
+    environ = {"AZURE_DEVOPS_EXT_PAT": "pat-value-123456", "SERVICE_APIKEY": "apikey-value-123", "PATH": "/usr/bin"}
+    assert set(secret_values(environ)) == {"pat-value-123456", "apikey-value-123"}
+    s = Scrubber()
+    out = s("X-Api-Key: k3y-Pl4nted-0001\nurl?api_key=k3y-Pl4nted-0002&x=1\ncurl -H 'Bearer t0k3nPl4nted0003'")
+    assert "Pl4nted" not in out, out

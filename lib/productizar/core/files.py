@@ -1,4 +1,5 @@
-"""Writing evidence: atomically (a reader never sees half a file) and scrubbed of secrets."""
+"""Writing evidence: atomically (a reader never sees half a file), scrubbed of secrets, and checked: a file
+that still holds a known secret in any text part (a zip member, an e-mail attachment) is never written."""
 
 from __future__ import annotations
 
@@ -12,17 +13,19 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from productizar.core.scrub import Scrubber, default_scrubber
+from productizar.core.scrub import Scrubber, check_clean, default_scrubber
 
 
 @contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """A temporary path beside ``path`` to write to; renamed onto ``path`` only if the block succeeds."""
+def atomic_path(path: Path, scrubber: Scrubber | None = None) -> Iterator[Path]:
+    """A temporary path beside ``path`` to write to; renamed onto ``path`` only if the block succeeds and
+    the file holds no known secret (``SecretInEvidence`` otherwise, and nothing is written)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial" + path.suffix)
     os.close(fd)
     try:
         yield Path(tmp)
+        check_clean(Path(tmp).read_bytes(), path.name, scrubber or default_scrubber())
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
@@ -30,15 +33,16 @@ def atomic_path(path: Path) -> Iterator[Path]:
 
 def write_text(path: Path, text: str, scrubber: Scrubber | None = None) -> Path:
     """Write ``text`` to ``path`` through a temporary file in the same folder, then rename."""
-    text = (scrubber or default_scrubber())(text)
-    with atomic_path(path) as tmp:
+    scrubber = scrubber or default_scrubber()
+    text = scrubber(text)
+    with atomic_path(path, scrubber) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return path
 
 
-def write_bytes(path: Path, data: bytes) -> Path:
-    """Write a binary file (a form, an email) the same way: whole or not at all."""
-    with atomic_path(path) as tmp:
+def write_bytes(path: Path, data: bytes, scrubber: Scrubber | None = None) -> Path:
+    """Write a binary file (a form, an email) the same way: whole, checked, or not at all."""
+    with atomic_path(path, scrubber) as tmp:
         tmp.write_bytes(data)
     return path
 

@@ -5,6 +5,7 @@ Everything goes through the scrubber on its way to disk, and every file is writt
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +15,12 @@ from jinja2 import select_autoescape
 from nbconvert import HTMLExporter
 
 from productizar.core.files import read_json, write_json, write_text
-from productizar.core.scrub import Scrubber
+from productizar.core.scrub import Scrubber, SecretInEvidence, check_clean
 
 SUMMARY = "summary.json"
 INDEX = "index.html"
 STATE = ".state"
+LOCK_NAME = ".run.lock"
 
 
 def state_dir(out: Path, step: str) -> Path:
@@ -36,14 +38,35 @@ def save_notebook(nb: nbformat.NotebookNode, path: Path, scrubber: Scrubber) -> 
     return path, html_path
 
 
+def sweep(out: Path, since: float, scrubber: Scrubber) -> list[str]:
+    """The last net: every file of the evidence changed since ``since`` (what a step wrote by any means,
+    LibreOffice's previews and Spark's logs too) read part by part; a file that holds a known secret is
+    removed, and the sentence saying so returned."""
+    removed = []
+    for path in sorted(p for p in out.rglob("*") if p.is_file()):
+        try:
+            if path.stat().st_mtime < since or path.name == LOCK_NAME:
+                continue
+            check_clean(path.read_bytes(), str(path.relative_to(out)), scrubber)
+        except SecretInEvidence as exc:
+            path.unlink(missing_ok=True)
+            removed.append(f"{exc} (el archivo se retiró de la evidencia)")
+        except OSError:
+            continue
+    return removed
+
+
 def load_summary(out: Path) -> dict[str, Any] | None:
     path = out / SUMMARY
     return read_json(path) if path.exists() else None
 
 
 def save_summary(out: Path, summary: dict[str, Any], scrubber: Scrubber) -> None:
-    write_json(out / SUMMARY, summary, scrubber)
-    write_text(out / INDEX, render_index(summary), scrubber)
+    """The summary and its HTML page; values are scrubbed before the page escapes them (an escaped secret
+    no longer looks like itself)."""
+    clean = scrubber.deep(json.loads(json.dumps(summary, default=str)))
+    write_json(out / SUMMARY, clean, scrubber)
+    write_text(out / INDEX, render_index(clean), scrubber)
 
 
 _INDEX = Jinja(autoescape=select_autoescape(default=True)).from_string(

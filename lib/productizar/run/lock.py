@@ -19,8 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from productizar.core.errors import BadInput
-
-LOCK = ".run.lock"
+from productizar.run.evidence import LOCK_NAME as LOCK
 
 
 class RunInProgress(BadInput):

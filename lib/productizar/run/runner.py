@@ -267,7 +267,11 @@ class Runner:
             if self.force:  # a forced step starts over: no checkpoint of an earlier run is resumed
                 shutil.rmtree(evidence.state_dir(self.out, name), ignore_errors=True)
             facts.facts_file(self.out, name).unlink(missing_ok=True)
+            wall = time.time() - 1  # file times are coarse: a margin, never a miss
             ok, message, error = self._execute(name, nb_path, scrubber)
+            removed = evidence.sweep(self.out, wall, scrubber)
+            if removed:
+                ok, message = False, " ".join(removed)
             duration = round(time.monotonic() - t0, 1)
             fact_path = facts.facts_file(self.out, name)
             found = facts.load(self.out, name) if ok and fact_path.exists() else {}

@@ -25,6 +25,7 @@ from productizar.core import naming, paths
 from productizar.core.errors import ProductizarError
 from productizar.core.files import write_text
 from productizar.core.hu import HU, hu_file
+from productizar.core.scrub import default_scrubber
 from productizar.paperwork import emails, forms, preview, texts
 from productizar.run.step import Step
 from productizar.steps import conteo
@@ -190,7 +191,8 @@ def produce(step: Step, mapping_path: Path | None = None, today: date | None = N
     """Check every value, then write the whole set into ``documentos/`` (replacing an earlier set at once)."""
     hu = step.hu
     counted = {source: c.expected_items for source, c in conteo.read_facts(step).tables.items()}
-    vals = values(hu, counted, today or date.today())
+    # scrubbed before any form or e-mail renders them (once escaped or encoded, a secret hides from a scrub)
+    vals = default_scrubber().deep(values(hu, counted, today or date.today()))
     mapping = forms.load_mapping(mapping_path or DEFAULT_MAPPING, FIELDS)
     absent = missing(vals, mapping.model.fields() | set(EMAIL_FIELDS))
     if absent:
