@@ -181,13 +181,13 @@ def test_a_link_out_of_the_folder_and_a_file_of_the_wrong_kind_are_refused(tmp_p
     folder.mkdir()
     (folder / "matriz.xlsx").symlink_to(secret)
     hu_path = folder / "hu.yaml"
-    with pytest.raises(HUFileError, match="leads outside the HU's folder"):
+    with pytest.raises(HUFileError, match="lleva fuera de la carpeta de la HU"):
         hu_file(hu_path, "matriz.xlsx", "documents.ahp_matrix")
     (folder / "falsa.xlsx").write_text("aws_secret_access_key = abcdefghijklmnopqrstuvwxyz0123456789ABCD\n")
-    with pytest.raises(HUFileError, match="falsa.xlsx is not the AHP matrix as an Excel workbook"):
+    with pytest.raises(HUFileError, match="falsa.xlsx no es la matriz AHP en un libro de Excel"):
         hu_file(hu_path, "falsa.xlsx", "documents.ahp_matrix")
     (folder / "api.zip").write_text("not a zip")
-    with pytest.raises(HUFileError, match="is not the delivered Django project as a zip"):
+    with pytest.raises(HUFileError, match="api.zip no es el proyecto Django entregado en un zip"):
         hu_file(hu_path, "api.zip", "api.package")
     real = ROOT / "parameters" / "hu" / "demo-matriz-ahp.xlsx"
     assert hu_file(DEMO, "demo-matriz-ahp.xlsx", "documents.ahp_matrix") == real
@@ -657,3 +657,47 @@ def test_an_attachment_that_holds_a_secret_is_not_written(tmp_path, monkeypatch)
         if p.is_file() and _found(p.read_bytes().decode("utf-8", "replace"), PLANTED["AWS_SECRET_ACCESS_KEY"])
     ]
     assert leaked == []
+
+
+@pytest.mark.e2e
+def test_a_runner_killed_mid_load_then_a_new_server_loads_every_item(tmp_path, monkeypatch):
+    """The issue's own case: the runner is killed (SIGKILL) in the middle of carga, the embedded default is
+    restarted (a new moto holds new, empty tables), and the next run loads every item of every table."""
+    import json
+    import signal
+
+    from productizar.local import embedded
+
+    env = dict(os.environ, PRODUCTIZAR_STATE_DIR=str(tmp_path / "state"), PRODUCTIZAR_OUTPUT_ROOT=str(tmp_path / "out"))
+    monkeypatch.setenv("PRODUCTIZAR_STATE_DIR", env["PRODUCTIZAR_STATE_DIR"])
+    steps = "conteo,dimensionamiento,infraestructura,coordinadores,carga"
+    cmd = [sys.executable, "-m", "productizar", "run", str(DEMO), "--env", "local", "--steps", steps]
+    out = tmp_path / "out" / "HU3575833" / "local"
+    checkpoint = out / ".state" / "carga" / "checkpoints" / "alter_ctra_score_delta.json"
+    first = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path)
+    try:
+
+        def mid_load() -> bool:
+            try:
+                return json.loads(checkpoint.read_text())["saved"]["rows_done"] >= 20_000
+            except (OSError, ValueError, KeyError):
+                return False
+
+        _wait_for(mid_load, timeout=400, what="carga to pass 20,000 rows")
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=30)
+    killed_at = json.loads(checkpoint.read_text())["saved"]["rows_done"]
+    assert json.loads((out / "summary.json").read_text())["steps"][4]["status"] == "running"
+    embedded.down()  # the killed run's server (new tables next time)
+    again = subprocess.run(cmd[:-1] + [steps + ",verificacion"], env=env, capture_output=True, text=True, timeout=900)
+    assert again.returncode == 0, again.stdout + again.stderr
+    summary = {s["name"]: s for s in json.loads((out / "summary.json").read_text())["steps"]}
+    loaded = summary["carga"]["facts"]["tables"]
+    expected = {t: c["expected_items"] for t, c in summary["conteo"]["facts"]["tables"].items()}
+    assert {t: r["items_written"] for t, r in loaded.items()} == expected
+    assert all(r["resumed_from_row"] == 0 for r in loaded.values())
+    counts = [c for c in summary["verificacion"]["facts"]["checks"] if c["key"] == "item_count"]
+    assert len(counts) == 3 and {c["status"] for c in counts} == {"pass"}
+    total = sum(r["items_written"] for r in loaded.values())
+    print(f"killed after {killed_at:,} rows; after a new server: {total:,} items of {sum(expected.values()):,}")

@@ -236,7 +236,9 @@ def test_first_deployment_runs_only_dev_and_the_files_land_as_in_the_repository(
 def test_an_existing_api_keeps_qa_and_prd_on(tmp_path):
     hu_file = tmp_path / "hu.yaml"
     data = pyyaml.safe_load(DEMO_PATH.read_text())
-    data["infrastructure"] = {"template": str(ROOT / "tests" / "fixtures" / "template_two_tables.yaml")}
+    # the API's current template beside the HU file (paths in an HU stay inside its folder)
+    (tmp_path / "template.yaml").write_bytes((ROOT / "tests" / "fixtures" / "template_two_tables.yaml").read_bytes())
+    data["infrastructure"] = {"template": "template.yaml"}
     hu_file.write_text(pyyaml.safe_dump(data, allow_unicode=True))
     hu = load_hu(hu_file)
     plan = infraestructura.prepare(Step(spec("infraestructura"), hu, hu_file, "local", LOCAL, tmp_path / "out", ""))

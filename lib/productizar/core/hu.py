@@ -29,6 +29,13 @@ FILE_KINDS: dict[str, tuple[tuple[str, ...], str]] = {
 }
 
 
+KIND_ES = {
+    "api.package": "el proyecto Django entregado en un zip",
+    "infrastructure.template": "una plantilla de CloudFormation (YAML o JSON)",
+    "documents.ahp_matrix": "la matriz AHP en un libro de Excel",
+}
+
+
 def _relative_file(value: str | None, field: str) -> str | None:
     """A path written in an HU: relative to the HU's folder, never absolute or climbing out, of its kind."""
     if value is None:
@@ -45,15 +52,18 @@ def _relative_file(value: str | None, field: str) -> str | None:
 
 
 def _looks_like(path: Path, suffix: str) -> bool:
-    head = path.open("rb").read(8)
+    """Whether the file's first bytes are those of its kind (a zip, an OLE workbook, UTF-8 text)."""
+    with path.open("rb") as fh:
+        head = fh.read(65536)
     if suffix in (".zip", ".xlsx", ".xlsm"):
         return head.startswith(ZIP_MAGIC)
     if suffix == ".xls":
         return head == OLE_MAGIC
     try:
-        path.read_bytes()[:65536].decode("utf-8")
-    except UnicodeDecodeError:
-        return False
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # not a character cut at the end of what was read
+            return False
     return b"\0" not in head
 
 
@@ -336,13 +346,15 @@ def hu_file(hu_path: Path, rel: str, field: str) -> Path:
     path = (folder / rel).resolve()
     if not path.is_relative_to(folder):
         raise HUFileError(
-            f"{hu_path}: {field}: {rel} leads outside the HU's folder ({path}); copy the file beside the HU"
+            f"{hu_path}: {field}: {rel} lleva fuera de la carpeta de la HU ({path}); copie el archivo junto a la HU"
         )
     if not path.is_file():
         raise HUFileError(f"{hu_path}: {field}: no existe el archivo {path}")
     suffixes, what = FILE_KINDS[field]
     if not _looks_like(path, path.suffix.lower()):
-        raise HUFileError(f"{hu_path}: {field}: {path.name} is not {what} (its content says otherwise)")
+        raise HUFileError(
+            f"{hu_path}: {field}: {path.name} no es {KIND_ES[field]}: su contenido no corresponde a ese tipo de archivo"
+        )
     return path
 
 

@@ -163,8 +163,6 @@ class Runner:
         dies, a full disk) comes back as a failed step with a sentence, never as a traceback."""
         try:
             return self._execute_notebook(name, nb_path, scrubber)
-        except pm.PapermillExecutionError:  # pragma: no cover - caught inside
-            raise
         except DeadKernelError as exc:
             return (
                 False,
