@@ -509,6 +509,9 @@ def test_the_embedded_default_is_stopped_by_the_last_run_that_uses_it(tmp_path, 
     state_a = a.__enter__()  # run A finds it down and starts it
     state_b = b.__enter__()  # run B uses the same server
     assert state_a.pid == state_b.pid and state_a.owner == "run"
+    # `productizar local down` refuses while a run uses it
+    proc = productizar(tmp_path, "local", "down")
+    assert proc.returncode == 1 and "a run is using the embedded default" in proc.stderr
     a.__exit__(None, None, None)  # A ends first: B still uses it
     assert embedded.running() is not None and "another run is still using it" in said[-1]
     b.__exit__(None, None, None)  # the last one out stops it

@@ -35,13 +35,14 @@ def _parser() -> argparse.ArgumentParser:
     local = sub.add_parser("local", help="the embedded default: moto server and DuckDB results zone on loopback")
     local.add_argument("action", choices=["up", "down", "status"])
     local.add_argument("--purge", action="store_true", help="with down: also delete the demo results zone file")
+    local.add_argument("--force", action="store_true", help="with down: stop it even while a run is using it")
 
     check = sub.add_parser("check", help="validate an HU file and list every problem")
     check.add_argument("hu_file")
     return p
 
 
-def _local(action: str, purge: bool) -> int:
+def _local(action: str, purge: bool, force: bool = False) -> int:
     if action == "up":
         state, started = embedded.up()
         print(
@@ -49,6 +50,13 @@ def _local(action: str, purge: bool) -> int:
             f"results zone {embedded.duckdb_file()}"
         )
     elif action == "down":
+        if embedded.used_by_runs() and not force:
+            print(
+                "productizar: a run is using the embedded default; stopping it now would fail that run. "
+                "Wait for it to end, or use `local down --force`.",
+                file=sys.stderr,
+            )
+            return 1
         print("stopped" if embedded.down(purge) else "was not running")
     else:
         print(json.dumps(embedded.status(), indent=2))
@@ -59,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "local":
-            return _local(args.action, args.purge)
+            return _local(args.action, args.purge, args.force)
         if args.command == "check":
             hu = load_hu(args.hu_file)
             print(f"{args.hu_file}: ok (HU {hu.id}, {len(hu.tables)} tables)")

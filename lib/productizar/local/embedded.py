@@ -127,6 +127,20 @@ def up(owner: str = "user") -> tuple[LocalState, bool]:
         return state, True
 
 
+def used_by_runs() -> bool:
+    """Whether a run holds the embedded default now (its shared lock on ``users``)."""
+    path = paths.state_dir() / "users"
+    if not path.exists():
+        return False
+    with open(path, "a+") as users:
+        try:
+            fcntl.flock(users, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(users, fcntl.LOCK_UN)
+        return False
+
+
 @contextlib.contextmanager
 def in_use(echo: Callable[[str], None] = print) -> Iterator[LocalState]:
     """The embedded default for the length of a run: started if it is down, and stopped at the end only
