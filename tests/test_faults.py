@@ -704,3 +704,15 @@ def test_a_runner_killed_mid_load_then_a_new_server_loads_every_item(tmp_path, m
     assert len(counts) == 3 and {c["status"] for c in counts} == {"pass"}
     total = sum(r["items_written"] for r in loaded.values())
     print(f"killed after {killed_at:,} rows; after a new server: {total:,} items of {sum(expected.values()):,}")
+
+
+def test_a_summary_that_cannot_be_written_ends_in_a_sentence(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PRODUCTIZAR_OUTPUT_ROOT", str(tmp_path / "out"))
+    first, _ = _run(["conteo"])
+    summary = first.output_dir / "summary.json"
+    summary.unlink()
+    summary.mkdir()  # a real OSError where the summary goes
+    result, _ = _run(["conteo"], force=True)
+    assert result.exit_code == 1
+    err = capsys.readouterr().err
+    assert "cannot write the evidence in" in err and "Traceback" not in err

@@ -5,7 +5,7 @@ tokens next to their names, passwords inside URLs, Authorization, X-Api-Key and 
 pairs), and the literal values of this process's secret-looking environment variables, whatever their shape
 and however a file encodes them (HTML or XML escaped, URL-encoded, JSON-escaped, base64, split across lines).
 
-A last check (``leaks``, ``check_file``) reads every text part of a file about to be written (zip members
+A last check (``leaks``, ``check_clean``) reads every text part of a file about to be written (zip members
 such as the sheets of an ``.xlsx`` or a ``.docx``, every part of an ``.eml``, decoded) and refuses it when a
 known secret is still there.
 """

@@ -216,9 +216,6 @@ class Checkpoint:
     def save(self, saved: Saved, complete: bool = False) -> None:
         write_text(self.path, json.dumps({"identity": self.identity, "saved": asdict(saved), "complete": complete}))
 
-    def discard(self) -> None:
-        self.path.unlink(missing_ok=True)
-
 
 def table_instance(client: Any, table: str) -> dict[str, Any]:
     """The table's instance as DynamoDB tells it: its id and creation time (a new table, new values)."""

@@ -225,10 +225,19 @@ class Runner:
         # a batch is never watched: its kernels must not think a Jupyter server opened them (run/progress.py)
         os.environ.pop("JPY_SESSION_NAME", None)
         with lock.hold(self.out, f"HU {self.hu.id} in {self.env_name}"):
-            if not uses_embedded(self.env):
-                return self._run_steps()
-            with embedded.in_use(self.echo):
-                return self._run_steps()
+            try:
+                if not uses_embedded(self.env):
+                    return self._run_steps()
+                with embedded.in_use(self.echo):
+                    return self._run_steps()
+            except OSError as exc:  # the summary itself cannot be written (a full disk): say so, plainly
+                print(
+                    f"productizar: cannot write the evidence in {self.out}: {exc.strerror or exc}"
+                    f"{f' ({exc.filename})' if exc.filename else ''}. Free space or fix the folder, then run "
+                    "again: the steps without a recorded ok run again.",
+                    file=sys.stderr,
+                )
+                return RunResult(1, self.out, [])
 
     def _run_steps(self) -> RunResult:
         scrubber = default_scrubber([getattr(self.env.results_zone, "password_env", None) or ""])

@@ -68,6 +68,14 @@ def run(step: Step, workers: int = 4, chunk_rows: int = 10_000, out: Callable[[s
         checkpoint = Checkpoint(
             step.state_dir / "checkpoints" / f"{spec.names.table}.json", load_identity(step, spec, client, zone)
         )
+        saved = checkpoint.load()  # said before the load: where it resumes, or why it starts over
+        if saved:
+            row = f"{saved.rows_done:,}".replace(",", ".")
+            out(
+                f"{spec.source}: se reanuda desde la fila {row} (punto de control); las cifras cuentan la carga entera."
+            )
+        elif checkpoint.note:
+            out(f"{spec.source}: {checkpoint.note}.")
         result = load_table(
             zone,
             client,
@@ -79,13 +87,6 @@ def run(step: Step, workers: int = 4, chunk_rows: int = 10_000, out: Callable[[s
             progress=progress.for_loads(out),
             expected_rows=counted[spec.source].rows,
         )
-        if checkpoint.note:
-            out(f"{spec.source}: {checkpoint.note}.")
-        if result.resumed_from_row:
-            out(
-                f"{spec.source}: reanudada desde la fila {result.resumed_from_row} (punto de control); las cifras "
-                "cuentan la carga entera."
-            )
         results.append(result)
     return results
 
