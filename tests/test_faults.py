@@ -14,6 +14,7 @@ import yaml
 from productizar.core.environments import get_environment, load_environments, write_mode
 from productizar.core.errors import InputFileError, UsageError
 from productizar.run.runner import Runner
+from tests.support.crash import Crash, CrashAfter
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "parameters" / "hu" / "demo.yaml"
@@ -241,23 +242,6 @@ def test_a_key_column_the_table_lacks_names_the_hu_field_on_hive(hive_zone):
 # ------------------------------------------------------------------------------------------- loads
 
 
-class Crash(Exception):
-    pass
-
-
-class CrashAfter:
-    """The moto client, until ``calls`` batch writes have gone through: then the process 'dies'."""
-
-    def __init__(self, inner, calls):
-        self.inner, self.calls = inner, calls
-
-    def batch_write_item(self, RequestItems):
-        self.calls -= 1
-        if self.calls < 0:
-            raise Crash("caída a mitad de la carga")
-        return self.inner.batch_write_item(RequestItems=RequestItems)
-
-
 def _dynamo():
     from productizar.cloud import aws
     from productizar.run.endpoints import resolve
@@ -295,16 +279,19 @@ def test_a_load_resumed_into_a_recreated_table_writes_every_item(small_zone, tmp
     def checkpoint():
         return Checkpoint(tmp_path / "cp.json", {"table": name, "instance": table_instance(_dynamo(), name)})
 
-    with pytest.raises(Crash):
-        load_table(
-            small_zone,
-            CrashAfter(_dynamo(), 30),
-            spec,
-            rate_wcu=None,
-            workers=2,
-            chunk_rows=300,
-            checkpoint=checkpoint(),
-        )
+    def killed_load():
+        with pytest.raises(Crash):
+            load_table(
+                small_zone,
+                CrashAfter(_dynamo(), 30),
+                spec,
+                rate_wcu=None,
+                workers=2,
+                chunk_rows=300,
+                checkpoint=checkpoint(),
+            )
+
+    killed_load()
     assert 0 < checkpoint().rows_done() < 2001
     # the same table: the load resumes, and its figures are those of the whole load
     resumed = load_table(small_zone, _dynamo(), spec, rate_wcu=None, workers=2, chunk_rows=300, checkpoint=checkpoint())
@@ -314,16 +301,7 @@ def test_a_load_resumed_into_a_recreated_table_writes_every_item(small_zone, tmp
 
     # killed again, then the table deleted and created anew: nothing of the old checkpoint applies
     (tmp_path / "cp.json").unlink()
-    with pytest.raises(Crash):
-        load_table(
-            small_zone,
-            CrashAfter(_dynamo(), 30),
-            spec,
-            rate_wcu=None,
-            workers=2,
-            chunk_rows=300,
-            checkpoint=checkpoint(),
-        )
+    killed_load()
     done_before = checkpoint().rows_done()
     _dynamo().delete_table(TableName=name)
     _dynamo().get_waiter("table_not_exists").wait(TableName=name)

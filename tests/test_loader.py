@@ -16,6 +16,7 @@ from productizar.dynamo.loader import BATCH, BatchWriter, Checkpoint, LoadError,
 from productizar.results_zone.base import ResultsZone
 from productizar.results_zone.duckdb import DuckDBResultsZone
 from productizar.run.endpoints import resolve
+from tests.support.crash import Crash, CrashAfter
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCAL = resolve(get_environment("local"))
@@ -128,19 +129,6 @@ def test_rate_limiter_holds_the_rate():
 def test_load_refuses_bad_keys_keeps_the_last_repeated_row_and_resumes(small_zone, tmp_path):
     first = new_table(DEMO.tables[0])
     spec = spec_for("resultados_riesgos.alter_ctra_score_delta", first)
-
-    class Crash(Exception):
-        pass
-
-    class CrashAfter:
-        def __init__(self, inner, calls):
-            self.inner, self.calls = inner, calls
-
-        def batch_write_item(self, RequestItems):
-            self.calls -= 1
-            if self.calls < 0:
-                raise Crash("caída simulada a mitad de la carga")
-            return self.inner.batch_write_item(RequestItems=RequestItems)
 
     checkpoint = Checkpoint(tmp_path / "cp.json", {"table": first})
     with pytest.raises(Crash):
