@@ -694,3 +694,19 @@ def test_a_summary_that_cannot_be_written_ends_in_a_sentence(tmp_path, monkeypat
     assert result.exit_code == 1
     err = capsys.readouterr().err
     assert "cannot write the evidence in" in err and "Traceback" not in err
+
+
+def test_force_discards_what_a_step_kept_and_a_plain_run_keeps_it(tmp_path, monkeypatch):
+    from productizar.run.evidence import state_dir
+
+    monkeypatch.setenv("PRODUCTIZAR_OUTPUT_ROOT", str(tmp_path / "out"))
+    first, _ = _run(["conteo"])
+    kept = state_dir(first.output_dir, "conteo") / "checkpoints" / "t.json"
+    other = state_dir(first.output_dir, "carga") / "checkpoints" / "t.json"
+    for path in (kept, other):
+        path.parent.mkdir(parents=True)
+        path.write_text("{}")
+    _run(["conteo"], confirm="3575833")  # runs again (another input), not forced: its state stays
+    assert kept.exists()
+    _run(["conteo"], force=True)
+    assert not kept.exists() and other.exists()  # only the state of the steps that ran is discarded
