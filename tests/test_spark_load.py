@@ -256,3 +256,6 @@ def test_carga_sends_a_table_to_spark_says_why_and_verificacion_agrees(tmp_path)
     assert facts["coordinadores"]["glue_job"]["script"].endswith("/scripts/cargar_dynamo.py")
     html = (out / "carga.html").read_text(encoding="utf-8")
     assert "Glue/Spark" in html and "la HU fija load.engine: spark" in html and "Spark local" in html
+    # the job's input (a copy of results-zone data) is kept with the step's state, not in the evidence
+    assert not list((out / "carga").rglob("*.parquet"))
+    assert [p.name for p in (out / ".state" / "carga" / "parquet").iterdir()] == [f"{SOURCE}.parquet"]

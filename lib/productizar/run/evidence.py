@@ -21,6 +21,9 @@ SUMMARY = "summary.json"
 INDEX = "index.html"
 STATE = ".state"
 LOCK_NAME = ".run.lock"
+# what the sweep reads whole: evidence is pages, tables and documents; a file larger than this is data (the
+# results-zone copy a Spark load reads is kept in ``.state/``), written by the tool, never from a secret
+SWEEP_MAX_BYTES = 64 * 1024 * 1024
 
 
 def state_dir(out: Path, step: str) -> Path:
@@ -45,7 +48,8 @@ def sweep(out: Path, since: float, scrubber: Scrubber) -> list[str]:
     removed = []
     for path in sorted(p for p in out.rglob("*") if p.is_file()):
         try:
-            if path.stat().st_mtime < since or path.name == LOCK_NAME:
+            stat = path.stat()
+            if stat.st_mtime < since or path.name == LOCK_NAME or stat.st_size > SWEEP_MAX_BYTES:
                 continue
             check_clean(path.read_bytes(), str(path.relative_to(out)), scrubber)
         except SecretInEvidence as exc:

@@ -124,7 +124,8 @@ def spark_table(step: Step, spec: TableSpec, out: Callable[[str], None] = print)
     started = time.monotonic()
     if "glue_job" in step.env.known_gaps:
         local_tasks = min(args.tasks, LOCAL_TASKS)
-        parquet = step.output_dir / "carga" / "parquet" / f"{spec.source}.parquet"
+        # a copy of results-zone data is the job's input, not evidence: it is kept with the step's state
+        parquet = step.state_dir / "parquet" / f"{spec.source}.parquet"
         step.zone().export_parquet(spec.source, parquet)
         args = replace(args, tasks=local_tasks, parquet=str(parquet), endpoint=aws.endpoint_url(step.env))
         out(
