@@ -660,7 +660,7 @@ def test_a_runner_killed_mid_load_then_a_new_server_loads_every_item(tmp_path, m
 
         def mid_load() -> bool:
             try:
-                return json.loads(checkpoint.read_text())["saved"]["rows_done"] >= 20_000
+                return json.loads(checkpoint.read_text())["result"]["rows_read"] >= 20_000
             except (OSError, ValueError, KeyError):
                 return False
 
@@ -668,7 +668,7 @@ def test_a_runner_killed_mid_load_then_a_new_server_loads_every_item(tmp_path, m
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=30)
-    killed_at = json.loads(checkpoint.read_text())["saved"]["rows_done"]
+    killed_at = json.loads(checkpoint.read_text())["result"]["rows_read"]
     assert json.loads((out / "summary.json").read_text())["steps"][4]["status"] == "running"
     embedded.down()  # the killed run's server (new tables next time)
     again = subprocess.run(cmd[:-1] + [steps + ",verificacion"], env=env, capture_output=True, text=True, timeout=900)

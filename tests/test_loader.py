@@ -12,7 +12,16 @@ from botocore.exceptions import ClientError
 from productizar.cloud import aws
 from productizar.core.environments import get_environment
 from productizar.core.hu import TableSpec, load_hu
-from productizar.dynamo.loader import BATCH, BatchWriter, Checkpoint, LoadError, RateLimiter, Saved, load_table
+from productizar.dynamo.loader import (
+    BATCH,
+    BatchWriter,
+    Checkpoint,
+    LoadError,
+    LoadResult,
+    RateLimiter,
+    Saved,
+    load_table,
+)
 from productizar.results_zone.base import ResultsZone
 from productizar.results_zone.duckdb import DuckDBResultsZone
 from productizar.run.endpoints import resolve
@@ -161,11 +170,11 @@ def test_load_refuses_bad_keys_keeps_the_last_repeated_row_and_resumes(small_zon
 
 def test_checkpoint_of_another_table_is_ignored(tmp_path):
     cp = Checkpoint(tmp_path / "cp.json", {"table": "a"})
-    cp.save(Saved(rows_done=600))
+    cp.save(Saved(LoadResult("r.t", "t", rows_read=600)))
     assert cp.rows_done() == 600
     other = Checkpoint(tmp_path / "cp.json", {"table": "b"})
     assert other.rows_done() == 0 and "cambió: table" in other.note
-    cp.save(Saved(rows_done=900), complete=True)
+    cp.save(Saved(LoadResult("r.t", "t", rows_read=900)), complete=True)
     assert cp.rows_done() == 0  # a finished load starts again from the beginning
 
 

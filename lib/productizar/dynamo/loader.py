@@ -164,17 +164,15 @@ class LoadResult:
 
 @dataclass
 class Saved:
-    """What a checkpoint keeps of a load: where it stopped and what it had counted up to there."""
+    """What a checkpoint keeps of a load: its result up to the last chunk written whole (``rows_read`` is
+    where it resumes) and that chunk's last key (a repeated key across the boundary is still counted)."""
 
-    rows_done: int = 0
-    items_written: int = 0
-    refused: int = 0
-    refused_examples: list[str] = field(default_factory=list)
-    duplicates: int = 0
-    retries: int = 0
-    throttles: int = 0
-    duration_s: float = 0.0
+    result: LoadResult
     last_key: list[Any] | None = None
+
+    @property
+    def rows_done(self) -> int:
+        return self.result.rows_read
 
 
 class Checkpoint:
@@ -205,7 +203,7 @@ class Checkpoint:
             )
             return None
         try:
-            return Saved(**data["saved"])
+            return Saved(LoadResult(**data["result"]), data.get("last_key"))
         except (KeyError, TypeError):
             return None
 
@@ -214,7 +212,17 @@ class Checkpoint:
         return saved.rows_done if saved else 0
 
     def save(self, saved: Saved, complete: bool = False) -> None:
-        write_text(self.path, json.dumps({"identity": self.identity, "saved": asdict(saved), "complete": complete}))
+        write_text(
+            self.path,
+            json.dumps(
+                {
+                    "identity": self.identity,
+                    "result": asdict(saved.result),
+                    "last_key": saved.last_key,
+                    "complete": complete,
+                }
+            ),
+        )
 
 
 def table_instance(client: Any, table: str) -> dict[str, Any]:
@@ -273,32 +281,41 @@ def load_table(
 ) -> LoadResult:
     """Load one table; resumes after the last completed chunk when a checkpoint of the same table instance
     and data says so, and then counts the whole load (what was written before the interruption too)."""
-    result = LoadResult(spec.source, spec.names.dynamo_table, rate_limit_wcu=rate_wcu)
-    saved = (checkpoint.load() if checkpoint else None) or Saved()
-    start_row = result.resumed_from_row = result.rows_read = saved.rows_done
-    result.refused, result.refused_examples = saved.refused, list(saved.refused_examples)
-    result.duplicates = saved.duplicates
+    saved = checkpoint.load() if checkpoint else None
+    before = saved.result if saved else LoadResult(spec.source, spec.names.dynamo_table)  # the earlier part
+    result = replace(before, refused_examples=list(before.refused_examples), rate_limit_wcu=rate_wcu)
+    start_row = result.resumed_from_row = result.rows_read
     writer = BatchWriter(client, spec.names.dynamo_table, RateLimiter(rate_wcu))
-    last_key: list[Any] = [tuple(saved.last_key) if saved.last_key is not None else None]
+    last_key: list[Any] = [tuple(saved.last_key) if saved and saved.last_key is not None else None]
     t0 = time.monotonic()
     offset = 0  # rows of the stream seen so far, written now or before an interruption
-    written = saved.items_written  # items of the chunks whose every batch was accepted
+    written = before.items_written  # items of the chunks whose every batch was accepted
 
-    def counts(rows_done: int) -> Saved:
-        """The load's state once every chunk up to ``rows_done`` is written (taken when its items are known)."""
+    def snapshot() -> Saved:
+        """The load as it will stand once the chunk just converted is written (its refusals and repeats are
+        counted already; items, retries and time are filled in when it settles)."""
         return Saved(
-            rows_done=rows_done,
-            refused=result.refused,
-            refused_examples=list(result.refused_examples),
-            duplicates=result.duplicates,
-            last_key=list(last_key[0]) if last_key[0] is not None else None,
+            replace(result, refused_examples=list(result.refused_examples)),
+            list(last_key[0]) if last_key[0] is not None else None,
         )
 
     def refresh() -> None:
-        result.duration_s = saved.duration_s + time.monotonic() - t0
+        result.duration_s = before.duration_s + time.monotonic() - t0
         result.items_written = written
-        result.retries = saved.retries + writer.counters.retries
-        result.throttles = saved.throttles + writer.counters.throttles
+        result.retries = before.retries + writer.counters.retries
+        result.throttles = before.throttles + writer.counters.throttles
+
+    def settled(state: Saved) -> Saved:
+        return Saved(
+            replace(
+                state.result,
+                items_written=written,
+                retries=result.retries,
+                throttles=result.throttles,
+                duration_s=result.duration_s,
+            ),
+            state.last_key,
+        )
 
     def settle(futures: list[Any], n_items: int, state: Saved) -> None:
         nonlocal written
@@ -307,15 +324,7 @@ def load_table(
         written += n_items
         refresh()
         if checkpoint:
-            checkpoint.save(
-                replace(
-                    state,
-                    items_written=written,
-                    retries=result.retries,
-                    throttles=result.throttles,
-                    duration_s=result.duration_s,
-                )
-            )
+            checkpoint.save(settled(state))
         if progress:
             progress(result, expected_rows, False)
 
@@ -334,12 +343,12 @@ def load_table(
             futures = [pool.submit(writer.write, items[i : i + BATCH]) for i in range(0, len(items), BATCH)]
             if in_flight:
                 settle(*in_flight)
-            in_flight = (futures, len(items), counts(result.rows_read))
+            in_flight = (futures, len(items), snapshot())
         if in_flight:
             settle(*in_flight)
     refresh()
     if checkpoint:
-        checkpoint.save(replace(counts(result.rows_read), items_written=written), complete=True)
+        checkpoint.save(settled(snapshot()), complete=True)
     if progress:
         progress(result, expected_rows, True)
     return result
