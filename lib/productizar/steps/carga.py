@@ -26,6 +26,7 @@ from productizar.core.hu import TableSpec
 from productizar.dynamo import engine, spark_load
 from productizar.dynamo.loader import Checkpoint, LoadResult, load_table, table_instance
 from productizar.dynamo.sizing import load_assumptions
+from productizar.results_zone.profile import TableCount
 from productizar.run import progress
 from productizar.run.step import Step
 from productizar.steps import conteo, dimensionamiento
@@ -66,7 +67,8 @@ def run(step: Step, workers: int = 4, chunk_rows: int = 10_000, out: Callable[[s
             results.append(spark_table(step, spec, out))
             continue
         checkpoint = Checkpoint(
-            step.state_dir / "checkpoints" / f"{spec.names.table}.json", load_identity(step, spec, client, zone)
+            step.state_dir / "checkpoints" / f"{spec.names.table}.json",
+            load_identity(step, spec, counted[spec.source], client, zone),
         )
         saved = checkpoint.load()  # said before the load: where it resumes, or why it starts over
         if saved:
@@ -91,10 +93,9 @@ def run(step: Step, workers: int = 4, chunk_rows: int = 10_000, out: Callable[[s
     return results
 
 
-def load_identity(step: Step, spec: TableSpec, client: Any, zone: Any) -> dict[str, Any]:
+def load_identity(step: Step, spec: TableSpec, counted: TableCount, client: Any, zone: Any) -> dict[str, Any]:
     """What a checkpoint must match to be resumed: the HU's table and keys, the table's instance in DynamoDB
     (a recreated table or a new embedded server starts over) and the source as ``conteo`` counted it."""
-    counted = conteo.read_facts(step).tables[spec.source]
     return {
         "hu": step.hu.id,
         "source": spec.source,
