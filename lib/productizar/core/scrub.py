@@ -69,18 +69,14 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
 
 def secret_values(environ: Mapping[str, str] | None = None, extra_names: Iterable[str] = ()) -> list[str]:
     """Values of environment variables whose names say they are secret (plus ``extra_names``), longest first."""
-    return sorted(set(secret_items(environ, extra_names).values()), key=len, reverse=True)
-
-
-def secret_items(environ: Mapping[str, str] | None = None, extra_names: Iterable[str] = ()) -> dict[str, str]:
-    """The secret-looking environment variables (plus ``extra_names``) by name."""
     environ = os.environ if environ is None else environ
     names = set(extra_names)
-    return {
-        k: v
+    values = {
+        v
         for k, v in environ.items()
         if ((_SECRET_ENV_NAME.search(k) and k not in _NOT_SECRET) or k in names) and len(v) >= _MIN_SECRET_LEN
     }
+    return sorted(values, key=len, reverse=True)
 
 
 # between two characters of a secret, what a file may put when it wraps a line: a newline (with the next
@@ -118,12 +114,11 @@ def encodings(value: str) -> set[str]:
     return {f for f in forms if f}
 
 
-def _literal_pattern(values: Iterable[str]) -> re.Pattern[str] | None:
-    """One pattern for every form of every secret, each allowed to be split across lines."""
-    alternatives = sorted({f for v in values for f in encodings(v)}, key=len, reverse=True)
-    if not alternatives:
+def _literal_pattern(forms: list[str]) -> re.Pattern[str] | None:
+    """One pattern for every form of every secret (longest first), each allowed to be split across lines."""
+    if not forms:
         return None
-    return re.compile("|".join(_BREAK.join(re.escape(c) for c in form) for form in alternatives))
+    return re.compile("|".join(_BREAK.join(re.escape(c) for c in form) for form in forms))
 
 
 class Scrubber:
@@ -132,7 +127,7 @@ class Scrubber:
     def __init__(self, literals: Iterable[str] = ()):
         self.literals = [s for s in literals if s]
         self._forms = sorted({f for v in self.literals for f in encodings(v)}, key=len, reverse=True)
-        self._literal = _literal_pattern(self.literals)
+        self._literal = _literal_pattern(self._forms)
 
     def _present(self, text: str) -> list[str]:
         """The forms of known secrets in ``text`` once line breaks are taken out (a fast substring search;
