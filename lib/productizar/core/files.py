@@ -17,15 +17,18 @@ from productizar.core.scrub import Scrubber, check_clean, default_scrubber
 
 
 @contextmanager
-def atomic_path(path: Path, scrubber: Scrubber | None = None) -> Iterator[Path]:
+def atomic_path(path: Path, scrubber: Scrubber | None = None, checked: bool = False) -> Iterator[Path]:
     """A temporary path beside ``path`` to write to; renamed onto ``path`` only if the block succeeds and
-    the file holds no known secret (``SecretInEvidence`` otherwise, and nothing is written)."""
+    the file holds no known secret (``SecretInEvidence`` otherwise, and nothing is written). A library
+    that saves to the path (openpyxl, docxtpl) is checked by reading the file back; ``checked`` says the
+    caller checked the bytes it writes already."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial" + path.suffix)
     os.close(fd)
     try:
         yield Path(tmp)
-        check_clean(Path(tmp).read_bytes(), path.name, scrubber or default_scrubber())
+        if not checked:
+            check_clean(Path(tmp).read_bytes(), path.name, scrubber or default_scrubber())
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
@@ -34,15 +37,13 @@ def atomic_path(path: Path, scrubber: Scrubber | None = None) -> Iterator[Path]:
 def write_text(path: Path, text: str, scrubber: Scrubber | None = None) -> Path:
     """Write ``text`` to ``path`` through a temporary file in the same folder, then rename."""
     scrubber = scrubber or default_scrubber()
-    text = scrubber(text)
-    with atomic_path(path, scrubber) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-    return path
+    return write_bytes(path, scrubber(text).encode("utf-8"), scrubber)
 
 
 def write_bytes(path: Path, data: bytes, scrubber: Scrubber | None = None) -> Path:
     """Write a binary file (a form, an email) the same way: whole, checked, or not at all."""
-    with atomic_path(path, scrubber) as tmp:
+    check_clean(data, path.name, scrubber or default_scrubber())
+    with atomic_path(path, checked=True) as tmp:
         tmp.write_bytes(data)
     return path
 

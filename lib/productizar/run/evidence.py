@@ -6,6 +6,7 @@ Everything goes through the scrubber on its way to disk, and every file is writt
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from jinja2 import Environment as Jinja
 from jinja2 import select_autoescape
 from nbconvert import HTMLExporter
 
-from productizar.core.files import read_json, write_json, write_text
+from productizar.core.files import read_json, write_text
 from productizar.core.scrub import Scrubber, SecretInEvidence, check_clean
 
 SUMMARY = "summary.json"
@@ -41,12 +42,12 @@ def save_notebook(nb: nbformat.NotebookNode, path: Path, scrubber: Scrubber) -> 
     return path, html_path
 
 
-def sweep(out: Path, since: float, scrubber: Scrubber) -> list[str]:
+def sweep(out: Path, since: float, scrubber: Scrubber, checked: Collection[Path] = ()) -> list[str]:
     """The last net: every file of the evidence changed since ``since`` (what a step wrote by any means,
     LibreOffice's previews and Spark's logs too) read part by part; a file that holds a known secret is
-    removed, and the sentence saying so returned."""
+    removed, and the sentence saying so returned. ``checked``: files just written through ``core.files``."""
     removed = []
-    for path in sorted(p for p in out.rglob("*") if p.is_file()):
+    for path in sorted(p for p in out.rglob("*") if p.is_file() and p not in checked):
         try:
             stat = path.stat()
             if stat.st_mtime < since or path.name == LOCK_NAME or stat.st_size > SWEEP_MAX_BYTES:
@@ -69,7 +70,7 @@ def save_summary(out: Path, summary: dict[str, Any], scrubber: Scrubber) -> None
     """The summary and its HTML page; values are scrubbed before the page escapes them (an escaped secret
     no longer looks like itself)."""
     clean = scrubber.deep(json.loads(json.dumps(summary, default=str)))
-    write_json(out / SUMMARY, clean, scrubber)
+    write_text(out / SUMMARY, json.dumps(clean, indent=2, ensure_ascii=False) + "\n", scrubber)
     write_text(out / INDEX, render_index(clean), scrubber)
 
 

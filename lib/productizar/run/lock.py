@@ -17,6 +17,7 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TextIO
 
 from productizar.core.errors import BadInput
 from productizar.run.evidence import LOCK_NAME as LOCK
@@ -26,9 +27,11 @@ class RunInProgress(BadInput):
     """Another run of the same HU and environment holds the lock: nothing was run."""
 
 
-def _holder(fh: object) -> str:
+def _holder(fh: TextIO) -> str:
+    """Who holds the lock, as the holder wrote it into the lock file."""
     try:
-        data = json.loads(Path(fh.name).read_text(encoding="utf-8") or "{}")  # type: ignore[attr-defined]
+        fh.seek(0)
+        data = json.loads(fh.read() or "{}")
     except (OSError, ValueError):
         data = {}
     if not data:

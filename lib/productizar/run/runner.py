@@ -276,7 +276,9 @@ class Runner:
             facts.facts_file(self.out, name).unlink(missing_ok=True)
             wall = time.time() - 1  # file times are coarse: a margin, never a miss
             ok, message, error = self._execute(name, nb_path, scrubber)
-            removed = evidence.sweep(self.out, wall, scrubber)
+            # the notebook and its HTML were checked as they were written: the sweep reads the rest
+            own = {self.out / f"{name}.ipynb", self.out / f"{name}.html"}
+            removed = evidence.sweep(self.out, wall, scrubber, checked=own)
             if removed:
                 ok, message = False, " ".join(removed)
             duration = round(time.monotonic() - t0, 1)
