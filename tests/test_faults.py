@@ -15,6 +15,7 @@ from productizar.core.environments import get_environment, load_environments, wr
 from productizar.core.errors import InputFileError, UsageError
 from productizar.run.runner import Runner
 from tests.support.crash import Crash, CrashAfter
+from tests.support.dynamo import client, count_items, create_table
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "parameters" / "hu" / "demo.yaml"
@@ -242,28 +243,6 @@ def test_a_key_column_the_table_lacks_names_the_hu_field_on_hive(hive_zone):
 # ------------------------------------------------------------------------------------------- loads
 
 
-def _dynamo():
-    from productizar.cloud import aws
-    from productizar.run.endpoints import resolve
-
-    return aws.client(resolve(get_environment("local")), "dynamodb", max_attempts=1)
-
-
-def _create(name, spec):
-    keys = [(spec.partition_key, "HASH")] + ([(spec.sort_key, "RANGE")] if spec.sort_key else [])
-    _dynamo().create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": k.name, "KeyType": t} for k, t in keys],
-        AttributeDefinitions=[{"AttributeName": k.name, "AttributeType": k.type} for k, _ in keys],
-    )
-    _dynamo().get_waiter("table_exists").wait(TableName=name)
-
-
-def _count(name):
-    return sum(p["Count"] for p in _dynamo().get_paginator("scan").paginate(TableName=name, Select="COUNT"))
-
-
 def test_a_load_resumed_into_a_recreated_table_writes_every_item(small_zone, tmp_path):
     """Killed after some chunks, the table recreated (a stack rolled back and deployed again): the checkpoint
     belongs to the old table instance, so the load starts over and the table gets every item."""
@@ -274,16 +253,16 @@ def test_a_load_resumed_into_a_recreated_table_writes_every_item(small_zone, tmp
 
     name = f"prueba-reanudar-{uuid.uuid4().hex[:8]}"
     spec = load_hu(DEMO).tables[0].model_copy(update={"dynamo_table": name})
-    _create(name, spec)
+    create_table(spec, name)
 
     def checkpoint():
-        return Checkpoint(tmp_path / "cp.json", {"table": name, "instance": table_instance(_dynamo(), name)})
+        return Checkpoint(tmp_path / "cp.json", {"table": name, "instance": table_instance(client(), name)})
 
     def killed_load():
         with pytest.raises(Crash):
             load_table(
                 small_zone,
-                CrashAfter(_dynamo(), 30),
+                CrashAfter(client(), 30),
                 spec,
                 rate_wcu=None,
                 workers=2,
@@ -294,23 +273,23 @@ def test_a_load_resumed_into_a_recreated_table_writes_every_item(small_zone, tmp
     killed_load()
     assert 0 < checkpoint().rows_done() < 2001
     # the same table: the load resumes, and its figures are those of the whole load
-    resumed = load_table(small_zone, _dynamo(), spec, rate_wcu=None, workers=2, chunk_rows=300, checkpoint=checkpoint())
+    resumed = load_table(small_zone, client(), spec, rate_wcu=None, workers=2, chunk_rows=300, checkpoint=checkpoint())
     assert resumed.resumed_from_row > 0
     assert (resumed.rows_read, resumed.refused, resumed.duplicates, resumed.items_written) == (2001, 5, 1, 1995)
-    assert len(resumed.refused_examples) == 5 and _count(name) == 1995
+    assert len(resumed.refused_examples) == 5 and count_items(name) == 1995
 
     # killed again, then the table deleted and created anew: nothing of the old checkpoint applies
     (tmp_path / "cp.json").unlink()
     killed_load()
     done_before = checkpoint().rows_done()
-    _dynamo().delete_table(TableName=name)
-    _dynamo().get_waiter("table_not_exists").wait(TableName=name)
-    _create(name, spec)
+    client().delete_table(TableName=name)
+    client().get_waiter("table_not_exists").wait(TableName=name)
+    create_table(spec, name)
     fresh = checkpoint()
-    after = load_table(small_zone, _dynamo(), spec, rate_wcu=None, workers=2, chunk_rows=300, checkpoint=fresh)
-    print(f"killed after {done_before} rows; resumed into a recreated table: {_count(name)} items of 1995")
+    after = load_table(small_zone, client(), spec, rate_wcu=None, workers=2, chunk_rows=300, checkpoint=fresh)
+    print(f"killed after {done_before} rows; resumed into a recreated table: {count_items(name)} items of 1995")
     assert "cambió: instance" in fresh.note and after.resumed_from_row == 0
-    assert after.items_written == 1995 and _count(name) == 1995
+    assert after.items_written == 1995 and count_items(name) == 1995
 
 
 def test_an_item_over_400_kb_is_refused_by_name_and_the_load_goes_on(tmp_path):
@@ -333,9 +312,9 @@ def test_an_item_over_400_kb_is_refused_by_name_and_the_load_goes_on(tmp_path):
     con.close()
     name = f"prueba-grande-{uuid.uuid4().hex[:8]}"
     spec = TableSpec(source="r.t", partition_key={"name": "id", "type": "S"}, dynamo_table=name)
-    _create(name, spec)
-    result = load_table(DuckDBResultsZone(path), _dynamo(), spec, rate_wcu=None, workers=2, chunk_rows=500)
-    assert result.refused == 1 and result.items_written == 2999 and _count(name) == 2999
+    create_table(spec, name)
+    result = load_table(DuckDBResultsZone(path), client(), spec, rate_wcu=None, workers=2, chunk_rows=500)
+    assert result.refused == 1 and result.items_written == 2999 and count_items(name) == 2999
     assert result.refused_examples == [
         "fila 1235: el ítem (id=doc01234) mide 410,2 KB, más que los 400 KB que DynamoDB admite"
     ]

@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy
 
 from productizar.core.hu import load_hu
+from productizar.core.naming import INVENTORY_COLUMNS
 from productizar.local import embedded as localenv
 from productizar.results_zone.base import ResultsZoneError
 from productizar.results_zone.duckdb import DuckDBResultsZone
@@ -22,20 +23,6 @@ pytestmark = pytest.mark.hive
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "parameters" / "hu" / "demo.yaml"
 HU = load_hu(DEMO)
-INVENTORY_COLUMNS = [
-    "package",
-    "table_name",
-    "semilla",
-    "proceso",
-    "origen_fuente",
-    "data_folder",
-    "periodicidad",
-    "descripcion",
-    "solicita_ingestion",
-    "dia_ejecucion",
-    "hora_ejecucion",
-    "prerrequisito",
-]
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +55,7 @@ def test_conteo_step_runs_through_pyhive(environments_with_hive):
 
 def test_seed_inventory_lookup_with_like_percent(hive_zone, duck):
     on_hive, on_duck = hive_zone.query(SEED_LOOKUP), duck.query(SEED_LOOKUP)
-    assert list(on_hive.columns) == list(on_duck.columns) == INVENTORY_COLUMNS
+    assert list(on_hive.columns) == list(on_duck.columns) == list(INVENTORY_COLUMNS)
     assert len(on_hive) == len(on_duck) == 10  # LIMIT without ORDER BY: which 10 rows is up to the engine
     assert on_hive["proceso"].str.contains("CRD").all() and on_duck["proceso"].str.contains("CRD").all()
     ordered = SEED_LOOKUP.replace("LIMIT 10", "ORDER BY package LIMIT 10")

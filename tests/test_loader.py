@@ -2,15 +2,12 @@
 
 import threading
 import time
-import uuid
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
 
-from productizar.cloud import aws
-from productizar.core.environments import get_environment
 from productizar.core.hu import TableSpec, load_hu
 from productizar.dynamo.loader import (
     BATCH,
@@ -24,28 +21,11 @@ from productizar.dynamo.loader import (
 )
 from productizar.results_zone.base import ResultsZone
 from productizar.results_zone.duckdb import DuckDBResultsZone
-from productizar.run.endpoints import resolve
 from tests.support.crash import Crash, CrashAfter
+from tests.support.dynamo import client, create_table
 
 ROOT = Path(__file__).resolve().parents[1]
-LOCAL = resolve(get_environment("local"))
 DEMO = load_hu(ROOT / "parameters" / "hu" / "demo.yaml")
-
-
-def client():
-    return aws.client(LOCAL, "dynamodb", max_attempts=1)
-
-
-def new_table(spec: TableSpec) -> str:
-    name = f"prueba-carga-{uuid.uuid4().hex[:8]}"
-    keys = [(spec.partition_key, "HASH")] + ([(spec.sort_key, "RANGE")] if spec.sort_key else [])
-    client().create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": k.name, "KeyType": t} for k, t in keys],
-        AttributeDefinitions=[{"AttributeName": k.name, "AttributeType": k.type} for k, _ in keys],
-    )
-    return name
 
 
 def spec_for(source: str, table: str, **keys) -> TableSpec:
@@ -65,7 +45,7 @@ def scan_all(table: str) -> list[dict]:
 
 def test_values_arrive_exactly():
     spec = TableSpec(source="r.t", partition_key={"name": "id", "type": "S"}, sort_key={"name": "n", "type": "N"})
-    table = new_table(spec)
+    table = create_table(spec)
     item = {
         "id": {"S": "clave-ñandú"},
         "n": {"N": "12345678901234567890.123456789"},
@@ -107,7 +87,7 @@ class Flaky:
 
 def test_throttling_and_unprocessed_items_are_retried_and_counted():
     spec = TableSpec(source="r.t", partition_key={"name": "id", "type": "S"})
-    table = new_table(spec)
+    table = create_table(spec)
     flaky = Flaky(client())
     writer = BatchWriter(flaky, table, RateLimiter(None), sleep=lambda s: None)
     writer.write([{"id": {"S": str(i)}} for i in range(20)])
@@ -136,7 +116,7 @@ def test_rate_limiter_holds_the_rate():
 
 
 def test_load_refuses_bad_keys_keeps_the_last_repeated_row_and_resumes(small_zone, tmp_path):
-    first = new_table(DEMO.tables[0])
+    first = create_table(DEMO.tables[0])
     spec = spec_for("resultados_riesgos.alter_ctra_score_delta", first)
 
     checkpoint = Checkpoint(tmp_path / "cp.json", {"table": first})
@@ -149,7 +129,7 @@ def test_load_refuses_bad_keys_keeps_the_last_repeated_row_and_resumes(small_zon
     resumed = load_table(small_zone, client(), spec, rate_wcu=None, workers=2, chunk_rows=300, checkpoint=checkpoint)
     assert resumed.resumed_from_row == done and resumed.rows_read == 2001
 
-    clean_table = new_table(DEMO.tables[0])
+    clean_table = create_table(DEMO.tables[0])
     clean = load_table(
         small_zone,
         client(),
@@ -192,7 +172,7 @@ def test_a_key_repeated_across_chunks_keeps_the_later_row(tmp_path):
     con.execute("INSERT INTO r.t VALUES ('k4', 'zzz-ultima')")
     con.close()
     spec = TableSpec(source="r.t", partition_key={"name": "id", "type": "S"})
-    table = new_table(spec)
+    table = create_table(spec)
     seen: list[str] = []
 
     class Recording(DuckDBResultsZone):
