@@ -130,18 +130,18 @@ def _prop(parent: ET.Element, kind: str, name: str, value: Any) -> ET.Element:
     return e
 
 
-def _no_arguments(parent: ET.Element) -> None:
-    """The empty HTTP arguments block JMeter expects on request defaults and on each sampler."""
-    args = ET.SubElement(
-        parent,
-        "elementProp",
-        name="HTTPsampler.Arguments",
-        elementType="Arguments",
-        guiclass="HTTPArgumentsPanel",
-        testclass="Arguments",
-        enabled="true",
-    )
+def _arguments(parent: ET.Element, name: str, guiclass: str, testname: str | None = None) -> ET.Element:
+    """An empty arguments block: the plan's user variables, and the HTTP arguments JMeter expects on request
+    defaults and on each sampler."""
+    attrs = {"name": name, "elementType": "Arguments", "guiclass": guiclass, "testclass": "Arguments"}
+    attrs |= {"testname": testname} if testname else {}
+    args = ET.SubElement(parent, "elementProp", attrs | {"enabled": "true"})
     ET.SubElement(args, "collectionProp", name="Arguments.arguments")
+    return args
+
+
+def _no_arguments(parent: ET.Element) -> None:
+    _arguments(parent, "HTTPsampler.Arguments", "HTTPArgumentsPanel")
 
 
 def _p(name: str) -> str:
@@ -169,17 +169,7 @@ def jmx(hu: HU, p95_ms: int | None = None) -> str:
     )
     _prop(plan, "boolProp", "TestPlan.functional_mode", False)
     _prop(plan, "boolProp", "TestPlan.serialize_threadgroups", False)
-    udv = ET.SubElement(
-        plan,
-        "elementProp",
-        name="TestPlan.user_defined_variables",
-        elementType="Arguments",
-        guiclass="ArgumentsPanel",
-        testclass="Arguments",
-        testname="Variables",
-        enabled="true",
-    )
-    ET.SubElement(udv, "collectionProp", name="Arguments.arguments")
+    _arguments(plan, "TestPlan.user_defined_variables", "ArgumentsPanel", testname="Variables")
     body = ET.SubElement(top, "hashTree")
 
     defaults = ET.SubElement(
