@@ -28,6 +28,14 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class CapacityModel(_Strict):
+    """An endpoint that meters DynamoDB with a model of AWS's rules (the embedded moto): where they come
+    from and how much faster its clock runs. Set when the run resolves ``embedded``; absent: AWS itself."""
+
+    source: str
+    time_scale: Annotated[float, Field(gt=0)] = 1.0
+
+
 class AwsSettings(_Strict):
     region: str
     profile: str | None = None
@@ -36,6 +44,7 @@ class AwsSettings(_Strict):
     # an emulator that takes any credentials: fixed placeholders instead of the standard chain (the run sets
     # it when it resolves "embedded")
     placeholder_credentials: bool = False
+    capacity_model: CapacityModel | None = None
 
 
 class DuckDBZone(_Strict):

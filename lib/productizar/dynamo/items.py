@@ -15,6 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+# DynamoDB's size rules live in core.capacity (the embedded endpoint meters with them too); re-exported here
+from productizar.core.capacity import item_size as item_size
+from productizar.core.capacity import number_size as number_size
 from productizar.core.errors import ProductizarError
 from productizar.core.hu import TableSpec
 
@@ -106,31 +109,6 @@ def to_item(row: dict[str, Any], table: TableSpec) -> dict[str, dict[str, Any]]:
         if attr is not None:
             item[name] = attr
     return item
-
-
-def number_size(text: str) -> int:
-    """Bytes of a number: 1 per two significant digits, plus 1 (plus 1 more when negative)."""
-    digits = text.lstrip("-").replace(".", "").lstrip("0").rstrip("0")
-    return math.ceil(max(len(digits), 1) / 2) + 1 + (1 if text.startswith("-") else 0)
-
-
-def item_size(item: dict[str, dict[str, Any]]) -> int:
-    """Bytes DynamoDB counts for an item: every attribute name plus its value (UTF-8 strings)."""
-    total = 0
-    for name, attr in item.items():
-        total += len(name.encode("utf-8"))
-        ((kind, value),) = attr.items()
-        if kind == "S":
-            total += len(value.encode("utf-8"))
-        elif kind == "N":
-            total += number_size(value)
-        elif kind == "B":
-            total += len(value)
-        elif kind in ("BOOL", "NULL"):
-            total += 1
-        else:  # pragma: no cover - the conversion above never builds other types
-            raise ValueError(f"unsupported attribute type {kind}")
-    return total
 
 
 def loadable_item(row: dict[str, Any], table: TableSpec) -> dict[str, dict[str, Any]]:

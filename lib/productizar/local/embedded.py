@@ -13,7 +13,7 @@ import os
 import sys
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,6 +21,7 @@ import duckdb
 import sqlglot
 
 from productizar.core import paths
+from productizar.core.capacity import load_rules
 from productizar.core.errors import LocalNotRunning
 from productizar.local import api as local_api
 from productizar.local import demo_data, loopback, motoserver
@@ -35,6 +36,9 @@ class LocalState:
     started_at: str
     # "run": started by a run, stopped by the last run using it; "user": `productizar local up`, left alone
     owner: str = "user"
+    # the capacity model the server meters DynamoDB with: the sizing file and its time scale
+    capacity_rules: str = ""
+    time_scale: float = 1.0
 
     @property
     def endpoint(self) -> str:
@@ -78,13 +82,37 @@ def running() -> LocalState | None:
     return None
 
 
+def capacity_model() -> tuple[Path, float]:
+    """The rules the embedded endpoint meters DynamoDB with (``parameters/sizing.yaml``) and their time
+    scale: the file's, or ``PRODUCTIZAR_TIME_SCALE`` (tests and rehearsals compress AWS's minutes)."""
+    rules = paths.project_root() / "parameters" / "sizing.yaml"
+    scale = os.environ.get("PRODUCTIZAR_TIME_SCALE")
+    return rules, float(scale) if scale else load_rules(rules).time_scale
+
+
 def _start_moto(log: Path, wait_s: float = 30.0) -> LocalState:
+    rules, scale = capacity_model()
     started = loopback.spawn(
-        lambda port: [sys.executable, "-m", motoserver.MARKER, "-H", HOST, "-p", str(port)], _health, log, wait_s
+        lambda port: [
+            sys.executable,
+            "-m",
+            motoserver.MARKER,
+            "-H",
+            HOST,
+            "-p",
+            str(port),
+            "--capacity-rules",
+            str(rules),
+            "--time-scale",
+            str(scale),
+        ],
+        _health,
+        log,
+        wait_s,
     )
     if not started:
         raise LocalNotRunning(f"moto did not start on {HOST}; see {log}")
-    return LocalState(*started, datetime.now(UTC).isoformat(timespec="seconds"))
+    return LocalState(*started, datetime.now(UTC).isoformat(timespec="seconds"), "user", str(rules), scale)
 
 
 def build_results_zone(target: Path) -> None:
@@ -118,11 +146,11 @@ def up(owner: str = "user") -> tuple[LocalState, bool]:
         state = running()
         if state:
             if owner == "user" and state.owner != "user":  # the analyst keeps it up from now on
-                state = LocalState(state.pid, state.port, state.started_at, "user")
+                state = replace(state, owner="user")
                 loopback.write_state(_state_file(), state)
             return state, False
         started = _start_moto(paths.state_dir() / "moto.log")
-        state = LocalState(started.pid, started.port, started.started_at, owner)
+        state = replace(started, owner=owner)
         loopback.write_state(_state_file(), state)
         return state, True
 
@@ -201,13 +229,18 @@ def reset() -> None:
         pass
 
 
-def moto_endpoint() -> str:
+def running_state() -> LocalState:
+    """The running server's state; ``LocalNotRunning`` when it is down."""
     state = running()
     if not state:
         raise LocalNotRunning(
             "El entorno local no está levantado: ejecute `productizar local up` antes de abrir el cuaderno."
         )
-    return state.endpoint
+    return state
+
+
+def moto_endpoint() -> str:
+    return running_state().endpoint
 
 
 def duckdb_path() -> Path:

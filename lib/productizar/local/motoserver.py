@@ -6,6 +6,8 @@ write is lost (measured: 6 of 80,000 items with a short GIL switch interval; one
 100,000 in a CI run). AWS never does that, so the loader and the Spark tasks keep writing concurrently and
 the endpoint serializes instead. moto's work is bound by the GIL anyway, so little is lost.
 
+With ``--capacity-rules`` it also meters DynamoDB as AWS does (``capacity_endpoint``): moto never throttles.
+
 Run as ``python -m productizar.local.motoserver -H 127.0.0.1 -p PORT`` (what ``localenv`` starts).
 """
 
@@ -17,7 +19,11 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
+
+from productizar.core.capacity import load_rules
+from productizar.local.capacity_endpoint import Metered
 
 MARKER = "productizar.local.motoserver"  # in the process's command line: how localenv recognises its server
 
@@ -47,11 +53,16 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog=MARKER, description=__doc__.splitlines()[0])
     parser.add_argument("-H", "--host", default="127.0.0.1")
     parser.add_argument("-p", "--port", type=int, required=True)
+    parser.add_argument("--capacity-rules", help="meter DynamoDB with the capacity_model of this sizing file")
+    parser.add_argument("--time-scale", type=float, help="override the rules' time_scale")
     args = parser.parse_args(argv)
     os.environ.setdefault("MOTO_PORT", str(args.port))  # as moto's own launcher: URLs it builds name this port
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: sys.exit(0))
-    app = Serialized(DomainDispatcherApplication(create_backend_app))
+    moto_app: Callable[..., Iterable[bytes]] = DomainDispatcherApplication(create_backend_app)
+    if args.capacity_rules:  # DynamoDB's metering in front of moto, which never throttles
+        moto_app = Metered(moto_app, load_rules(Path(args.capacity_rules), args.time_scale))
+    app = Serialized(moto_app)
     # threaded: connections are accepted while a request runs; the lock decides who runs
     run_simple(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
 

@@ -6,7 +6,10 @@ the run every layer simply uses a URL and a path, and never asks the local proce
 
 from __future__ import annotations
 
-from productizar.core.environments import EMBEDDED, DuckDBZone, Environment
+from pathlib import Path
+
+from productizar.core import paths
+from productizar.core.environments import EMBEDDED, CapacityModel, DuckDBZone, Environment
 from productizar.local import embedded
 
 EMBEDDED_ZONE_LABEL = "DuckDB embebido (entorno local)"
@@ -17,8 +20,18 @@ def resolve(env: Environment) -> Environment:
     credentials) and the demo results zone's file; ``LocalNotRunning`` when it is not up."""
     update: dict[str, object] = {}
     if env.aws.endpoint == EMBEDDED:
+        state = embedded.running_state()
+        model = None
+        if state.capacity_rules:  # the server meters DynamoDB itself: say with what
+            rules = Path(state.capacity_rules)
+            source = (
+                str(rules.relative_to(paths.project_root()))
+                if rules.is_relative_to(paths.project_root())
+                else str(rules)
+            )
+            model = CapacityModel(source=source, time_scale=state.time_scale)
         update["aws"] = env.aws.model_copy(
-            update={"endpoint": embedded.moto_endpoint(), "placeholder_credentials": True}
+            update={"endpoint": state.endpoint, "placeholder_credentials": True, "capacity_model": model}
         )
     zone = env.results_zone
     if isinstance(zone, DuckDBZone) and zone.path == EMBEDDED:
