@@ -13,9 +13,9 @@ from productizar.dynamo.loader import (
     BATCH,
     BatchWriter,
     Checkpoint,
+    Controller,
     LoadError,
     LoadResult,
-    RateLimiter,
     Saved,
     load_table,
 )
@@ -53,14 +53,14 @@ def test_values_arrive_exactly():
         "vacio": {"S": ""},
         "activo": {"BOOL": False},
     }
-    BatchWriter(client(), table, RateLimiter(None)).write([item])
+    BatchWriter(client(), table, Controller(None)).write([item])
     back = client().get_item(TableName=table, Key={"id": item["id"], "n": item["n"]})["Item"]
     assert back == item
 
 
 def test_at_most_25_items_a_call():
     with pytest.raises(ValueError, match="25"):
-        BatchWriter(client(), "x", RateLimiter(None)).write([{"k": {"S": str(i)}} for i in range(BATCH + 1)])
+        BatchWriter(client(), "x", Controller(None)).write([{"k": {"S": str(i)}} for i in range(BATCH + 1)])
 
 
 class Flaky:
@@ -69,7 +69,10 @@ class Flaky:
     def __init__(self, inner, throttle_first: int = 3):
         self.inner, self.left, self.calls, self.unprocessed_once = inner, throttle_first, 0, True
 
-    def batch_write_item(self, RequestItems):
+    def __getattr__(self, name):  # DescribeTable and the rest: the real client
+        return getattr(self.inner, name)
+
+    def batch_write_item(self, RequestItems, **kwargs):
         self.calls += 1
         if self.left:
             self.left -= 1
@@ -89,23 +92,24 @@ def test_throttling_and_unprocessed_items_are_retried_and_counted():
     spec = TableSpec(source="r.t", partition_key={"name": "id", "type": "S"})
     table = create_table(spec)
     flaky = Flaky(client())
-    writer = BatchWriter(flaky, table, RateLimiter(None), sleep=lambda s: None)
+    writer = BatchWriter(flaky, table, Controller(None), sleep=lambda s: None)
     writer.write([{"id": {"S": str(i)}} for i in range(20)])
-    assert writer.counters.throttles == 3 and writer.counters.retries == 4
+    assert writer.counters.throttles == 4 and writer.counters.retries == 4  # 3 refused calls, 1 partial
     assert writer.counters.items_written == 20 and len(scan_all(table)) == 20
 
 
-def test_a_table_that_never_accepts_fails_clearly():
-    writer = BatchWriter(
-        Flaky(client(), throttle_first=100), "x", RateLimiter(None), max_attempts=3, sleep=lambda s: None
-    )
-    with pytest.raises(LoadError, match="después de 3 intentos"):
+def test_a_table_that_never_accepts_fails_clearly_after_the_stall_time_not_a_count_of_attempts():
+    writer = BatchWriter(Flaky(client(), throttle_first=10**6), "x", Controller(None), stall_s=0.5)
+    t0 = time.monotonic()
+    with pytest.raises(LoadError, match="ninguna escritura de este lote en 0 s") as err:
         writer.write([{"id": {"S": "1"}}])
+    assert time.monotonic() - t0 >= 0.5
+    assert writer.counters.throttles > 3  # many more than a fixed number of attempts
+    assert "Suba su capacidad de escritura" in str(err.value)
 
 
-def test_rate_limiter_holds_the_rate():
-    limiter = RateLimiter(400)
-    limiter.acquire(400)  # spend the initial burst
+def test_a_fixed_ceiling_holds_the_rate():
+    limiter = Controller(400)
     t0 = time.monotonic()
     threads = [threading.Thread(target=lambda: [limiter.acquire(10) for _ in range(20)]) for _ in range(4)]
     for t in threads:

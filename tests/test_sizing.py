@@ -36,6 +36,9 @@ def test_scaling_time_hand_computed():
     # already above the demand: no scaling, 1000 at 50/s
     assert sizing.load_seconds_with_scaling(1000, 100, 100, 0.5, 0.6, 120) == pytest.approx(20)
     assert sizing.load_seconds_with_scaling(0, 1, 10, 1, 0.5, 10) == 0
+    # the loader never writes above its share of the capacity now: at a share not above the target the
+    # utilization never crosses it, so target tracking never raises the table (1000 at 0.5 x 1 WCU/s)
+    assert sizing.load_seconds_with_scaling(1000, 1, 8000, 0.5, 0.6, 120) == pytest.approx(2000)
 
 
 def test_write_plan_hand_computed():
@@ -43,9 +46,27 @@ def test_write_plan_hand_computed():
     assert plan.total_write_units == 2_000_000
     assert plan.hours_at_max == pytest.approx(2_000_000 / 8000 / 3600)
     assert plan.hours_at_share == pytest.approx(2_000_000 / 4000 / 3600)
-    assert plan.hours_at_share < plan.hours_with_scaling < 1  # starting at 1 WCU costs extra minutes
+    # the HU's share (0.5) is not above the write target (0.6): from 1 WCU the table never grows
+    assert not plan.scales_during_load and plan.hours_with_scaling == pytest.approx(2_000_000 / 0.5 / 3600)
+    # so the plan warms it to the maximum for the load window: 2 M units at 4,000 WCU/s
+    assert plan.warm and plan.warm_capacity_wcu == 8000 and plan.hours_planned == pytest.approx(500 / 3600)
     assert plan.fits_window and plan.recommended_write_max == 8000 and not plan.quota_limited
     assert plan.planned_rate_wcu == 4000
+
+
+def test_a_share_above_the_target_rides_autoscaling_and_needs_no_warming():
+    hu = hu_with(load={"window_hours": 6, "write_share": 0.9})
+    plan = sizing.write_plan(sizes(wcu=2.0), 1_000_000, hu, A)
+    assert plan.scales_during_load and not plan.warm and plan.warm_capacity_wcu == 0
+    assert plan.hours_planned == plan.hours_with_scaling < 1  # starting at 1 WCU costs extra minutes
+    assert plan.hours_with_scaling > 2_000_000 / (0.9 * 8000) / 3600
+
+
+def test_warming_can_be_forced_or_refused():
+    forced = sizing.write_plan(sizes(), 1000, hu_with(load={"write_share": 0.9, "warm": "always"}), A)
+    assert forced.warm and forced.warm_capacity_wcu == 8000
+    refused = sizing.write_plan(sizes(), 1_000_000, hu_with(load={"write_share": 0.5, "warm": "never"}), A)
+    assert not refused.warm and not refused.fits_window  # 1 M units at 0.5 WCU/s
 
 
 def test_a_load_that_does_not_fit_raises_the_maximum_just_enough():
@@ -54,8 +75,8 @@ def test_a_load_that_does_not_fit_raises_the_maximum_just_enough():
     assert not plan.fits_window and 8000 < plan.recommended_write_max < A.table_write_quota_wcu
     budget_s = 3 * A.window_margin * 3600
 
-    def secs(m):
-        return sizing.load_seconds_with_scaling(90_000_000, 1, m, 0.5, A.write_target_utilization, A.scale_up_delay_s)
+    def secs(m):  # warmed to the maximum for the window: the plan's own move
+        return sizing.load_seconds(90_000_000, 1, m, 0.5, A.write_target_utilization, A.scale_up_delay_s, True)
 
     assert secs(plan.recommended_write_max) <= budget_s < secs(plan.recommended_write_max - 1000)
     assert plan.recommended_write_max % 1000 == 0
@@ -120,8 +141,13 @@ def test_recommendation_follows_the_plan():
     )
     s.cost = sizing.cost(s.writes, s.reads, s.sizes, s.glue, hu, A)
     text = dimensionamiento.recommendation(s, hu)
-    assert text[0].startswith(f"Escritura: subir el máximo a 1,{s.writes[0].recommended_write_max}")
-    assert f"{s.glue.number_of_workers} workers" in text[2]
+    assert text[0].startswith("Escritura: con load.write_share 0,5 (no mayor que el objetivo del autoescalado, 60 %)")
+    warm = s.writes[0].recommended_write_max
+    assert text[1].startswith(
+        f"Calentamiento: para la ventana de carga se eleva la capacidad de escritura a {warm} WCU"
+    )
+    assert text[2].startswith(f"Escritura: subir el máximo a 1,{s.writes[0].recommended_write_max}")
+    assert f"{s.glue.number_of_workers} workers" in text[4]
 
 
 def test_demo_sizes_from_a_sample_of_the_results_zone():
@@ -164,4 +190,4 @@ def test_a_hot_partition_key_bounds_the_load_whatever_the_capacity():
     z = sizes(source=hu.tables[0].source)
     s = sizing.Sizing([z], [plan], [sizing.read_plan(z, hu.tables[0], hu, A)], sizing.glue_plan([plan], hu, A), None, A)
     s.cost = sizing.cost(s.writes, s.reads, s.sizes, s.glue, hu, A)
-    assert "ninguna capacidad la acelera" in dimensionamiento.recommendation(s, hu)[0]
+    assert any("ninguna capacidad la acelera" in t for t in dimensionamiento.recommendation(s, hu))

@@ -1,6 +1,7 @@
 """Verification finds what is wrong: a missing item, a changed attribute, a wrong key type, a missing tag,
 PITR off (set with the direct APIs, since moto's CloudFormation ignores it)."""
 
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from productizar.cloud import aws, stack, template
 from productizar.core import naming
 from productizar.core.environments import get_environment
 from productizar.core.hu import HU
-from productizar.dynamo import verify
+from productizar.dynamo import verify, warming
 from productizar.dynamo.loader import load_table
 from productizar.results_zone import profile
 from productizar.run.endpoints import resolve
@@ -43,13 +44,24 @@ def loaded(small_zone):
         poll_s=0.2,
         progress=lambda line: None,
     )
-    load_table(small_zone, aws.client(LOCAL, "dynamodb", max_attempts=1), hu.tables[0], rate_wcu=None, chunk_rows=500)
+    # the stack's table starts at its autoscaling minimum (1 WCU): warmed for the load, as carga does
+    journal = warming.Journal(Path(tempfile.mkdtemp()) / "warming")
+    name = hu.tables[0].names.dynamo_table
+    with warming.warmed(clients("dynamodb"), clients("application-autoscaling"), name, warming.WRITE, 2000, journal):
+        load_table(small_zone, aws.client(LOCAL, "dynamodb", max_attempts=1), hu.tables[0], share=0.5, chunk_rows=500)
     counts = {c.source: c.expected_items for c in profile.count_tables(small_zone, hu.tables)}
     return hu, counts
 
 
+def warm_reads(table, size_bytes):
+    """As verificacion does: the count reads the whole table, its reads are warmed for it."""
+    journal = warming.Journal(Path(tempfile.mkdtemp()) / "warming")
+    units = verificacion.read_units_needed(size_bytes, 5, sample_rows=5000)
+    return warming.warmed(clients("dynamodb"), clients("application-autoscaling"), table, warming.READ, units, journal)
+
+
 def checks_of(hu, zone, counts, env=LOCAL):
-    found = verificacion.check_tables(hu, env, zone, clients, counts, sample_rows=5000)
+    found = verificacion.check_tables(hu, env, zone, clients, counts, sample_rows=5000, warm=warm_reads)
     return {c.key: c for c in found.checks}, found.mismatches
 
 

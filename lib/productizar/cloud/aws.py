@@ -58,7 +58,9 @@ def session(env: Environment) -> boto3.Session:
 
 def client(env: Environment, service: str, max_attempts: int | None = None) -> Any:
     """A client for the environment; ``max_attempts=1`` for callers that retry and count themselves."""
-    config = _RETRIES if max_attempts is None else Config(retries={"mode": "standard", "max_attempts": max_attempts})
+    config = (
+        _RETRIES if max_attempts is None else Config(retries={"mode": "standard", "total_max_attempts": max_attempts})
+    )
     return session(env).client(service, endpoint_url=endpoint_url(env), config=config)
 
 

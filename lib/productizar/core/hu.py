@@ -218,6 +218,9 @@ class Load(_Strict):
     # the window (engine.choose); or force one engine
     engine: Literal["auto", "single-machine", "spark"] = "auto"
     spark_from_items: Annotated[int, Field(ge=1)] = 5_000_000
+    # raise the table's write capacity for the load and give it back after (the scalable target's minimum,
+    # or WarmThroughput on demand): auto when the load from the autoscaling minimum would not fit the window
+    warm: Literal["auto", "always", "never"] = "auto"
 
 
 class Infrastructure(_Strict):

@@ -1,17 +1,17 @@
 """The single-machine loader (``carga``): results-zone rows into a DynamoDB table, what a coordinator does.
 
 Rows are streamed in key order and in chunks (never the whole table in memory), converted by ``items``,
-written with BatchWriteItem at most 25 items a call by several writers, throttled and unprocessed items
-retried with exponential backoff and full jitter, and the rate held at a share of the table's write
-capacity (as Glue's ``dynamodb.throughput.write.percent``). A checkpoint after each chunk lets an
-interrupted load resume; puts are idempotent by key, so re-writing a chunk changes nothing.
-Loads too big for one machine run as the Glue job instead.
+written with BatchWriteItem at most 25 items a call by several writers. The rate follows what the table
+accepts (``Controller``: additive increase, multiplicative decrease on throttling), never above a share of
+the table's *current* write capacity (as Glue's ``dynamodb.throughput.write.percent``); throttled,
+unprocessed and dropped calls are retried until no write has been accepted for a configured time.
+A checkpoint after each chunk lets an interrupted load resume; puts are idempotent by key, so re-writing a
+chunk changes nothing. Loads too big for one machine run as the Glue job instead.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import random
 import threading
 import time
@@ -21,8 +21,11 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ChecksumError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.parsers import ResponseParserError
 
+from productizar.core.capacity import write_units
 from productizar.core.errors import ProductizarError
 from productizar.core.files import write_text
 from productizar.core.hu import TableSpec
@@ -45,40 +48,139 @@ class LoadError(ProductizarError):
     pass
 
 
-class RateLimiter:
-    """Token bucket: at most ``rate`` units a second on average, bursts up to one second's worth."""
+@dataclass(frozen=True)
+class Capacity:
+    """A table's write capacity now, as DescribeTable tells it."""
 
-    def __init__(self, rate: float | None):
-        self.rate = rate
-        self.tokens = rate or 0.0
-        self.stamp = time.monotonic()
+    units: float  # provisioned WCU; on-demand: the quota the load may count on (as Glue's connector does)
+    on_demand: bool
+    start_units: float  # where an adaptive load starts: the provisioned WCU, or an on-demand warm throughput
+
+    def text(self) -> str:
+        if self.on_demand:
+            text = f"bajo demanda (hasta {self.units:,.0f} WCU/s, {self.start_units:,.0f} al instante)"
+            return text.replace(",", ".")
+        return f"{self.units:,.0f} WCU aprovisionadas".replace(",", ".")
+
+
+def table_capacity(client: Any, table: str, on_demand_quota: float = 40_000.0) -> Capacity:
+    """The table's write capacity from DescribeTable (autoscaling changes show there)."""
+    t = client.describe_table(TableName=table)["Table"]
+    if (t.get("BillingModeSummary") or {}).get("BillingMode") == "PAY_PER_REQUEST":
+        warm = float((t.get("WarmThroughput") or {}).get("WriteUnitsPerSecond") or 4000)
+        return Capacity(on_demand_quota, True, min(warm, on_demand_quota))
+    units = float((t.get("ProvisionedThroughput") or {}).get("WriteCapacityUnits") or 1)
+    return Capacity(units, False, units)
+
+
+class Controller:
+    """The rate a load asks of its table, shared by its writers: additive increase while writes are accepted,
+    multiplicative decrease on throttling, never above ``share`` of the table's current capacity (read again
+    every ``refresh_s``). It also integrates the capacity held over time (what a provisioned load costs) and
+    knows when a write was last accepted.
+
+    ``capacity`` None: a fixed ceiling of ``share`` units a second (or no pacing when ``share`` is None)."""
+
+    def __init__(
+        self,
+        share: float | None,
+        capacity: Callable[[], Capacity] | None = None,
+        *,
+        refresh_s: float = 1.0,
+        increase: float = 0.05,
+        decrease: float = 0.7,
+        round_s: float = 0.5,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.share, self.capacity_of = share, capacity
+        self.refresh_s, self.increase, self.decrease, self.round_s = refresh_s, increase, decrease, round_s
+        self.clock, self.sleep = clock, sleep
         self.lock = threading.Lock()
+        now = clock()
+        self.last_progress = self.last_change = self.stamp = self.refreshed = now
+        self.capacity: Capacity | None = capacity() if capacity else None
+        self.unit_seconds = 0.0  # capacity held x time, while the load runs
+        self.peak_capacity = self.capacity.units if self.capacity else 0.0
+        self.ceiling = self._ceiling()
+        start = self.capacity.start_units * (share or 1.0) if self.capacity else self.ceiling
+        self.rate = min(self.ceiling, start) if self.ceiling else 0.0
+        self.tokens = 0.0  # nothing saved up: the first second is paced too
+
+    def _ceiling(self) -> float:
+        if self.share is None:
+            return 0.0  # no pacing
+        return self.share * self.capacity.units if self.capacity else self.share
+
+    def _refresh(self, now: float) -> None:
+        if not self.capacity_of or now - self.refreshed < self.refresh_s:
+            return
+        held = self.capacity.units if self.capacity and not self.capacity.on_demand else 0.0
+        self.unit_seconds += held * (now - self.refreshed)
+        self.refreshed = now
+        self.capacity = self.capacity_of()
+        self.peak_capacity = max(self.peak_capacity, self.capacity.units)
+        self.ceiling = self._ceiling()
+        self.rate = min(self.rate, self.ceiling)
+        if not self.capacity.on_demand:  # a provisioned table serves its capacity: go there at once
+            self.rate = max(self.rate, min(self.ceiling, self.capacity.start_units * (self.share or 1.0)))
 
     def acquire(self, units: float) -> None:
-        if not self.rate:
-            return
+        """Wait until ``units`` may be sent at the current rate."""
         while True:
             with self.lock:
-                now = time.monotonic()
-                self.tokens = min(self.rate, self.tokens + (now - self.stamp) * self.rate)
+                now = self.clock()
+                self._refresh(now)
+                if not self.ceiling:
+                    return
+                cap = max(units, self.rate * 0.5)
+                self.tokens = min(cap, self.tokens + (now - self.stamp) * self.rate)
                 self.stamp = now
-                if self.tokens >= units or self.tokens >= self.rate:
+                if self.tokens >= units:
                     self.tokens -= units
                     return
-                wait = (units - self.tokens) / self.rate
-            time.sleep(wait)
+                wait = (units - self.tokens) / self.rate if self.rate else self.refresh_s
+            self.sleep(min(wait, self.refresh_s))
+
+    def accepted(self) -> None:
+        with self.lock:
+            now = self.clock()
+            self.last_progress = now
+            if self.ceiling and self.rate < self.ceiling and now - self.last_change >= self.round_s:
+                self.rate = min(self.ceiling, self.rate + self.increase * self.ceiling)
+                self.last_change = now
+
+    def throttled(self) -> None:
+        with self.lock:
+            now = self.clock()
+            if self.ceiling and now - self.last_change >= self.round_s:
+                self.rate = max(min(self.ceiling, 1.0), self.rate * self.decrease)
+                self.last_change = now
+
+    def finish(self) -> None:
+        """Close the capacity integral at the end of the load."""
+        with self.lock:
+            now = self.clock()
+            if self.capacity and not self.capacity.on_demand:
+                self.unit_seconds += self.capacity.units * (now - self.refreshed)
+            self.refreshed = now
+
+
+# transport failures: the request may or may not have been applied; puts by key make a retry harmless
+TRANSPORT = (HTTPClientError, BotoConnectionError, ResponseParserError, ChecksumError)
 
 
 @dataclass
 class Counters:
     items_written: int = 0
-    write_units: int = 0
     retries: int = 0
     throttles: int = 0
+    connection_errors: int = 0
     calls: int = 0
+    consumed_wcu: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def add(self, **deltas: int) -> None:
+    def add(self, **deltas: float) -> None:
         with self.lock:
             for k, v in deltas.items():
                 setattr(self, k, getattr(self, k) + v)
@@ -86,16 +188,19 @@ class Counters:
 
 @dataclass
 class BatchWriter:
-    """Writes batches of items to one table: the piece both the single-machine loader and the Spark
-    tasks use (each task with its own share of the rate)."""
+    """Writes batches of items to one table: the piece both the single-machine loader and the Spark tasks
+    use (each task with its own controller and share).
+
+    A batch is retried until every item is accepted, paced by the controller; it gives up only when it has
+    made no progress for ``stall_s`` (time, not attempts: target tracking takes minutes to add capacity)."""
 
     client: Any
     table: str
-    limiter: RateLimiter
+    controller: Controller
     counters: Counters = field(default_factory=Counters)
-    max_attempts: int = 12
+    stall_s: float = 600.0
     base_delay_s: float = 0.05
-    max_delay_s: float = 5.0
+    max_delay_s: float = 1.0
     sleep: Callable[[float], None] = time.sleep
 
     def _backoff(self, attempt: int) -> None:
@@ -105,13 +210,17 @@ class BatchWriter:
         """Write up to 25 items (already distinct by key), retrying until every one is accepted."""
         if len(items) > BATCH:
             raise ValueError(f"BatchWriteItem admite {BATCH} ítems por llamada, no {len(items)}")
-        units = sum(math.ceil(item_size(i) / 1024) for i in items) if self.limiter.rate else 0
-        self.limiter.acquire(units)
         pending = [{"PutRequest": {"Item": i}} for i in items]
-        for attempt in range(self.max_attempts):
+        since = self.controller.clock()  # the last progress of this batch
+        attempt = 0
+        while True:
+            if self.controller.ceiling:
+                self.controller.acquire(sum(write_units(item_size(p["PutRequest"]["Item"])) for p in pending))
             try:
                 self.counters.add(calls=1)
-                response = self.client.batch_write_item(RequestItems={self.table: pending})
+                response = self.client.batch_write_item(
+                    RequestItems={self.table: pending}, ReturnConsumedCapacity="TOTAL"
+                )
             except ClientError as exc:
                 code = exc.response.get("Error", {}).get("Code", "")
                 if code not in THROTTLING:
@@ -120,19 +229,37 @@ class BatchWriter:
                         f"{exc.response.get('Error', {}).get('Message', '')}"
                     ) from None
                 self.counters.add(throttles=1, retries=1)
-                self._backoff(attempt)
-                continue
-            left = response.get("UnprocessedItems", {}).get(self.table, [])
-            self.counters.add(items_written=len(pending) - len(left))
-            if not left:
-                self.counters.add(write_units=units)
-                return
-            self.counters.add(retries=1)
-            pending = left
+                self.controller.throttled()
+            except TRANSPORT:
+                self.counters.add(connection_errors=1, retries=1)
+            else:
+                left = response.get("UnprocessedItems", {}).get(self.table, [])
+                consumed = sum(
+                    float(c.get("CapacityUnits") or 0)
+                    for c in response.get("ConsumedCapacity") or []
+                    if c.get("TableName") == self.table
+                )
+                self.counters.add(items_written=len(pending) - len(left), consumed_wcu=consumed)
+                if len(left) < len(pending):
+                    self.controller.accepted()
+                    since, attempt = self.controller.clock(), 0
+                if not left:
+                    return
+                self.counters.add(retries=1, throttles=1)
+                self.controller.throttled()
+                pending = left
+            if self.controller.clock() - since > self.stall_s:
+                raise LoadError(self._stalled(len(pending)))
             self._backoff(attempt)
-        raise LoadError(
-            f"{self.table}: {len(pending)} ítems sin escribir después de {self.max_attempts} intentos "
-            "(la tabla no da abasto: revise su capacidad de escritura)."
+            attempt += 1
+
+    def _stalled(self, pending: int) -> str:
+        c = self.controller.capacity
+        has = f" La tabla tiene {c.text()}." if c else ""
+        return (
+            f"{self.table}: {pending} ítems sin escribir: DynamoDB no aceptó ninguna escritura de este lote en "
+            f"{self.stall_s:.0f} s.{has} Suba su capacidad de escritura (o el mínimo del autoescalado, o caliente la "
+            "tabla con load.warm) y vuelva a ejecutar carga: se reanuda desde su punto de control."
         )
 
 
@@ -152,7 +279,13 @@ class LoadResult:
     throttles: int = 0
     duration_s: float = 0.0
     resumed_from_row: int = 0
-    rate_limit_wcu: float | None = None
+    rate_limit_wcu: float | None = None  # the ceiling at the start (share x capacity), or a fixed one
+    connection_errors: int = 0
+    consumed_wcu: float = 0.0  # DynamoDB's own ConsumedCapacity, summed
+    provisioned_wcu_seconds: float = 0.0  # capacity held x time while loading (what a provisioned load costs)
+    peak_capacity_wcu: float = 0.0
+    capacity_start: str = ""
+    capacity_end: str = ""
 
     @property
     def rate(self) -> float:
@@ -272,7 +405,11 @@ def load_table(
     client: Any,
     spec: TableSpec,
     *,
-    rate_wcu: float | None,
+    rate_wcu: float | None = None,
+    share: float | None = None,
+    stall_s: float = 600.0,
+    refresh_s: float = 1.0,
+    on_demand_quota: float = 40_000.0,
     workers: int = 4,
     chunk_rows: int = 10_000,
     checkpoint: Checkpoint | None = None,
@@ -283,9 +420,15 @@ def load_table(
     and data says so, and then counts the whole load (what was written before the interruption too)."""
     saved = checkpoint.load() if checkpoint else None
     before = saved.result if saved else LoadResult(spec.source, spec.names.dynamo_table)  # the earlier part
-    result = replace(before, refused_examples=list(before.refused_examples), rate_limit_wcu=rate_wcu)
+    table = spec.names.dynamo_table
+    if share is not None:  # adaptive: a share of what the table has now, read again as it changes
+        controller = Controller(share, lambda: table_capacity(client, table, on_demand_quota), refresh_s=refresh_s)
+    else:  # a fixed ceiling, or none
+        controller = Controller(rate_wcu)
+    result = replace(before, refused_examples=list(before.refused_examples), rate_limit_wcu=controller.ceiling or None)
+    result.capacity_start = controller.capacity.text() if controller.capacity else ""
     start_row = result.resumed_from_row = result.rows_read
-    writer = BatchWriter(client, spec.names.dynamo_table, RateLimiter(rate_wcu))
+    writer = BatchWriter(client, table, controller, stall_s=stall_s)
     last_key: list[Any] = [tuple(saved.last_key) if saved and saved.last_key is not None else None]
     t0 = time.monotonic()
     offset = 0  # rows of the stream seen so far, written now or before an interruption
@@ -304,6 +447,11 @@ def load_table(
         result.items_written = written
         result.retries = before.retries + writer.counters.retries
         result.throttles = before.throttles + writer.counters.throttles
+        result.connection_errors = before.connection_errors + writer.counters.connection_errors
+        result.consumed_wcu = before.consumed_wcu + writer.counters.consumed_wcu
+        result.provisioned_wcu_seconds = before.provisioned_wcu_seconds + controller.unit_seconds
+        result.peak_capacity_wcu = max(before.peak_capacity_wcu, controller.peak_capacity)
+        result.capacity_end = controller.capacity.text() if controller.capacity else ""
 
     def settled(state: Saved) -> Saved:
         return Saved(
@@ -312,6 +460,10 @@ def load_table(
                 items_written=written,
                 retries=result.retries,
                 throttles=result.throttles,
+                connection_errors=result.connection_errors,
+                consumed_wcu=result.consumed_wcu,
+                provisioned_wcu_seconds=result.provisioned_wcu_seconds,
+                peak_capacity_wcu=result.peak_capacity_wcu,
                 duration_s=result.duration_s,
             ),
             state.last_key,
@@ -346,6 +498,7 @@ def load_table(
             in_flight = (futures, len(items), snapshot())
         if in_flight:
             settle(*in_flight)
+    controller.finish()
     refresh()
     if checkpoint:
         checkpoint.save(settled(snapshot()), complete=True)

@@ -66,6 +66,8 @@ class Assumptions:
     window_margin: float
     task_write_wcu: float
     single_machine_wcu: float
+    load_stall_s: float
+    verify_scan_s: float
     slots_per_worker: dict[str, int]
     dpu_per_worker: dict[str, float]
     average_to_peak_traffic: float
@@ -95,6 +97,7 @@ def load_assumptions(path: Path | None = None) -> Assumptions:
     path = path or paths.project_root() / "parameters" / "sizing.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     prices = load_prices((path.parent / data.pop("prices")).resolve())
+    data.pop("capacity_model", None)  # DynamoDB's metering rules: core.capacity.load_rules reads them
     try:
         return Assumptions(prices=prices, **data)
     except TypeError as exc:
@@ -155,20 +158,32 @@ def load_seconds_with_scaling(
 ) -> float:
     """Seconds to write ``total_wcu`` when the table starts at ``start`` WCU and target tracking raises it.
 
-    The loader asks for ``share`` of the maximum; the table serves at most its current capacity (the rest is
-    throttled and retried). Each ``step_s`` that consumption stays above ``target`` utilization, capacity
-    becomes consumption / target, up to the maximum: it never jumps to the maximum at once.
+    The loader writes at ``share`` of the table's *current* capacity (never more). Each ``step_s`` that the
+    utilization (that share) stays above ``target``, capacity becomes consumption / target, up to the
+    maximum: it never jumps to the maximum at once, and when ``share`` is not above ``target`` the load never
+    raises it (then the table stays at ``start``; warming is the way out). Infinite when nothing is written.
     """
     if total_wcu <= 0:
         return 0.0
-    demand, capacity, done, t = share * maximum, float(start), 0.0, 0.0
+    capacity, done, t = float(start), 0.0, 0.0
+    if share <= 0 or capacity <= 0:
+        return math.inf
     while True:
-        rate = min(demand, capacity)
-        if done + rate * step_s >= total_wcu:
+        rate = share * capacity
+        if share <= target or capacity >= maximum or done + rate * step_s >= total_wcu:
             return t + (total_wcu - done) / rate
         done, t = done + rate * step_s, t + step_s
-        if rate >= target * capacity and capacity < maximum:
-            capacity = min(maximum, math.ceil(rate / target))
+        capacity = min(maximum, max(capacity + 1, math.ceil(rate / target)))
+
+
+def load_seconds(
+    total_wcu: float, start: float, maximum: float, share: float, target: float, step_s: float, warmed: bool
+) -> float:
+    """Seconds of a load: warmed, at ``share`` of ``maximum`` from the first second; otherwise starting at
+    ``start`` and riding target tracking (``load_seconds_with_scaling``)."""
+    if warmed:
+        return total_wcu / (share * maximum) if total_wcu > 0 else 0.0
+    return load_seconds_with_scaling(total_wcu, start, maximum, share, target, step_s)
 
 
 @dataclass(frozen=True)
@@ -181,44 +196,58 @@ class WritePlan:
     share: float
     hours_at_max: float
     hours_at_share: float
-    hours_with_scaling: float
+    hours_with_scaling: float  # from the autoscaling minimum, riding target tracking (no warming)
     window_hours: float
-    fits_window: bool
+    fits_window: bool  # the load as planned (warmed or not) fits the window with the HU's own maximum
     recommended_write_max: int
     quota_limited: bool
     hot_key_hours: float  # the busiest partition key alone, at the per-partition limit
     partition_limited: bool  # no table capacity makes the load faster than that
     planned_rate_wcu: float  # what the loader will push: share x recommended max
+    scales_during_load: bool = True  # write_share above the target: the load makes target tracking raise it
+    warm: bool = False  # the plan raises the capacity for the load (load.warm, or auto because it must)
+    warm_capacity_wcu: int = 0  # what the table is raised to for the load window
+    hours_planned: float = 0.0  # the load as planned (warmed, or from the minimum) at the recommended maximum
 
 
 def write_plan(sizes: ItemSizes, items: int, hu: HU, a: Assumptions, max_items_per_key: int = 1) -> WritePlan:
     """The full load of one table. ``max_items_per_key``: rows of the busiest partition key (from conteo);
-    they all go to one partition, which takes at most ``partition_write_limit_wcu`` whatever the table has."""
+    they all go to one partition, which takes at most ``partition_write_limit_wcu`` whatever the table has.
+
+    The loader never writes above ``write_share`` of the table's current capacity, so a table at its
+    autoscaling minimum grows only when that share is above the scaling target; warming (``load.warm``)
+    raises the capacity for the load window instead."""
     if items <= 0:
         raise SizingError(f"{sizes.source}: el conteo no tiene ítems que cargar (0 filas con clave válida).")
     lo, hi = hu.capacity.write
     share, window = hu.load.write_share, hu.load.window_hours
     total = items * sizes.write_units_per_item
+    target = a.write_target_utilization
 
     hot_key_hours = max_items_per_key * sizes.write_units_per_item / a.partition_write_limit_wcu / 3600
 
-    def hours(maximum: float) -> float:
-        scaling = load_seconds_with_scaling(total, lo, maximum, share, a.write_target_utilization, a.scale_up_delay_s)
-        return max(scaling / 3600, hot_key_hours)
+    def hours(maximum: float, warmed: bool) -> float:
+        secs = load_seconds(total, lo, maximum, share, target, a.scale_up_delay_s, warmed)
+        return max(secs / 3600, hot_key_hours)
 
-    with_scaling = hours(hi)
     budget = window * a.window_margin
+    from_minimum = hours(hi, False)
+    warm = hu.load.warm == "always" or (hu.load.warm == "auto" and from_minimum > budget and lo < hi)
+    planned = with_hu = hours(hi, warm)
     recommended, quota_limited = hi, False
     partition_limited = hot_key_hours > budget
-    if with_scaling > budget and not partition_limited:
+    if planned > budget and not partition_limited:
         quota = a.table_write_quota_wcu
-        if hours(quota) > budget:
+        if hours(quota, warm) > budget:
             recommended, quota_limited = quota, True
         else:  # the smallest maximum, in thousands, that finishes within the margin of the window
             recommended = next(
-                m for m in range(math.ceil(hi / 1000) * 1000, quota + 1000, 1000) if hours(min(m, quota)) <= budget
+                m
+                for m in range(math.ceil(hi / 1000) * 1000, quota + 1000, 1000)
+                if hours(min(m, quota), warm) <= budget
             )
             recommended = min(recommended, quota)
+        planned = hours(recommended, warm)
     return WritePlan(
         source=sizes.source,
         items=items,
@@ -228,14 +257,18 @@ def write_plan(sizes: ItemSizes, items: int, hu: HU, a: Assumptions, max_items_p
         share=share,
         hours_at_max=total / hi / 3600,
         hours_at_share=total / (hi * share) / 3600,
-        hours_with_scaling=with_scaling,
+        hours_with_scaling=from_minimum,
         window_hours=window,
-        fits_window=with_scaling <= window,
+        fits_window=with_hu <= window,
         recommended_write_max=int(recommended),
         quota_limited=quota_limited,
         hot_key_hours=hot_key_hours,
         partition_limited=partition_limited,
         planned_rate_wcu=share * recommended,
+        scales_during_load=share > target,
+        warm=warm,
+        warm_capacity_wcu=int(recommended) if warm else 0,
+        hours_planned=planned,
     )
 
 

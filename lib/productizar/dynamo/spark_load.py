@@ -1,9 +1,10 @@
 """The Glue/Spark load: the same loader core as ``carga``, run inside Spark partitions.
 
 Each Spark task converts its rows with ``items.to_item``, writes 25-item batches through
-``loader.BatchWriter`` (unprocessed items and throttling retried with backoff and jitter) and holds its
-share of the table's write budget with ``loader.RateLimiter``: budget x share / concurrent tasks, as Glue's
-and EMR's DynamoDB writers do. Rows are repartitioned by key and sorted within each partition, so the rows
+``loader.BatchWriter`` (unprocessed items, throttling and dropped connections retried) and paces itself with
+its own ``loader.Controller`` at its share of the table's *current* write capacity: capacity x share /
+concurrent tasks, as Glue's and EMR's DynamoDB writers split ``dynamodb.throughput.write.percent``.
+Rows are repartitioned by key and sorted within each partition, so the rows
 of one key meet in one task, consecutive, and the loader's one-item-per-key rule applies unchanged.
 
 ``jobs/cargar_dynamo.py`` (the script the Glue job ``glueJob<ApiName>`` runs) calls ``main``; locally it
@@ -25,7 +26,15 @@ from typing import Any
 
 from productizar.core.errors import ProductizarError
 from productizar.core.hu import Key, TableSpec
-from productizar.dynamo.loader import BATCH, BatchWriter, Counters, LoadResult, RateLimiter, distinct_items
+from productizar.dynamo.loader import (
+    BATCH,
+    BatchWriter,
+    Controller,
+    Counters,
+    LoadResult,
+    distinct_items,
+    table_capacity,
+)
 
 CHUNK_ROWS = 1_000
 
@@ -41,6 +50,7 @@ class JobArgs:
     table_wcu: float  # the table's write capacity the load may count on (the autoscaling maximum)
     write_share: float  # dynamodb.throughput.write.percent
     tasks: int  # concurrent Spark tasks: the budget is split among them
+    stall_s: float = 600.0  # a task gives up when no write of a batch is accepted for this long
     parquet: str | None = None  # read the table's Parquet files instead of the catalog
     endpoint: str | None = None  # the DynamoDB endpoint (moto locally); absent: AWS
     region: str = "us-east-1"
@@ -68,6 +78,8 @@ class JobArgs:
             str(self.write_share),
             "--tasks",
             str(self.tasks),
+            "--stall_s",
+            str(self.stall_s),
             "--region",
             self.region,
         ]
@@ -99,6 +111,7 @@ def parse_args(argv: list[str]) -> JobArgs:
     p.add_argument("--table_wcu", type=float, required=True)
     p.add_argument("--write_share", type=float, default=0.5)
     p.add_argument("--tasks", type=int, required=True)
+    p.add_argument("--stall_s", type=float, default=600.0)
     p.add_argument("--parquet")
     p.add_argument("--endpoint")
     p.add_argument("--region", default="us-east-1")
@@ -111,9 +124,10 @@ def parse_args(argv: list[str]) -> JobArgs:
         a.table_wcu,
         a.write_share,
         a.tasks,
-        a.parquet,
-        a.endpoint,
-        a.region,
+        stall_s=a.stall_s,
+        parquet=a.parquet,
+        endpoint=a.endpoint,
+        region=a.region,
     )
 
 
@@ -130,7 +144,9 @@ class TaskStats:
     retries: int
     throttles: int
     seconds: float
-    budget_wcu: float
+    budget_wcu: float  # the task's ceiling when it started: its share of the table's capacity then
+    connection_errors: int = 0
+    consumed_wcu: float = 0.0
 
 
 def dynamo_client(args: JobArgs) -> Any:
@@ -142,7 +158,7 @@ def dynamo_client(args: JobArgs) -> Any:
         "dynamodb",
         region_name=args.region,
         endpoint_url=args.endpoint,
-        config=Config(retries={"mode": "standard", "max_attempts": 1}),
+        config=Config(retries={"mode": "standard", "total_max_attempts": 1}),
     )
 
 
@@ -160,7 +176,13 @@ def _chunks(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str
 def load_partition(task: int, rows: Iterable[dict[str, Any]], args: JobArgs, client: Any | None = None) -> TaskStats:
     """Write one partition's rows (sorted by key) with the loader core, at this task's share of the budget."""
     spec = args.spec()
-    writer = BatchWriter(client or dynamo_client(args), args.dynamo_table, RateLimiter(args.task_wcu), Counters())
+    client = client or dynamo_client(args)
+    # each task follows the table's capacity at its share; the HU's maximum bounds what an on-demand table counts
+    controller = Controller(
+        args.write_share / max(1, args.tasks), lambda: table_capacity(client, args.dynamo_table, args.table_wcu)
+    )
+    writer = BatchWriter(client, args.dynamo_table, controller, Counters(), stall_s=args.stall_s)
+    start_ceiling = controller.ceiling
     result = LoadResult(spec.source, args.dynamo_table)
     last_key: list[Any] = [None]
     t0 = time.monotonic()
@@ -178,7 +200,9 @@ def load_partition(task: int, rows: Iterable[dict[str, Any]], args: JobArgs, cli
         c.retries,
         c.throttles,
         round(time.monotonic() - t0, 3),
-        args.task_wcu,
+        round(start_ceiling, 3),
+        c.connection_errors,
+        round(c.consumed_wcu, 3),
     )
 
 

@@ -5,11 +5,14 @@ sample of source rows fetched by key and compared attribute by attribute."""
 from __future__ import annotations
 
 import math
+import random
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from productizar.core.hu import TableSpec
 from productizar.dynamo.items import BadKey, to_item
@@ -24,7 +27,24 @@ def segments_for(size_bytes: float) -> int:
     return max(1, min(MAX_SEGMENTS, math.ceil(size_bytes / BYTES_PER_SEGMENT)))
 
 
-def count_items(client: Any, table: str, segments: int) -> int:
+THROTTLED = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+
+
+def _page(client: Any, kwargs: dict[str, Any], stall_s: float) -> dict[str, Any]:
+    """One Scan page; throttling is waited out (a count reads the whole table) until no page has been served
+    for ``stall_s``."""
+    since, attempt = time.monotonic(), 0
+    while True:
+        try:
+            return client.scan(**kwargs)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in THROTTLED or time.monotonic() - since > stall_s:
+                raise
+        time.sleep(random.uniform(0, min(2.0, 0.05 * 2**attempt)))
+        attempt += 1
+
+
+def count_items(client: Any, table: str, segments: int, stall_s: float = 600.0) -> int:
     """Items in ``table`` by parallel Scan with Select=COUNT, every page of every segment."""
 
     def one(segment: int) -> int:
@@ -39,7 +59,7 @@ def count_items(client: Any, table: str, segments: int) -> int:
             }
             if start:
                 kwargs["ExclusiveStartKey"] = start
-            page = client.scan(**kwargs)
+            page = _page(client, kwargs, stall_s)
             total += page["Count"]
             start = page.get("LastEvaluatedKey")
             if not start:
@@ -59,18 +79,32 @@ def _same(expected: dict[str, Any], found: dict[str, Any]) -> bool:
     return value_e == value_f
 
 
-def batch_get(client: Any, table: str, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """BatchGetItem, 100 keys a call, retrying unprocessed keys."""
+def batch_get(client: Any, table: str, keys: list[dict[str, Any]], stall_s: float = 600.0) -> list[dict[str, Any]]:
+    """BatchGetItem, 100 keys a call, unprocessed keys and throttling retried until every key is answered: a
+    key given up on would read as a missing item. Fails only when nothing is served for ``stall_s``."""
     items: list[dict[str, Any]] = []
     for i in range(0, len(keys), 100):
         pending: dict[str, Any] = {table: {"Keys": keys[i : i + 100], "ConsistentRead": True}}
-        for attempt in range(10):
-            response = client.batch_get_item(RequestItems=pending)
-            items += response.get("Responses", {}).get(table, [])
+        since, attempt = time.monotonic(), 0
+        while pending:
+            try:
+                response = client.batch_get_item(RequestItems=pending)
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") not in THROTTLED or time.monotonic() - since > stall_s:
+                    raise
+                response = {"UnprocessedKeys": pending}
+            got = response.get("Responses", {}).get(table, [])
+            items += got
             pending = response.get("UnprocessedKeys") or {}
-            if not pending:
-                break
-            time.sleep(min(2.0, 0.05 * 2**attempt))
+            if got:
+                since, attempt = time.monotonic(), 0
+            elif pending and time.monotonic() - since > stall_s:
+                raise TimeoutError(
+                    f"{table}: DynamoDB no respondió {len(pending[table]['Keys'])} claves en {stall_s:.0f} s"
+                )
+            if pending:
+                time.sleep(random.uniform(0, min(2.0, 0.05 * 2**attempt)))
+                attempt += 1
     return items
 
 

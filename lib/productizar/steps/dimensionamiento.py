@@ -96,12 +96,30 @@ def recommendation(s: Sizing, hu: HU) -> list[str]:
     """The plan in plain Spanish, one sentence per decision."""
     out = []
     lo, hi = hu.capacity.write
-    worst = max(s.writes, key=lambda w: w.hours_with_scaling)
-    if all(w.fits_window for w in s.writes) and all(w.recommended_write_max == hi for w in s.writes):
+    worst = max(s.writes, key=lambda w: w.hours_planned)
+    target = s.assumptions.write_target_utilization
+    if not worst.scales_during_load and lo < hi:
         out.append(
-            f"Escritura: mantener {lo},{hi}. La carga más larga ({worst.source}) tarda {_h(worst.hours_with_scaling)} "
-            f"empezando en {lo} WCU y escalando, dentro de la ventana de {_h(hu.load.window_hours)}."
+            f"Escritura: con load.write_share {_dec(hu.load.write_share)} (no mayor que el objetivo del "
+            f"autoescalado, {_pct(target)}) la carga nunca hace crecer la tabla: desde {lo} WCU la carga de "
+            f"{worst.source} tardaría {_h(worst.hours_with_scaling)}."
         )
+    warmed = [w for w in s.writes if w.warm]
+    if warmed:
+        out.append(
+            f"Calentamiento: para la ventana de carga se eleva la capacidad de escritura a "
+            f"{max(w.warm_capacity_wcu for w in warmed)} WCU (el mínimo del autoescalado) y se restituye {lo},{hi} "
+            f"al terminar; la carga más larga ({worst.source}) tarda así {_h(worst.hours_planned)}."
+        )
+    if all(w.fits_window for w in s.writes) and all(w.recommended_write_max == hi for w in s.writes):
+        if not warmed:
+            out.append(
+                f"Escritura: mantener {lo},{hi}. La carga más larga ({worst.source}) tarda "
+                f"{_h(worst.hours_planned)} empezando en {lo} WCU y escalando, dentro de la ventana de "
+                f"{_h(hu.load.window_hours)}."
+            )
+        else:
+            out.append(f"Escritura: mantener {lo},{hi}, dentro de la ventana de {_h(hu.load.window_hours)}.")
     else:
         new_max = max(w.recommended_write_max for w in s.writes)
         if any(w.partition_limited for w in s.writes):
@@ -114,12 +132,14 @@ def recommendation(s: Sizing, hu: HU) -> list[str]:
         elif any(w.quota_limited for w in s.writes):
             out.append(
                 f"Escritura: ni con {new_max} WCU (la cuota por tabla) la carga de {worst.source} cabe en "
-                f"{_h(hu.load.window_hours)}: amplíe la ventana, pida aumento de cuota o divida la carga."
+                f"{_h(hu.load.window_hours)}: amplíe la ventana, pida aumento de cuota, caliente la tabla "
+                "(load.warm) o divida la carga."
             )
         else:
             out.append(
                 f"Escritura: subir el máximo a {lo},{new_max}: con {lo},{hi} la carga de {worst.source} tardaría "
-                f"{_h(worst.hours_with_scaling)} y la ventana es de {_h(hu.load.window_hours)}."
+                f"{_h(worst.hours_with_scaling if not worst.warm else worst.hours_planned)} y la ventana es de "
+                f"{_h(hu.load.window_hours)}."
             )
     r_lo, r_hi = hu.capacity.read
     short = [r for r in s.reads if not r.fits_range]
@@ -155,6 +175,10 @@ def recommendation(s: Sizing, hu: HU) -> list[str]:
 
 def _pct(x: float) -> str:
     return f"{x * 100:.0f} %"
+
+
+def _dec(x: float) -> str:
+    return f"{x:g}".replace(".", ",")
 
 
 def sizes_table(s: Sizing) -> pd.DataFrame:
@@ -200,6 +224,8 @@ def tables(s: Sizing) -> dict[str, pd.DataFrame]:
                 "Al máximo": _h(w.hours_at_max),
                 f"Al {_pct(w.share)} del máximo": _h(w.hours_at_share),
                 "Escalando desde el mínimo": _h(w.hours_with_scaling),
+                "Calentada a (WCU)": w.warm_capacity_wcu if w.warm else "no",
+                "Planeada": _h(w.hours_planned),
                 "¿Cabe en la ventana?": "sí" if w.fits_window else "no",
                 "Máximo recomendado": w.recommended_write_max,
             }

@@ -7,8 +7,10 @@ PITR, tags, autoscaling, ``cloud.inspection``); then the item count by parallel 
 
 from __future__ import annotations
 
+import contextlib
+import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -16,9 +18,12 @@ import pandas as pd
 from productizar.cloud import aws
 from productizar.cloud.inspection import Checker
 from productizar.core import checks
+from productizar.core.capacity import READ_UNIT_BYTES
 from productizar.core.checks import Check
 from productizar.core.environments import Environment
 from productizar.core.hu import HU
+from productizar.dynamo import warming
+from productizar.dynamo.sizing import load_assumptions
 from productizar.dynamo.verify import compare_sample, count_items, segments_for
 from productizar.results_zone.base import ResultsZone
 from productizar.run.step import Step
@@ -31,12 +36,46 @@ SAMPLE_ROWS = 200
 class Verification:
     checks: list[Check]
     mismatches: list[dict[str, Any]]
+    warmings: list[warming.Warming] = field(default_factory=list)
+
+
+Warm = Callable[[str, float], contextlib.AbstractContextManager[Any]]
+
+
+def read_units_needed(size_bytes: float, seconds: float, sample_rows: int = SAMPLE_ROWS) -> int:
+    """Read units a second that count a table of ``size_bytes`` by strongly consistent Scan and fetch the
+    sample (at least a unit per item: BatchGetItem rounds each item up) in about ``seconds``."""
+    return max(1, math.ceil((size_bytes / READ_UNIT_BYTES + sample_rows) / seconds))
 
 
 def verify(step: Step, sample_rows: int = SAMPLE_ROWS) -> Verification:
-    """Every check for every table, and every difference the samples found."""
+    """Every check for every table, and every difference the samples found.
+
+    Counting a table reads all of it: its read capacity is warmed for the count (and given back after) so
+    that the scan takes about ``verify_scan_s``; without confirmation in qa/prd it reads at the capacity
+    the table has, throttled and retried."""
     expected = {source: c.expected_items for source, c in conteo.read_facts(step).tables.items()}
-    return check_tables(step.hu, step.env, step.zone(), aws.clients(step.env), expected, sample_rows)
+    clients = aws.clients(step.env)
+    mode = step.write_mode
+    journal = warming.Journal(step.state_dir / "warming")
+    done: list[warming.Warming] = []
+    seconds = load_assumptions().verify_scan_s
+
+    def warm(table: str, size_bytes: float) -> contextlib.AbstractContextManager[Any]:
+        return warming.warmed(
+            clients("dynamodb"),
+            clients("application-autoscaling"),
+            table,
+            warming.READ,
+            read_units_needed(size_bytes, seconds, sample_rows),
+            journal,
+            dry_run=mode.dry_run,
+            record=done.append,
+        )
+
+    v = check_tables(step.hu, step.env, step.zone(), clients, expected, sample_rows, warm)
+    v.warmings = done
+    return v
 
 
 def check_tables(
@@ -46,6 +85,7 @@ def check_tables(
     clients: Callable[[str], Any],
     expected_items: Mapping[str, int],
     sample_rows: int = SAMPLE_ROWS,
+    warm: Warm | None = None,
 ) -> Verification:
     """Per table: its configuration checks, then (when it exists) the item count against
     ``expected_items[source]`` and the sample comparison."""
@@ -59,7 +99,9 @@ def check_tables(
         expected = expected_items[spec.source]
         size = ddb.describe_table(TableName=name)["Table"].get("TableSizeBytes") or expected * 200
         segments = segments_for(size)
-        found = count_items(ddb, name, segments)
+        with warm(name, size) if warm else contextlib.nullcontext():
+            found = count_items(ddb, name, segments)
+            sample = compare_sample(zone, ddb, spec, sample_rows)
         checker.add(
             name,
             "item_count",
@@ -68,7 +110,6 @@ def check_tables(
             f"{expected} (conteo − claves inválidas − repetidas)",
             found,
         )
-        sample = compare_sample(zone, ddb, spec, sample_rows)
         mismatches += sample["mismatches"]
         detail = f"{sample['compared']} ítems comparados"
         if sample["repeated_keys"]:
@@ -96,6 +137,11 @@ def mismatches_table(v: Verification) -> pd.DataFrame:
     return pd.DataFrame(v.mismatches, columns=["Tabla", "Clave", "Atributo", "Origen", "DynamoDB"])
 
 
+def warming_notes(v: Verification) -> str:
+    """What was warmed for the counts and how it was given back (or that nothing needed it)."""
+    return "\n".join(w.sentence() for w in v.warmings) or "No se calentó la lectura de ninguna tabla."
+
+
 def verdict(v: Verification) -> str:
     """A sentence when every check passes (or is not checkable here); ``StepFailed`` naming each failure."""
     return checks.verdict(v.checks, "No hay tablas que verificar.")
@@ -106,5 +152,6 @@ def facts(v: Verification) -> dict[str, Any]:
     return {
         "checks": [c.as_fact() for c in v.checks],
         "mismatches": v.mismatches,
+        "read_warming": [asdict(w) for w in v.warmings],
         "verdict": "fail" if any(c.failed for c in v.checks) else "pass",
     }
