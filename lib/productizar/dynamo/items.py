@@ -111,9 +111,10 @@ def to_item(row: dict[str, Any], table: TableSpec) -> dict[str, dict[str, Any]]:
     return item
 
 
-def loadable_item(row: dict[str, Any], table: TableSpec) -> dict[str, dict[str, Any]]:
-    """``to_item``, refused (``ItemTooLarge``) when DynamoDB's 400 KB limit would reject the item: measured
-    here, as each row is converted, so one big row never aborts a batch of good ones."""
+def sized_item(row: dict[str, Any], table: TableSpec) -> tuple[dict[str, dict[str, Any]], int]:
+    """``to_item`` and its size in bytes, refused (``ItemTooLarge``) when DynamoDB's 400 KB limit would reject
+    the item: measured here, as each row is converted, so one big row never aborts a batch of good ones (and
+    measured once: the loader paces by the size too)."""
     item = to_item(row, table)
     size = item_size(item)
     if size > MAX_ITEM_BYTES:
@@ -121,4 +122,4 @@ def loadable_item(row: dict[str, Any], table: TableSpec) -> dict[str, dict[str, 
         raise ItemTooLarge(
             f"el ítem ({key}) mide {size / 1024:.1f} KB, más que los 400 KB que DynamoDB admite".replace(".", ",")
         )
-    return item
+    return item, size

@@ -29,7 +29,7 @@ from productizar.core.capacity import write_units
 from productizar.core.errors import ProductizarError
 from productizar.core.files import write_text
 from productizar.core.hu import TableSpec
-from productizar.dynamo.items import RefusedRow, item_size, loadable_item
+from productizar.dynamo.items import RefusedRow, item_size, sized_item
 
 if TYPE_CHECKING:  # the Glue job imports this module without the results-zone drivers
     from productizar.results_zone.base import ResultsZone
@@ -206,8 +206,9 @@ class BatchWriter:
     def _backoff(self, attempt: int) -> None:
         self.sleep(random.uniform(0, min(self.max_delay_s, self.base_delay_s * 2**attempt)))  # full jitter
 
-    def write(self, items: list[dict[str, Any]]) -> None:
-        """Write up to 25 items (already distinct by key), retrying until every one is accepted."""
+    def write(self, items: list[dict[str, Any]], units: int | None = None) -> None:
+        """Write up to 25 items (already distinct by key), retrying until every one is accepted. ``units``:
+        their write units when the caller measured them already (the pacing needs them)."""
         if len(items) > BATCH:
             raise ValueError(f"BatchWriteItem admite {BATCH} ítems por llamada, no {len(items)}")
         pending = [{"PutRequest": {"Item": i}} for i in items]
@@ -215,7 +216,9 @@ class BatchWriter:
         attempt = 0
         while True:
             if self.controller.ceiling:
-                self.controller.acquire(sum(write_units(item_size(p["PutRequest"]["Item"])) for p in pending))
+                if units is None or len(pending) < len(items):  # a retry: what is left, measured now
+                    units = sum(write_units(item_size(p["PutRequest"]["Item"])) for p in pending)
+                self.controller.acquire(units)
             try:
                 self.counters.add(calls=1)
                 response = self.client.batch_write_item(
@@ -373,16 +376,22 @@ def _key_text(item: dict[str, Any], keys: tuple[str, ...]) -> str:
 
 
 def distinct_items(
-    rows: Iterator[dict[str, Any]], spec: TableSpec, result: LoadResult, last_key: list[Any]
+    rows: Iterator[dict[str, Any]],
+    spec: TableSpec,
+    result: LoadResult,
+    last_key: list[Any],
+    units: list[int] | None = None,
 ) -> tuple[list[dict[str, Any]], bool]:
     """Items of a chunk with one item per key (the last row wins, as DynamoDB would keep it), and whether
-    the chunk's first key repeats the previous chunk's last one (then that chunk must land first)."""
+    the chunk's first key repeats the previous chunk's last one (then that chunk must land first).
+    ``units``, when given, receives each item's write units, in the same order."""
     out: list[dict[str, Any]] = []
+    sizes: list[int] = units if units is not None else []
     crossing = False
     for row in rows:
         result.rows_read += 1
         try:
-            item = loadable_item(row, spec)
+            item, size = sized_item(row, spec)
         except RefusedRow as exc:
             result.refused += 1
             if len(result.refused_examples) < 20:
@@ -393,10 +402,12 @@ def distinct_items(
             result.duplicates += 1
             if out:
                 out[-1] = item
+                sizes[-1] = write_units(size)
                 continue
             crossing = True
         last_key[0] = key
         out.append(item)
+        sizes.append(write_units(size))
     return out, crossing
 
 
@@ -488,11 +499,15 @@ def load_table(
                 continue
             rows = chunk.iloc[max(0, start_row - begin) :].to_dict("records")
             # converting this chunk overlaps with the writing of the previous one
-            items, crossing = distinct_items(iter(rows), spec, result, last_key)
+            units: list[int] = []
+            items, crossing = distinct_items(iter(rows), spec, result, last_key, units)
             if crossing and in_flight:  # the repeated key's earlier row must be written before the later one
                 settle(*in_flight)
                 in_flight = None
-            futures = [pool.submit(writer.write, items[i : i + BATCH]) for i in range(0, len(items), BATCH)]
+            futures = [
+                pool.submit(writer.write, items[i : i + BATCH], sum(units[i : i + BATCH]))
+                for i in range(0, len(items), BATCH)
+            ]
             if in_flight:
                 settle(*in_flight)
             in_flight = (futures, len(items), snapshot())
