@@ -138,6 +138,7 @@ def warming_capacity(units):
 # ------------------------------------------------------------------------- the endpoint, over HTTP
 
 SCALE = 20  # a minute of AWS's waiting takes 3 s
+SCORE_KEYS = (("num_documento", "S"), ("fecha_corte", "N"))  # the demo's score table
 
 
 @pytest.fixture(scope="module")
@@ -182,17 +183,9 @@ def test_the_loader_rides_throttling_to_the_last_item(url, small_zone):
     """Asked for 20 times what the table has, the loader backs off to what it accepts and loses nothing."""
     from tests.test_loader import spec_for
 
-    name = metered.table(url, wcu=100)
+    name = metered.table(url, wcu=100, rcu=50, keys=SCORE_KEYS)
     spec = spec_for("resultados_riesgos.alter_ctra_score_delta", name)
     ddb = metered.client(url)
-    ddb.delete_table(TableName=name)
-    keys = [("num_documento", "S", "HASH"), ("fecha_corte", "N", "RANGE")]
-    ddb.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": k, "KeyType": t} for k, _, t in keys],
-        AttributeDefinitions=[{"AttributeName": k, "AttributeType": a} for k, a, _ in keys],
-        ProvisionedThroughput={"ReadCapacityUnits": 50, "WriteCapacityUnits": 100},
-    )
     r = load_table(small_zone, ddb, spec, rate_wcu=2000, workers=4, chunk_rows=500)
     assert r.throttles > 0 and r.items_written == 1995
     assert metered.count(url, name) == 1995
@@ -409,15 +402,8 @@ def test_autoscaling_comes_from_the_stacks_template_and_raises_the_table_during_
 def test_warmed_capacity_is_given_back_when_the_load_fails(url, small_zone, tmp_path):
     from tests.test_loader import spec_for
 
-    name = f"calentada-{time.monotonic_ns() % 10**8}"
+    name = metered.table(url, wcu=5, keys=SCORE_KEYS)
     ddb, aas = metered.client(url), metered.client(url, "application-autoscaling")
-    keys = [("num_documento", "S", "HASH"), ("fecha_corte", "N", "RANGE")]
-    ddb.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": k, "KeyType": t} for k, _, t in keys],
-        AttributeDefinitions=[{"AttributeName": k, "AttributeType": a} for k, a, _ in keys],
-        ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 5},
-    )
     aas.register_scalable_target(
         ServiceNamespace="dynamodb",
         ResourceId=f"table/{name}",

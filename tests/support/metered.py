@@ -46,10 +46,9 @@ def client(url: str, service: str = "dynamodb", attempts: int = 1):
     )
 
 
-def table(url: str, wcu: int | None = None, rcu: int = 5, sort: bool = True) -> str:
-    """A table keyed (id S[, n N]): provisioned with ``wcu`` write units, or on demand."""
-    name = f"capacidad-{uuid.uuid4().hex[:8]}"
-    keys = [("id", "S", "HASH")] + ([("n", "N", "RANGE")] if sort else [])
+def table(url: str, wcu: int | None = None, rcu: int = 5, keys=(("id", "S"), ("n", "N")), name: str = "") -> str:
+    """A table keyed by ``keys`` (partition, then sort): provisioned with ``wcu`` write units, or on demand."""
+    name = name or f"capacidad-{uuid.uuid4().hex[:8]}"
     billing = (
         {"BillingMode": "PROVISIONED", "ProvisionedThroughput": {"ReadCapacityUnits": rcu, "WriteCapacityUnits": wcu}}
         if wcu
@@ -57,8 +56,8 @@ def table(url: str, wcu: int | None = None, rcu: int = 5, sort: bool = True) -> 
     )
     client(url).create_table(
         TableName=name,
-        KeySchema=[{"AttributeName": k, "KeyType": t} for k, _, t in keys],
-        AttributeDefinitions=[{"AttributeName": k, "AttributeType": a} for k, a, _ in keys],
+        KeySchema=[{"AttributeName": k, "KeyType": t} for (k, _), t in zip(keys, ("HASH", "RANGE"))],
+        AttributeDefinitions=[{"AttributeName": k, "AttributeType": a} for k, a in keys],
         **billing,
     )
     return name

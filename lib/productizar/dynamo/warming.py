@@ -97,19 +97,23 @@ def _provisioned(dynamodb: Any, table: str, dimension: str, units: int) -> None:
     dynamodb.get_waiter("table_exists").wait(TableName=table)
 
 
+def _register(autoscaling: Any, w: Warming, low: int | None, high: int | None) -> None:
+    autoscaling.register_scalable_target(
+        ServiceNamespace="dynamodb",
+        ResourceId=f"table/{w.table}",
+        ScalableDimension=DIMENSION[w.dimension],
+        MinCapacity=low,
+        MaxCapacity=high,
+    )
+
+
 def apply(dynamodb: Any, autoscaling: Any, w: Warming) -> Warming:
     """Raise the capacity as ``w`` says."""
     if w.how == "warm-throughput":
         dynamodb.update_table(TableName=w.table, WarmThroughput={WARM[w.dimension]: w.to})
         return replace(w, applied=True, started_at=_now())
     if w.how == "scalable-target":
-        autoscaling.register_scalable_target(
-            ServiceNamespace="dynamodb",
-            ResourceId=f"table/{w.table}",
-            ScalableDimension=DIMENSION[w.dimension],
-            MinCapacity=w.to,
-            MaxCapacity=max(w.to, w.max_before or w.to),
-        )
+        _register(autoscaling, w, w.to, max(w.to, w.max_before or w.to))
     if w.how in ("scalable-target", "provisioned"):
         _provisioned(dynamodb, w.table, w.dimension, w.to)  # at once, not when the next alarm fires
     return replace(w, applied=True, started_at=_now())
@@ -124,13 +128,7 @@ def restore(dynamodb: Any, autoscaling: Any, w: Warming) -> Warming:
         notes.append("WarmThroughput no se puede bajar: no tiene costo mientras la tabla no lo use")
         return replace(w, restored=True, restored_at=_now(), notes=notes)
     if w.how == "scalable-target":
-        autoscaling.register_scalable_target(
-            ServiceNamespace="dynamodb",
-            ResourceId=f"table/{w.table}",
-            ScalableDimension=DIMENSION[w.dimension],
-            MinCapacity=w.min_before,
-            MaxCapacity=w.max_before,
-        )
+        _register(autoscaling, w, w.min_before, w.max_before)
     _provisioned(dynamodb, w.table, w.dimension, max(w.capacity_before, 1))
     return replace(w, restored=True, restored_at=_now(), notes=notes)
 

@@ -59,6 +59,8 @@ def verify(step: Step, sample_rows: int = SAMPLE_ROWS) -> Verification:
     mode = step.write_mode
     journal = warming.Journal(step.state_dir / "warming")
     done: list[warming.Warming] = []
+    if not mode.dry_run:  # what a killed verificacion left raised goes back first
+        done += warming.restore_leftovers(clients("dynamodb"), clients("application-autoscaling"), journal)
     seconds = load_assumptions().verify_scan_s
 
     def warm(table: str, size_bytes: float) -> contextlib.AbstractContextManager[Any]:
