@@ -20,7 +20,6 @@ from productizar.local import embedded as localenv  # noqa: E402
 from productizar.results_zone.duckdb import DuckDBResultsZone  # noqa: E402
 from productizar.run.endpoints import resolve  # noqa: E402
 
-LOCAL = resolve(get_environment("local"))
 SPEC = TableSpec(
     source="bench.clientes",
     partition_key={"name": "num_documento", "type": "S"},
@@ -36,8 +35,13 @@ def down() -> None:
     localenv.down(purge=True)
 
 
+def local():
+    """The embedded default, resolved (after ``up``)."""
+    return resolve(get_environment("local"))
+
+
 def client():
-    return aws.client(LOCAL, "dynamodb", max_attempts=1)
+    return aws.client(local(), "dynamodb", max_attempts=1)
 
 
 def results_zone(rows: int) -> DuckDBResultsZone:
@@ -58,11 +62,17 @@ def results_zone(rows: int) -> DuckDBResultsZone:
     return DuckDBResultsZone(path)
 
 
-def new_table() -> str:
+def new_table(wcu: int | None = None, rcu: int = 5) -> str:
+    """A table keyed as ``SPEC``: on demand, or provisioned with ``wcu`` write units."""
     name = f"bench-{uuid.uuid4().hex[:8]}"
+    billing = (
+        {"BillingMode": "PROVISIONED", "ProvisionedThroughput": {"ReadCapacityUnits": rcu, "WriteCapacityUnits": wcu}}
+        if wcu
+        else {"BillingMode": "PAY_PER_REQUEST"}
+    )
     client().create_table(
         TableName=name,
-        BillingMode="PAY_PER_REQUEST",
+        **billing,
         KeySchema=[
             {"AttributeName": "num_documento", "KeyType": "HASH"},
             {"AttributeName": "periodo", "KeyType": "RANGE"},
@@ -73,3 +83,21 @@ def new_table() -> str:
         ],
     )
     return name
+
+
+def bare_write(items: list[dict], table: str, workers: int) -> tuple[float, float]:
+    """The raw ceiling: items already converted, written by bare parallel batch_write_item calls (no
+    conversion, pacing or bookkeeping); returns (CPU seconds of this process, wall seconds)."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    ddb = client()
+    batches = [items[i : i + 25] for i in range(0, len(items), 25)]
+    cpu, wall = time.process_time(), time.perf_counter()
+    with ThreadPoolExecutor(workers) as pool:
+        list(
+            pool.map(
+                lambda b: ddb.batch_write_item(RequestItems={table: [{"PutRequest": {"Item": i}} for i in b]}), batches
+            )
+        )
+    return time.process_time() - cpu, time.perf_counter() - wall

@@ -7,8 +7,6 @@ conversion, no rate limiter, no bookkeeping). Target: loader / ceiling >= 0.9.
 """
 
 import argparse
-import time
-from concurrent.futures import ThreadPoolExecutor
 
 import _common as c
 
@@ -17,16 +15,8 @@ from productizar.dynamo.loader import load_table
 
 
 def raw_ceiling(items: list[dict], workers: int) -> float:
-    table, ddb = c.new_table(), c.client()
-    batches = [items[i : i + 25] for i in range(0, len(items), 25)]
-    t0 = time.perf_counter()
-    with ThreadPoolExecutor(workers) as pool:
-        list(
-            pool.map(
-                lambda b: ddb.batch_write_item(RequestItems={table: [{"PutRequest": {"Item": i}} for i in b]}), batches
-            )
-        )
-    return len(items) / (time.perf_counter() - t0)
+    _, wall = c.bare_write(items, c.new_table(), workers)
+    return len(items) / wall
 
 
 def main() -> None:

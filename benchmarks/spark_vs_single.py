@@ -49,7 +49,7 @@ def main() -> None:
             job,
             c._TMP / "spark",
             c.ROOT / "jobs" / "cargar_dynamo.py",
-            c.aws.process_environment(c.LOCAL),
+            c.aws.process_environment(c.local()),
             master=f"local[{args.tasks}]",
         )
         spark_s = time.perf_counter() - t0

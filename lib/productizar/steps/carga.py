@@ -273,6 +273,8 @@ def spark_table(step: Step, spec: TableSpec, out: Callable[[str], None] = print)
             r.duplicates += t.duplicates
             r.retries += t.retries
             r.throttles += t.throttles
+            r.connection_errors += t.connection_errors
+            r.consumed_wcu += t.consumed_wcu
         r.duration_s = time.monotonic() - started
         return r
     client = step.client("glue")
