@@ -13,11 +13,11 @@ import pytest
 import yaml
 from botocore.exceptions import ConnectionClosedError
 
-from productizar.core.capacity import CapacityRules, item_size, load_rules, read_units, write_units
+from productizar.core.capacity import READ, WRITE, CapacityRules, item_size, load_rules, read_units, write_units
 from productizar.dynamo import warming
 from productizar.dynamo.loader import BatchWriter, Controller, load_table, table_capacity
 from productizar.dynamo.sizing import load_seconds_with_scaling
-from productizar.local.capacity import READ, WRITE, Scaling, Settings, TableMeter
+from productizar.local.capacity import Scaling, Settings, TableMeter
 from tests.support import metered
 from tests.support.crash import Crash, CrashAfter
 

@@ -23,6 +23,12 @@ KB = 1024
 WRITE_UNIT_BYTES = KB  # one write unit: one write a second of an item up to 1 KB
 READ_UNIT_BYTES = 4 * KB  # one read unit: one strongly consistent read a second of up to 4 KB
 
+# the two dimensions of a table's throughput, and how DynamoDB and Application Auto Scaling name them
+WRITE, READ = "write", "read"
+CAPACITY_UNITS = {WRITE: "WriteCapacityUnits", READ: "ReadCapacityUnits"}  # ProvisionedThroughput
+WARM_UNITS = {WRITE: "WriteUnitsPerSecond", READ: "ReadUnitsPerSecond"}  # WarmThroughput
+SCALABLE_DIMENSION = {d: f"dynamodb:table:{u}" for d, u in CAPACITY_UNITS.items()}
+
 
 def number_size(text: str) -> int:
     """Bytes of a number: 1 per two significant digits, plus 1 (plus 1 more when negative)."""

@@ -19,12 +19,12 @@ import pandas as pd
 import yaml
 
 from productizar.core import paths
+from productizar.core.capacity import READ_UNIT_BYTES, WRITE_UNIT_BYTES
 from productizar.core.errors import ProductizarError
 from productizar.core.hu import HU, TableSpec
 from productizar.dynamo.items import MAX_ITEM_BYTES, BadKey, is_null, item_size, to_item
 from productizar.results_zone.base import ResultsZone
 
-KB = 1024
 PRICE_KEYS = (
     "dynamodb_provisioned_wcu_hour",
     "dynamodb_provisioned_rcu_hour",
@@ -142,8 +142,8 @@ def item_sizes(rows: pd.DataFrame, table: TableSpec, near_limit_share: float = 0
         mean=float(arr.mean()),
         p95=float(np.percentile(arr, 95)),
         max=int(arr.max()),
-        write_units_per_item=float(np.ceil(arr / KB).mean()),
-        read_units_per_item=float(np.ceil(arr / (4 * KB)).mean()),
+        write_units_per_item=float(np.ceil(arr / WRITE_UNIT_BYTES).mean()),
+        read_units_per_item=float(np.ceil(arr / READ_UNIT_BYTES).mean()),
         near_limit=int((arr >= near_limit_share * MAX_ITEM_BYTES).sum()),
         nulls_not_written=nulls,
         refused_keys=refused,

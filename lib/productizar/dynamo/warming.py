@@ -18,12 +18,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from productizar.core.capacity import CAPACITY_UNITS as UNITS
+from productizar.core.capacity import READ, WRITE
+from productizar.core.capacity import SCALABLE_DIMENSION as DIMENSION
+from productizar.core.capacity import WARM_UNITS as WARM
 from productizar.core.files import write_text
 
-WRITE, READ = "write", "read"
-DIMENSION = {WRITE: "dynamodb:table:WriteCapacityUnits", READ: "dynamodb:table:ReadCapacityUnits"}
-UNITS = {WRITE: "WriteCapacityUnits", READ: "ReadCapacityUnits"}
-WARM = {WRITE: "WriteUnitsPerSecond", READ: "ReadUnitsPerSecond"}
 ABBREV = {WRITE: "WCU", READ: "RCU"}
 
 

@@ -14,9 +14,8 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 
-from productizar.core.capacity import CapacityRules
+from productizar.core.capacity import READ, WRITE, CapacityRules
 
-WRITE, READ = "write", "read"
 MAX_PERIODS_AT_ONCE = 64  # datapoints evaluated one by one after a quiet spell; beyond, one idle jump
 
 

@@ -24,13 +24,22 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from productizar.core.capacity import CapacityRules, item_size, read_units, write_units
-from productizar.local.capacity import READ, WRITE, Scaling, Settings, TableMeter
+from productizar.core.capacity import (
+    CAPACITY_UNITS,
+    READ,
+    SCALABLE_DIMENSION,
+    WARM_UNITS,
+    WRITE,
+    CapacityRules,
+    item_size,
+    read_units,
+    write_units,
+)
+from productizar.local.capacity import Scaling, Settings, TableMeter
 
 TARGET_PREFIX = "DynamoDB_20120810."
 WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
 READS = {"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"}
-DIMENSIONS = {WRITE: "dynamodb:table:WriteCapacityUnits", READ: "dynamodb:table:ReadCapacityUnits"}
 STACK_ACTIONS = {"CreateStack", "UpdateStack", "ExecuteChangeSet"}
 _REGION = re.compile(r"Credential=[^/]+/\d+/([^/]+)/")
 DEFAULT_ACCOUNT = "123456789012"
@@ -111,7 +120,7 @@ class MotoState:
         backend = applicationautoscaling_backends[account][region]
         resource = f"table/{table.name}"
         scaling: dict[str, Scaling] = {}
-        for dim, dimension in DIMENSIONS.items():
+        for dim, dimension in SCALABLE_DIMENSION.items():
             target = backend.targets.get(dimension, {}).get(resource)
             if target is None or target.min_capacity is None or target.max_capacity is None:
                 continue
@@ -129,18 +138,14 @@ class MotoState:
         warm = table.warm_throughput or {}
         return Settings(
             on_demand=table.billing_mode == "PAY_PER_REQUEST",
-            provisioned={
-                WRITE: float(table.throughput.get("WriteCapacityUnits") or 0),
-                READ: float(table.throughput.get("ReadCapacityUnits") or 0),
-            },
-            warm={WRITE: float(warm.get("WriteUnitsPerSecond") or 0), READ: float(warm.get("ReadUnitsPerSecond") or 0)},
+            provisioned={d: float(table.throughput.get(u) or 0) for d, u in CAPACITY_UNITS.items()},
+            warm={d: float(warm.get(u) or 0) for d, u in WARM_UNITS.items()},
             scaling=scaling,
         )
 
     def set_capacity(self, table: Any, changes: dict[str, float]) -> None:
-        names = {WRITE: "WriteCapacityUnits", READ: "ReadCapacityUnits"}
         for dim, units in changes.items():
-            table.throughput[names[dim]] = int(units)
+            table.throughput[CAPACITY_UNITS[dim]] = int(units)
 
     def register_stack_scaling(self, account: str, region: str, stack_name: str) -> int:
         """Register the scalable targets and scaling policies of a stack's template (moto skipped them);
