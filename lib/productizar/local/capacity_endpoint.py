@@ -58,6 +58,7 @@ class Request:
     account: str
     region: str
     payload: dict[str, Any]
+    body: bytes  # as it came: forwarded untouched when nothing of it is refused
 
 
 def _account(environ: dict[str, Any]) -> str:
@@ -243,7 +244,7 @@ class Metered:
             except ValueError:
                 payload = None
             if isinstance(payload, dict):
-                req = Request(target[len(TARGET_PREFIX) :], _account(environ), _region(environ), payload)
+                req = Request(target[len(TARGET_PREFIX) :], _account(environ), _region(environ), payload, body)
                 response = self._dynamodb(req, environ)
         elif environ.get("REQUEST_METHOD") == "POST" and "form-urlencoded" in environ.get("CONTENT_TYPE", ""):
             body = self._read(environ)
@@ -370,7 +371,7 @@ class Metered:
                 meter.throttled(WRITE)
         if not accepted:
             return _throttled(", ".join(left), on_demand)
-        body = json.dumps(dict(req.payload, RequestItems=accepted)).encode()
+        body = json.dumps(dict(req.payload, RequestItems=accepted)).encode() if left else req.body
         response = self._forward(environ, body)
         return self._answer(req, response, units, {"UnprocessedItems": left} if left else {})
 
@@ -395,7 +396,7 @@ class Metered:
                 meter.throttled(WRITE)
                 return _throttled(name, bool(meter.settings and meter.settings.on_demand))
             units[name] = units.get(name, 0.0) + u
-        return self._answer(req, self._forward(environ, json.dumps(req.payload).encode()), units, {})
+        return self._answer(req, self._forward(environ, req.body), units, {})
 
     def _read_call(self, req: Request, environ: dict[str, Any]) -> Response:
         names = (
@@ -414,7 +415,7 @@ class Metered:
                 meter.throttled(READ)
                 return _throttled(name, bool(meter.settings and meter.settings.on_demand))
             metered.append((name, table, meter, key))
-        response = self._forward(environ, json.dumps(req.payload).encode())
+        response = self._forward(environ, req.body)
         if not response.status.startswith("200"):
             return response
         payload = json.loads(response.body or b"{}")
@@ -457,7 +458,8 @@ class Metered:
                 left[name] = spec
         if not served:
             return _throttled(", ".join(left), on_demand)
-        response = self._forward(environ, json.dumps(dict(req.payload, RequestItems=served)).encode())
+        body = json.dumps(dict(req.payload, RequestItems=served)).encode() if left else req.body
+        response = self._forward(environ, body)
         if not response.status.startswith("200"):
             return response
         got = json.loads(response.body or b"{}").get("Responses") or {}
