@@ -8,14 +8,17 @@ import math
 import random
 import re
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from productizar.core.errors import ProductizarError
 from productizar.core.hu import TableSpec
 from productizar.dynamo.items import BadKey, to_item
+from productizar.dynamo.loader import THROTTLING
 from productizar.results_zone.base import ResultsZone, quote, table_ref
 
 BYTES_PER_SEGMENT = 4 * 1024 * 1024  # one Scan segment per ~4 MiB (a Scan page is 1 MB)
@@ -27,18 +30,15 @@ def segments_for(size_bytes: float) -> int:
     return max(1, min(MAX_SEGMENTS, math.ceil(size_bytes / BYTES_PER_SEGMENT)))
 
 
-THROTTLED = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
-
-
-def _page(client: Any, kwargs: dict[str, Any], stall_s: float) -> dict[str, Any]:
-    """One Scan page; throttling is waited out (a count reads the whole table) until no page has been served
-    for ``stall_s``."""
+def _waiting_out_throttling(call: Callable[..., dict[str, Any]], kwargs: dict[str, Any], stall_s: float) -> Any:
+    """``call(**kwargs)``, retried with backoff while DynamoDB throttles it (a count or a sample reads a lot), until it
+    has been refused for ``stall_s``; any other error at once."""
     since, attempt = time.monotonic(), 0
     while True:
         try:
-            return client.scan(**kwargs)
+            return call(**kwargs)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") not in THROTTLED or time.monotonic() - since > stall_s:
+            if exc.response.get("Error", {}).get("Code") not in THROTTLING or time.monotonic() - since > stall_s:
                 raise
         time.sleep(random.uniform(0, min(2.0, 0.05 * 2**attempt)))
         attempt += 1
@@ -59,7 +59,7 @@ def count_items(client: Any, table: str, segments: int, stall_s: float = 600.0) 
             }
             if start:
                 kwargs["ExclusiveStartKey"] = start
-            page = _page(client, kwargs, stall_s)
+            page = _waiting_out_throttling(client.scan, kwargs, stall_s)
             total += page["Count"]
             start = page.get("LastEvaluatedKey")
             if not start:
@@ -87,21 +87,15 @@ def batch_get(client: Any, table: str, keys: list[dict[str, Any]], stall_s: floa
         pending: dict[str, Any] = {table: {"Keys": keys[i : i + 100], "ConsistentRead": True}}
         since, attempt = time.monotonic(), 0
         while pending:
-            try:
-                response = client.batch_get_item(RequestItems=pending)
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") not in THROTTLED or time.monotonic() - since > stall_s:
-                    raise
-                response = {"UnprocessedKeys": pending}
+            response = _waiting_out_throttling(client.batch_get_item, {"RequestItems": pending}, stall_s)
             got = response.get("Responses", {}).get(table, [])
             items += got
             pending = response.get("UnprocessedKeys") or {}
             if got:
                 since, attempt = time.monotonic(), 0
             elif pending and time.monotonic() - since > stall_s:
-                raise TimeoutError(
-                    f"{table}: DynamoDB no respondió {len(pending[table]['Keys'])} claves en {stall_s:.0f} s"
-                )
+                left = len(pending[table]["Keys"])
+                raise ProductizarError(f"{table}: DynamoDB no respondió {left} claves de la muestra en {stall_s:.0f} s")
             if pending:
                 time.sleep(random.uniform(0, min(2.0, 0.05 * 2**attempt)))
                 attempt += 1
