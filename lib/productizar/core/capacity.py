@@ -136,8 +136,7 @@ def load_rules(path: Path | None = None, time_scale: float | None = None) -> Cap
     if float(values.get("time_scale", 1.0)) <= 0:
         raise CapacityRulesError(f"{path}: capacity_model.time_scale debe ser mayor que 0")
     try:
-        root = paths.project_root()
-        values["source"] = str(path.resolve().relative_to(root)) if path.resolve().is_relative_to(root) else str(path)
+        values["source"] = paths.shown(path)
         typed: dict[str, Any] = {k: (v if k == "source" else float(v)) for k, v in values.items()}
         return CapacityRules(**typed)
     except (TypeError, ValueError) as exc:

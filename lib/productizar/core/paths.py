@@ -46,3 +46,9 @@ def notebooks_dir() -> Path:
 def environments_file() -> Path:
     """``parameters/environments.yaml``, or the file named by $PRODUCTIZAR_ENVIRONMENTS."""
     return Path(os.environ.get("PRODUCTIZAR_ENVIRONMENTS") or project_root() / MARKER)
+
+
+def shown(path: Path) -> str:
+    """``path`` as the evidence names it: relative to the checkout when inside it (no machine's folders)."""
+    resolved, root = path.resolve(), project_root()
+    return str(resolved.relative_to(root)) if resolved.is_relative_to(root) else str(path)

@@ -23,13 +23,7 @@ def resolve(env: Environment) -> Environment:
         state = embedded.running_state()
         model = None
         if state.capacity_rules:  # the server meters DynamoDB itself: say with what
-            rules = Path(state.capacity_rules)
-            source = (
-                str(rules.relative_to(paths.project_root()))
-                if rules.is_relative_to(paths.project_root())
-                else str(rules)
-            )
-            model = CapacityModel(source=source, time_scale=state.time_scale)
+            model = CapacityModel(source=paths.shown(Path(state.capacity_rules)), time_scale=state.time_scale)
         update["aws"] = env.aws.model_copy(
             update={"endpoint": state.endpoint, "placeholder_credentials": True, "capacity_model": model}
         )
