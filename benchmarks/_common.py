@@ -85,6 +85,13 @@ def new_table(wcu: int | None = None, rcu: int = 5) -> str:
     return name
 
 
+def converted_items(zone: DuckDBResultsZone) -> list[dict]:
+    """Every row of the benchmark table as a DynamoDB item, converted beforehand (the raw ceiling's input)."""
+    from productizar.dynamo.items import to_item
+
+    return [to_item(r, SPEC) for chunk in zone.stream_table(SPEC.source) for r in chunk.to_dict("records")]
+
+
 def bare_write(items: list[dict], table: str, workers: int) -> tuple[float, float]:
     """The raw ceiling: items already converted, written by bare parallel batch_write_item calls (no
     conversion, pacing or bookkeeping); returns (CPU seconds of this process, wall seconds)."""

@@ -15,7 +15,6 @@ import time
 
 import _common as c
 
-from productizar.dynamo.items import to_item
 from productizar.dynamo.loader import load_table
 
 WCU = 40_000  # the table quota: never the limit here
@@ -33,8 +32,7 @@ def main() -> None:
     c.up()
     try:
         zone = c.results_zone(args.rows)
-        rows = [r for chunk in zone.stream_table("bench.clientes") for r in chunk.to_dict("records")]
-        items = [to_item(r, c.SPEC) for r in rows]
+        items = c.converted_items(zone)
         bare_cpu, bare_wall = bare(items, args.workers)
         spec = c.SPEC.model_copy(update={"dynamo_table": c.new_table(wcu=WCU)})
         cpu, wall = time.process_time(), time.perf_counter()

@@ -10,7 +10,6 @@ import argparse
 
 import _common as c
 
-from productizar.dynamo.items import to_item
 from productizar.dynamo.loader import load_table
 
 
@@ -27,8 +26,7 @@ def main() -> None:
     c.up()
     try:
         zone = c.results_zone(args.rows)
-        rows = [r for chunk in zone.stream_table("bench.clientes") for r in chunk.to_dict("records")]
-        items = [to_item(r, c.SPEC) for r in rows]
+        items = c.converted_items(zone)
         ceiling = raw_ceiling(items, args.workers)
         spec = c.SPEC.model_copy(update={"dynamo_table": c.new_table()})
         result = load_table(zone, c.client(), spec, rate_wcu=None, workers=args.workers, chunk_rows=10_000)
