@@ -14,7 +14,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from productizar.core.environments import EMBEDDED, Environment
+from productizar.core.environments import ACCOUNT_KEY_PREFIX, EMBEDDED, Environment
 from productizar.core.errors import ProductizarError
 
 PLACEHOLDER_CREDENTIALS = {"aws_access_key_id": "productizar-local", "aws_secret_access_key": "productizar-local"}
@@ -40,19 +40,27 @@ def process_environment(env: Environment) -> dict[str, str]:
     if url:
         out["AWS_ENDPOINT_URL"] = url
     if env.aws.placeholder_credentials:
+        keys = placeholder_credentials(env)
         out |= {
             "AWS_EC2_METADATA_DISABLED": "true",
-            "AWS_ACCESS_KEY_ID": PLACEHOLDER_CREDENTIALS["aws_access_key_id"],
-            "AWS_SECRET_ACCESS_KEY": PLACEHOLDER_CREDENTIALS["aws_secret_access_key"],
+            "AWS_ACCESS_KEY_ID": keys["aws_access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": keys["aws_secret_access_key"],
         }
     elif env.aws.profile:
         out["AWS_PROFILE"] = env.aws.profile
     return out
 
 
+def placeholder_credentials(env: Environment) -> dict[str, str]:
+    """An emulator's fixed credentials; with ``aws.account_id`` the key names that account."""
+    if not env.aws.account_id:
+        return PLACEHOLDER_CREDENTIALS
+    return PLACEHOLDER_CREDENTIALS | {"aws_access_key_id": ACCOUNT_KEY_PREFIX + env.aws.account_id}
+
+
 def session(env: Environment) -> boto3.Session:
     if env.aws.placeholder_credentials:
-        return boto3.Session(region_name=env.aws.region, **PLACEHOLDER_CREDENTIALS)
+        return boto3.Session(region_name=env.aws.region, **placeholder_credentials(env))
     return boto3.Session(profile_name=env.aws.profile, region_name=env.aws.region)
 
 

@@ -14,7 +14,7 @@ from botocore.parsers import ResponseParserError
 
 from productizar.cloud import aws
 from productizar.core import naming
-from productizar.core.environments import Environment
+from productizar.core.environments import Environment, counterpart
 from productizar.core.errors import ProductizarError
 from productizar.core.hu import HU
 
@@ -38,7 +38,7 @@ class StackFailed(ProductizarError):
 def parameters(hu: HU, env_name: str, env: Environment) -> dict[str, str]:
     """The stack's parameter values for an environment (capacities as VSTS holds them: ``1,50``)."""
     values = {
-        "Environment": env_name,
+        "Environment": counterpart(env_name),  # a rehearsal deploys as the environment it stands for
         "DyTablesBillingMode": hu.capacity.billing_mode,
         naming.glue_job_parameter(hu.api.name): naming.glue_job_name(hu.api.slug),
         "EksOidcProviderArn": env.infrastructure.eks_oidc_provider_arn,

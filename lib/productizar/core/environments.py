@@ -20,8 +20,14 @@ from productizar.core.problems import Loc, load_yaml_model
 REQUIRED = ("local", "dev", "qa", "prd")
 EMBEDDED = "embedded"
 # environments whose writes always need the HU id typed back, whatever the file says: the code holds this
-# rule, so a file that marks one of them `open` is an error, not a way around the confirmation
-ALWAYS_CONFIRM = frozenset({"qa", "prd"})
+# rule, so a file that marks one of them `open` is an error, not a way around the confirmation (the
+# embedded rehearsals of QA and PRD keep the safety of their real counterparts)
+ALWAYS_CONFIRM = frozenset({"qa", "prd", "local-qa", "local-prd"})
+ACCOUNT_ID = r"^[0-9]{12}$"
+# an emulator's access key that names an account (``productizar-local-<account>``): the embedded endpoint
+# keeps each account's state apart, as AWS does for each environment's credentials
+ACCOUNT_KEY_PREFIX = "productizar-local-"
+DemoData = Literal["local", "dev", "qa", "prd"]
 
 
 class _Strict(BaseModel):
@@ -45,6 +51,9 @@ class AwsSettings(_Strict):
     # it when it resolves "embedded")
     placeholder_credentials: bool = False
     capacity_model: CapacityModel | None = None
+    # with the embedded endpoint: the account that keeps this environment's state apart from the others'
+    # (on AWS the account is the profile's)
+    account_id: Annotated[str | None, Field(pattern=ACCOUNT_ID)] = None
 
 
 class DuckDBZone(_Strict):
@@ -52,6 +61,8 @@ class DuckDBZone(_Strict):
     path: str = EMBEDDED
     # how the evidence names it (default: "DuckDB <file name>")
     label: str | None = None
+    # with path embedded: which copy of the demo data (environments' copies differ as real ones do)
+    demo_data: DemoData = "local"
 
 
 class HiveZone(_Strict):
@@ -100,10 +111,23 @@ class Environment(_Strict):
     coordinator_root: str
     api: ApiEndpoint | None = None
     max_concurrent_queries: Annotated[int, Field(ge=1, le=32)] = 4
+    # the environment a run here follows: it needs a green run of the same HU there first
+    promotes_from: str | None = None
+    # the manual gates (ids of parameters/gates.yaml) a run here needs approved first
+    gates: list[str] = []
 
 
 class EnvironmentsFile(RootModel[dict[str, Environment]]):
     pass
+
+
+REHEARSAL_PREFIX = "local-"
+
+
+def counterpart(name: str) -> str:
+    """The environment a name stands for in templates and pipelines: ``local-qa`` rehearses ``qa``."""
+    rest = name.removeprefix(REHEARSAL_PREFIX)
+    return rest if rest != name and rest in REQUIRED else name
 
 
 def uses_embedded(env: Environment) -> bool:
@@ -117,6 +141,19 @@ def uses_embedded(env: Environment) -> bool:
 
 def _cross_checks(raw: Any) -> list[tuple[Loc, str]]:
     out: list[tuple[Loc, str]] = [((name,), "required environment is missing") for name in REQUIRED if name not in raw]
+    if isinstance(raw, dict):
+        for name, env in raw.items():
+            before = env.get("promotes_from") if isinstance(env, dict) else None
+            if before is not None and before not in raw:
+                out.append(((name, "promotes_from"), f"names {before!r}, which is not an environment of this file"))
+            else:
+                seen, at = {name}, before
+                while isinstance(at, str) and at in raw and at not in seen:
+                    seen.add(at)
+                    nxt = raw[at]
+                    at = nxt.get("promotes_from") if isinstance(nxt, dict) else None
+                if isinstance(at, str) and at in seen:
+                    out.append(((name, "promotes_from"), f"the chain of promotes_from comes back to {at!r}"))
     for name in sorted(ALWAYS_CONFIRM):
         env = raw.get(name) if isinstance(raw, dict) else None
         if isinstance(env, dict) and env.get("safety") == "open":

@@ -20,6 +20,24 @@ VERSION = 1  # bump when the data changes, so `local up` rebuilds the file
 
 
 @dataclass(frozen=True)
+class Variant:
+    """One environment's copy of the demo data: how many rows per table and how old the copy is."""
+
+    rows: int
+    days_older: int = 0  # the copy was taken this many days before the others
+
+
+# `local` and the DEV rehearsal hold the same data; QA's copy is four days older (fewer rows, older
+# updates), PRD has more rows than DEV: what promotion and drift find between real environments
+VARIANTS: dict[str, Variant] = {
+    "local": Variant(ROWS),
+    "dev": Variant(ROWS),
+    "qa": Variant(98_500, days_older=4),
+    "prd": Variant(106_000),
+}
+
+
+@dataclass(frozen=True)
 class DemoTable:
     source: str
     columns: tuple[tuple[str, str], ...]  # (name, Hive type)
@@ -64,8 +82,9 @@ OBSERVACIONES = np.array(
 PRODUCTOS = np.array([f"{p}{i:02d}" for p in ("TC", "CDT", "LIB", "HIP") for i in range(1, 26)])
 
 
-def _score_delta(rng: np.random.Generator) -> DemoTable:
+def _score_delta(rng: np.random.Generator, v: Variant) -> DemoTable:
     """Score per client and cut-off date; string partition key, numeric sort key; 5 bad and 4 repeated keys."""
+    ROWS = v.rows  # noqa: N806 - the table's size, as the module's default names it
     clients = ROWS // 4
     docs = (1_000_000_000 + rng.permutation(clients * 7)[:clients]).astype(str)
     cortes = np.array([20260131, 20260228, 20260331, 20260430])
@@ -77,7 +96,9 @@ def _score_delta(rng: np.random.Generator) -> DemoTable:
             "delta_score": _with_nulls(_decimal_text(rng.integers(-50_000, 50_000, ROWS), 4), rng, 0.1),
             "segmento": SEGMENTOS[rng.integers(0, len(SEGMENTOS), ROWS)],
             "fecha_actualizacion": (
-                pd.Timestamp("2026-05-01") + pd.to_timedelta(rng.integers(0, 86_400 * 30, ROWS), unit="s")
+                pd.Timestamp("2026-05-01")
+                - pd.Timedelta(days=v.days_older)
+                + pd.to_timedelta(rng.integers(0, 86_400 * 30, ROWS), unit="s")
             ).strftime("%Y-%m-%d %H:%M:%S"),
             "observacion": _with_nulls(pd.Series(OBSERVACIONES[rng.integers(0, len(OBSERVACIONES), ROWS)]), rng, 0.6),
         }
@@ -98,8 +119,9 @@ def _score_delta(rng: np.random.Generator) -> DemoTable:
     return DemoTable("resultados_riesgos.alter_ctra_score_delta", cols, frame)
 
 
-def _segmento_cliente(rng: np.random.Generator) -> DemoTable:
+def _segmento_cliente(rng: np.random.Generator, v: Variant) -> DemoTable:
     """One row per client, numeric partition key, no sort key; clean."""
+    ROWS = v.rows  # noqa: N806
     frame = pd.DataFrame(
         {
             "id_cliente": (10_000_000 + rng.permutation(ROWS)).astype(np.int64),
@@ -121,8 +143,9 @@ def _segmento_cliente(rng: np.random.Generator) -> DemoTable:
     return DemoTable("resultados_riesgos.alter_ctra_segmento_cliente", cols, frame)
 
 
-def _oferta_producto(rng: np.random.Generator) -> DemoTable:
+def _oferta_producto(rng: np.random.Generator, v: Variant) -> DemoTable:
     """Offers per client and product; string keys; one null sort key and 2 repeated keys."""
+    ROWS = v.rows  # noqa: N806
     clients = ROWS // 5
     docs = (2_000_000_000 + rng.permutation(clients * 5)[:clients]).astype(str)
     products = np.stack([rng.choice(PRODUCTOS, 5, replace=False) for _ in range(clients)]).ravel()
@@ -227,7 +250,8 @@ def _inventario(rng: np.random.Generator) -> DemoTable:
     return DemoTable(naming.INVENTORY_TABLE, tuple((c, "STRING") for c in naming.INVENTORY_COLUMNS), frame)
 
 
-def demo_tables() -> list[DemoTable]:
-    """The demo HU's three results-zone tables plus the inventory, always the same values."""
+def demo_tables(variant: str = "local") -> list[DemoTable]:
+    """The demo HU's three results-zone tables plus the inventory, always the same values for a variant."""
+    v = VARIANTS[variant]
     rng = np.random.default_rng(SEED)
-    return [_score_delta(rng), _segmento_cliente(rng), _oferta_producto(rng), _inventario(rng)]
+    return [_score_delta(rng, v), _segmento_cliente(rng, v), _oferta_producto(rng, v), _inventario(rng)]

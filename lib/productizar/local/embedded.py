@@ -49,9 +49,10 @@ def _state_file() -> Path:
     return paths.state_dir() / "state.json"
 
 
-def duckdb_file() -> Path:
-    """Where the demo results zone lives (the name carries the data version)."""
-    return paths.state_dir() / f"results_zone_v{demo_data.VERSION}.duckdb"
+def duckdb_file(variant: str = "local") -> Path:
+    """Where a copy of the demo results zone lives (the name carries the data version and the copy)."""
+    suffix = "" if variant == "local" else f"_{variant}"
+    return paths.state_dir() / f"results_zone_v{demo_data.VERSION}{suffix}.duckdb"
 
 
 @contextlib.contextmanager
@@ -115,13 +116,13 @@ def _start_moto(log: Path, wait_s: float = 30.0) -> LocalState:
     return LocalState(*started, datetime.now(UTC).isoformat(timespec="seconds"), "user", str(rules), scale)
 
 
-def build_results_zone(target: Path) -> None:
-    """Write the demo results zone to ``target`` atomically (a half-built file is never left behind)."""
+def build_results_zone(target: Path, variant: str = "local") -> None:
+    """Write a copy of the demo results zone to ``target`` atomically (a half-built file is never left)."""
     tmp = target.with_name(target.name + ".building")
     tmp.unlink(missing_ok=True)
     con = duckdb.connect(str(tmp))
     try:
-        for t in demo_data.demo_tables():
+        for t in demo_data.demo_tables(variant):
             zone, _ = t.source.split(".")
             con.execute(f'CREATE SCHEMA IF NOT EXISTS "{zone}"')
             con.execute(sqlglot.transpile(t.ddl(), read="hive", write="duckdb")[0])
@@ -141,8 +142,9 @@ def up(owner: str = "user") -> tuple[LocalState, bool]:
     ``owner`` says who stops it: a run's server is stopped by the last run using it; a user's (``local up``,
     also when it finds a run's server) stays until ``local down``."""
     with _lock():
-        if not duckdb_file().exists():
-            build_results_zone(duckdb_file())
+        for variant in demo_data.VARIANTS:  # each environment's copy, built once
+            if not duckdb_file(variant).exists():
+                build_results_zone(duckdb_file(variant), variant)
         state = running()
         if state:
             if owner == "user" and state.owner != "user":  # the analyst keeps it up from now on
@@ -243,8 +245,8 @@ def moto_endpoint() -> str:
     return running_state().endpoint
 
 
-def duckdb_path() -> Path:
-    path = duckdb_file()
+def duckdb_path(variant: str = "local") -> Path:
+    path = duckdb_file(variant)
     if not path.exists():
         raise LocalNotRunning(f"No existe la zona de resultados local ({path.name}): ejecute `productizar local up`.")
     return path
@@ -260,5 +262,6 @@ def status() -> dict[str, object]:
         else {"running": False},
         "reference_api": {"running": True, "base_url": api.base_url, "pid": api.pid} if api else {"running": False},
         "results_zone": {"path": str(duckdb_file()), "present": duckdb_file().exists()},
+        "results_zone_copies": {v: str(duckdb_file(v)) for v in demo_data.VARIANTS if duckdb_file(v).exists()},
         "state_dir": str(paths.state_dir()),
     }

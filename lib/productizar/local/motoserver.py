@@ -7,6 +7,8 @@ write is lost (measured: 6 of 80,000 items with a short GIL switch interval; one
 the endpoint serializes instead. moto's work is bound by the GIL anyway, so little is lost.
 
 With ``--capacity-rules`` it also meters DynamoDB as AWS does (``capacity_endpoint``): moto never throttles.
+A request signed with a key that names an account (``productizar-local-<12 digits>``) is served in that
+account (``AccountFromKey``): one server holds several environments apart, each with its own credentials.
 
 Run as ``python -m productizar.local.motoserver -H 127.0.0.1 -p PORT`` (what ``localenv`` starts).
 """
@@ -15,14 +17,17 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import sys
 import threading
+import urllib.parse
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from productizar.core.capacity import load_rules
+from productizar.core.environments import ACCOUNT_KEY_PREFIX
 from productizar.local.capacity_endpoint import Metered
 
 MARKER = "productizar.local.motoserver"  # in the process's command line: how localenv recognises its server
@@ -45,6 +50,24 @@ class Serialized:
                     close()
 
 
+class AccountFromKey:
+    """WSGI middleware: the account a request's access key names becomes moto's ``x-moto-account-id``, so
+    every client of an environment (a kernel's boto3, the reference API, Spark's tasks) reaches its own
+    account with nothing but its credentials; a request that names no account stays in moto's default."""
+
+    KEY = re.compile(r"Credential=" + re.escape(ACCOUNT_KEY_PREFIX) + r"([0-9]{12})/")
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]):
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        signed = environ.get("HTTP_AUTHORIZATION", "") + " " + urllib.parse.unquote(environ.get("QUERY_STRING", ""))
+        found = self.KEY.search(signed.replace("X-Amz-Credential=", "Credential="))
+        if found and "HTTP_X_MOTO_ACCOUNT_ID" not in environ:
+            environ["HTTP_X_MOTO_ACCOUNT_ID"] = found.group(1)
+        return self.app(environ, start_response)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Parse ``-H/--host`` and ``-p/--port`` and serve moto there until SIGTERM or SIGINT."""
     from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
@@ -62,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:
     moto_app: Callable[..., Iterable[bytes]] = DomainDispatcherApplication(create_backend_app)
     if args.capacity_rules:  # DynamoDB's metering in front of moto, which never throttles
         moto_app = Metered(moto_app, load_rules(Path(args.capacity_rules), args.time_scale))
-    app = Serialized(moto_app)
+    app = AccountFromKey(Serialized(moto_app))
     # threaded: connections are accepted while a request runs; the lock decides who runs
     run_simple(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
 

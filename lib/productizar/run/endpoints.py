@@ -15,6 +15,10 @@ from productizar.local import embedded
 EMBEDDED_ZONE_LABEL = "DuckDB embebido (entorno local)"
 
 
+def _zone_label(copy: str) -> str:
+    return EMBEDDED_ZONE_LABEL if copy == "local" else f"DuckDB embebido (copia {copy.upper()} de los datos demo)"
+
+
 def resolve(env: Environment) -> Environment:
     """The environment with ``embedded`` replaced by the running moto server's URL (with placeholder
     credentials) and the demo results zone's file; ``LocalNotRunning`` when it is not up."""
@@ -30,6 +34,9 @@ def resolve(env: Environment) -> Environment:
     zone = env.results_zone
     if isinstance(zone, DuckDBZone) and zone.path == EMBEDDED:
         update["results_zone"] = zone.model_copy(
-            update={"path": str(embedded.duckdb_path()), "label": zone.label or EMBEDDED_ZONE_LABEL}
+            update={
+                "path": str(embedded.duckdb_path(zone.demo_data)),
+                "label": zone.label or _zone_label(zone.demo_data),
+            }
         )
     return env.model_copy(update=update) if update else env
