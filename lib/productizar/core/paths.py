@@ -48,6 +48,11 @@ def environments_file() -> Path:
     return Path(os.environ.get("PRODUCTIZAR_ENVIRONMENTS") or project_root() / MARKER)
 
 
+def gates_file() -> Path:
+    """``parameters/gates.yaml`` (the runbook's manual gates), or the file named by $PRODUCTIZAR_GATES."""
+    return Path(os.environ.get("PRODUCTIZAR_GATES") or project_root() / "parameters" / "gates.yaml")
+
+
 def shown(path: Path) -> str:
     """``path`` as the evidence names it: relative to the checkout when inside it (no machine's folders)."""
     resolved, root = path.resolve(), project_root()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pandas as pd
 
 from productizar.core import naming
+from productizar.core.gates import load_gates
 from productizar.core.hu import HU
 
 
@@ -51,51 +52,9 @@ def pr_text(hu: HU, template: str | None) -> str:
 
 
 def manual_gates(hu: HU, has_ahp: bool) -> pd.DataFrame:
-    """What the tool cannot do for the analyst before PRD, each with what to hand over."""
-    api = hu.api.name
-    rows = [
-        (
-            "Aprobación de la excepción de pruebas E2E",
-            "Enviar correo_excepcion_e2e.eml al jefe"
-            + ("" if has_ahp else " y adjuntar la Matriz AHP (la HU no la trae)"),
-            "correo con la aprobación",
-        ),
-        (
-            "Excepción E2E ante el equipo de pruebas continuas",
-            "Solicitar la excepción una vez aprobada",
-            "release, tablero de Sonar, tablero de Hygieia, correo de aprobación",
-        ),
-        (
-            "Solicitud de monitoreo",
-            "Crear la HA y enviar correo_monitoreo.eml",
-            "Excel y Word de la solicitud (adjuntos en el correo)",
-        ),
-        (
-            "Tablero de Sonar",
-            f"Pedir la creación del tablero de Sonar del API {api}",
-            "nombre del componente y repositorio",
-        ),
-        (
-            "Hygieia por encima de 85 %",
-            "Revisar el tablero del equipo en Hygieia antes de certificar",
-            "captura del tablero con el porcentaje",
-        ),
-        (
-            "Certificación",
-            "Entregar al certificador para que cree el DoD con los testplan de las pruebas especializadas",
-            f"HU {hu.id}, release (descripcion_release.txt) y testplan",
-        ),
-        (
-            "Create OC",
-            "Editar las variables de la tarea Change Order USD y cerrar los testplan",
-            "variables_create_oc.csv; la excepción E2E ya aprobada (si no, Create OC falla)",
-        ),
-        (
-            "Smoke test de PRD",
-            "Configurar el stage igual que el smoke test de DEV, con las mismas variables",
-            "variables del stage de DEV",
-        ),
-    ]
+    """What the tool cannot do for the analyst before PRD, each with what to hand over
+    (``parameters/gates.yaml``; ``productizar approve`` records each one's approval)."""
+    rows = [g.texts(hu.api.name, hu.id, has_ahp) for g in load_gates()]
     return pd.DataFrame(
         [(i + 1, *r, "pendiente (manual)") for i, r in enumerate(rows)],
         columns=["#", "Compuerta", "Qué hacer", "Qué entregar", "Estado"],
