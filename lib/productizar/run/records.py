@@ -28,6 +28,14 @@ class StepRecord:
     fingerprint: str | None = None
     notebook: str | None = None
     html: str | None = None
+    # what the promotion compares: the HU's tables, keys and capacities when this step ran (HU.promotion_fingerprint)
+    hu_fingerprint: str | None = None
+    # the step's headline for the board (run/headline.py) and the figures compared run to run
+    headline: str = ""
+    figures: dict[str, Any] = field(default_factory=dict)
+    # a writing step that did not write, and why: "simulación" at a glance
+    dry_run: bool = False
+    dry_run_reason: str | None = None
 
     @classmethod
     def skipped(cls, name: str, message: str) -> StepRecord:

@@ -11,6 +11,7 @@ import pandas as pd
 
 from productizar.api import package
 from productizar.api.package import Finding
+from productizar.run import headline
 from productizar.run.step import Step
 
 
@@ -54,4 +55,9 @@ def base_url(step: Step) -> str:
 
 
 def facts(d: Delivered, found: list[Finding]) -> dict[str, Any]:
-    return package.facts(d.path, found, d.reference)
+    out = package.facts(d.path, found, d.reference)
+    which = "API de referencia" if d.reference else "paquete de la HU"
+    said = "sin hallazgos" if not found else f"{len(found)} hallazgo{'s' if len(found) != 1 else ''}"
+    line = headline.Headline(f"{d.path.name} ({which}) · {said}", {"hallazgos del paquete": len(found)})
+    out["headline"] = line.as_fact()
+    return out

@@ -30,7 +30,7 @@ from productizar.dynamo import engine, sizing, spark_load, warming
 from productizar.dynamo.loader import Checkpoint, LoadResult, load_table, table_instance
 from productizar.dynamo.sizing import Assumptions, WritePlan, load_assumptions
 from productizar.results_zone.profile import TableCount
-from productizar.run import progress
+from productizar.run import headline, progress
 from productizar.run.step import Step
 from productizar.steps import conteo, dimensionamiento
 
@@ -371,7 +371,21 @@ def notes(loads: Loads, step: Step) -> str:
 
 
 def facts(loads: Loads, step: Step) -> dict[str, Any]:
+    mode = step.write_mode
+    figures: dict[str, headline.Figure] = {
+        f"ítems cargados · {headline.short(r.source)}": r.items_written for r in loads.results
+    }
+    total = sum(r.items_written for r in loads.results)
+    refused = sum(r.refused for r in loads.results)
+    n = len(loads.results)
+    text = f"{headline.n(total)} ítems cargados en {n} tabla{'s' if n != 1 else ''}" + (
+        f" · {headline.n(refused)} rechazados" if refused else ""
+    )
+    if mode.dry_run:
+        text = f"nada cargado ({len(step.hu.tables)} tablas planeadas)"
     return {
+        "headline": headline.written(text, mode, figures).as_fact(),
+        "dry_run_reason": mode.reason if mode.dry_run else None,
         "engines": {c.source: {"engine": c.engine, "reason": c.reason} for c in choices(step)},
         "dry_run": step.write_mode.dry_run,
         "rate_limit_wcu": rate_wcu(step),

@@ -17,6 +17,7 @@ from productizar.cloud.coordinators import coordinator_roots
 from productizar.core.environments import WriteMode
 from productizar.results_zone import inventory, reservation
 from productizar.results_zone.reservation import Plan, ReadBack, ReservationError
+from productizar.run import headline
 from productizar.run.step import Step
 
 
@@ -132,7 +133,12 @@ def read_back_table(o: Outcome) -> pd.DataFrame:
 
 
 def facts(o: Outcome, p: Plan) -> dict[str, Any]:
+    packages = ", ".join(e.package for e in o.entries)
+    said = "paquetes planeados" if o.mode.dry_run else "paquetes reservados"
+    figures: dict[str, headline.Figure] = {"último consecutivo del inventario": p.lookup.last}
     return {
+        "headline": headline.written(f"{said}: {packages}", o.mode, figures).as_fact(),
+        "dry_run_reason": o.mode.reason if o.mode.dry_run else None,
         "dry_run": o.mode.dry_run,
         "last_consecutive": p.lookup.last,
         "seed_rule_last_consecutive": p.lookup.seed_last,

@@ -3,10 +3,13 @@ is loaded (the profile itself is ``results_zone.profile``)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 from pydantic import BaseModel
 
 from productizar.results_zone.profile import TableCount, count_tables
+from productizar.run import headline
 from productizar.run.step import Step
 
 
@@ -15,6 +18,7 @@ class Facts(BaseModel):
 
     results_zone: str
     tables: dict[str, TableCount]
+    headline: dict[str, Any] = {}
 
 
 def count(step: Step) -> list[TableCount]:
@@ -83,7 +87,18 @@ def sql_text(counts: list[TableCount]) -> str:
 
 def facts(step: Step, counts: list[TableCount]) -> Facts:
     """What later steps and summary.json need: per table counts, keyed by source."""
-    return Facts(results_zone=step.zone().describe(), tables={c.source: c for c in counts})
+    rows = sum(c.rows for c in counts)
+    expected = sum(c.expected_items for c in counts)
+    figures: dict[str, headline.Figure] = {}
+    for c in counts:
+        figures[f"filas · {headline.short(c.source)}"] = c.rows
+        figures[f"ítems esperados · {headline.short(c.source)}"] = c.expected_items
+    text = f"{_n(len(counts), 'tabla')} · {_n(rows, 'fila')} · {_n(expected, 'ítem esperado', 'ítems esperados')}"
+    return Facts(
+        results_zone=step.zone().describe(),
+        tables={c.source: c for c in counts},
+        headline=headline.Headline(text, figures).as_fact(),
+    )
 
 
 def read_facts(step: Step) -> Facts:

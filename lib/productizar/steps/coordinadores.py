@@ -11,6 +11,7 @@ import pandas as pd
 
 from productizar.cloud import coordinators, glue
 from productizar.core.errors import ProductizarError
+from productizar.run import headline
 from productizar.run.step import Step
 
 
@@ -58,4 +59,12 @@ def publish(step: Step, out: Callable[[str], None] = print) -> glue.Upload | Non
 
 
 def facts(step: Step, written: coordinators.Written, upload: glue.Upload | None) -> dict[str, Any]:
-    return coordinators.facts(step.hu, written, upload)
+    found = coordinators.facts(step.hu, written, upload)
+    n = len(found["configs"])
+    text = f"{n} coordinador{'es' if n != 1 else ''} en {found['branch']}" + (
+        " · script del job de Glue subido" if upload else ""
+    )
+    mode = step.write_mode
+    found["dry_run"], found["dry_run_reason"] = mode.dry_run, mode.reason if mode.dry_run else None
+    found["headline"] = headline.written(text, mode, {"coordinadores": n}).as_fact()
+    return found

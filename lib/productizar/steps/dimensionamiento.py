@@ -3,6 +3,8 @@ tables, two plots and a recommendation in Spanish; its Glue figures go to the in
 
 from __future__ import annotations
 
+from typing import Any
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -22,6 +24,7 @@ from productizar.dynamo.sizing import (
     monthly_read_cost,
     size,
 )
+from productizar.run import headline
 from productizar.run.step import Step
 from productizar.steps import conteo
 
@@ -47,6 +50,7 @@ class Facts(BaseModel):
     glue: GlueFacts
     cost_usd: Cost
     recommendation: list[str]
+    headline: dict[str, Any] = {}
 
 
 def read_facts(step: Step) -> Facts:
@@ -329,15 +333,25 @@ def recommendation_text(s: Sizing, hu: HU) -> str:
 
 def facts(s: Sizing, hu: HU) -> Facts:
     p = s.assumptions.prices
+    write = [hu.capacity.write[0], max(w.recommended_write_max for w in s.writes)]
+    read = [hu.capacity.read[0], max(r.recommended_read_max for r in s.reads)]
+    figures: dict[str, headline.Figure] = {
+        "escritura recomendada (WCU)": f"{write[0]}–{write[1]}",
+        "lectura recomendada (RCU)": f"{read[0]}–{read[1]}",
+        "capacidad de la HU (escritura)": f"{hu.capacity.write[0]}–{hu.capacity.write[1]}",
+        "capacidad de la HU (lectura)": f"{hu.capacity.read[0]}–{hu.capacity.read[1]}",
+    }
+    text = (
+        f"escritura {write[0]}–{headline.n(write[1])} WCU · lectura {read[0]}–{headline.n(read[1])} RCU · "
+        f"US$ {headline.n(round(s.cost.provisioned_month, 2))}/mes aprovisionado"
+    )
     return Facts(
+        headline=headline.Headline(text, figures).as_fact(),
         prices={"file": p.file, "date": p.date, "region": p.region},
         item_sizes={z.source: z for z in s.sizes},
         write_plans={w.source: w for w in s.writes},
         read_plans={r.source: r for r in s.reads},
-        recommended={
-            "write": [hu.capacity.write[0], max(w.recommended_write_max for w in s.writes)],
-            "read": [hu.capacity.read[0], max(r.recommended_read_max for r in s.reads)],
-        },
+        recommended={"write": write, "read": read},
         glue=GlueFacts.model_validate(s.glue.as_template()),
         cost_usd=s.cost,
         recommendation=recommendation(s, hu),

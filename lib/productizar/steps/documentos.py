@@ -27,6 +27,7 @@ from productizar.core.files import write_text
 from productizar.core.hu import HU, hu_file
 from productizar.core.scrub import default_scrubber
 from productizar.paperwork import emails, forms, preview, texts
+from productizar.run import headline
 from productizar.run.step import Step
 from productizar.steps import conteo
 
@@ -328,7 +329,10 @@ def show_previews(p: Produced) -> None:
 
 
 def facts(p: Produced, step: Step) -> dict[str, Any]:
+    gates = len(texts.manual_gates(step.hu, step.hu.documents.ahp_matrix is not None))
+    text = f"{len(p.files)} documentos · {len(p.mails)} correos · {gates} compuertas manuales"
     return {
+        "headline": headline.Headline(text, {"documentos": len(p.files)}).as_fact(),
         "files": {label: str(path.relative_to(step.output_dir)) for label, path in p.files.items()},
         "emails": {name: m["Subject"] for name, m in p.mails.items()},
         "previews": [str(pv.png.relative_to(step.output_dir)) for pv in p.previews],

@@ -22,6 +22,7 @@ from productizar.core.environments import load_environments
 from productizar.core.errors import ProductizarError, StepFailed
 from productizar.core.files import write_text
 from productizar.core.hu import hu_file
+from productizar.run import headline
 from productizar.run.step import Step
 from productizar.steps import dimensionamiento
 
@@ -168,7 +169,14 @@ def facts(
     step: Step, plan: Plan, scanned: ScanResult, deployment: stack.Deployment | None, found: list[Check]
 ) -> dict[str, Any]:
     hu = step.hu
+    said, figures = headline.checks(c.status for c in found)
+    figures["hallazgos del escaneo"] = len(scanned.findings)
+    if deployment:
+        text = f"stack {deployment.status} · comprobaciones: {said}"
+    else:
+        text = f"plantilla y escaneo ({len(scanned.findings)} hallazgos), sin desplegar"
     return {
+        "headline": headline.written(text, step.write_mode, figures).as_fact(),
         "stack": naming.stack_name(hu.api.slug),
         "deployed": deployment is not None,
         "dry_run_reason": None if deployment else step.write_mode.reason,

@@ -14,6 +14,7 @@ from productizar.api import loadtest
 from productizar.api.loadtest import LoadRun
 from productizar.core import naming
 from productizar.core.files import write_text
+from productizar.run import headline
 from productizar.run.step import Step
 
 
@@ -102,4 +103,9 @@ def facts(prepared: Prepared, run: LoadRun | None, step: Step) -> dict[str, Any]
             "endpoints": results.to_dict("records"),
             "p95_within_limit": bool(step.hu.nfr.p95_ms and total["p95 ms"] <= step.hu.nfr.p95_ms),
         }
+    text = f"plan {prepared.plan.name} para {headline.n(out['target_tps'])} TPS"
+    if run is not None:
+        within = "dentro" if out["local_run"]["p95_within_limit"] else "fuera"
+        text += f" · corrida local de {run.run_time_s} s: p95 {within} del límite de {step.hu.nfr.p95_ms} ms"
+    out["headline"] = headline.Headline(text, {"TPS objetivo": out["target_tps"]}).as_fact()
     return out

@@ -10,6 +10,7 @@ import pandas as pd
 from productizar.api import smoke
 from productizar.api.smoke import SmokeResult
 from productizar.core.errors import StepFailed
+from productizar.run import headline
 from productizar.run.step import Step
 
 
@@ -29,7 +30,13 @@ def latency(result: SmokeResult) -> str:
 
 
 def facts(result: SmokeResult) -> dict[str, Any]:
-    return smoke.facts(result)
+    out = smoke.facts(result)
+    passed = sum(1 for t in result.tallies if t.passed == t.calls)
+    text = f"{passed} de {len(result.tallies)} endpoints responden lo cargado" + (
+        f" · tablas vacías: {', '.join(result.empty_tables)}" if result.empty_tables else ""
+    )
+    out["headline"] = headline.Headline(text, {"endpoints que pasan": passed}).as_fact()
+    return out
 
 
 def verdict(result: SmokeResult) -> str:

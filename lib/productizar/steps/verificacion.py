@@ -26,6 +26,7 @@ from productizar.dynamo import warming
 from productizar.dynamo.sizing import load_assumptions
 from productizar.dynamo.verify import compare_sample, count_items, segments_for
 from productizar.results_zone.base import ResultsZone
+from productizar.run import headline
 from productizar.run.step import Step
 from productizar.steps import conteo
 
@@ -151,7 +152,11 @@ def verdict(v: Verification) -> str:
 
 def facts(v: Verification) -> dict[str, Any]:
     """Every check with its status, and every difference found, for summary.json."""
+    said, figures = headline.checks(c.status for c in v.checks)
+    figures["diferencias en la muestra"] = len(v.mismatches)
+    line = headline.Headline(f"comprobaciones: {said}", figures)
     return {
+        "headline": line.as_fact(),
         "checks": [c.as_fact() for c in v.checks],
         "mismatches": v.mismatches,
         "read_warming": [asdict(w) for w in v.warmings],
