@@ -6,6 +6,8 @@ line and field path, because a hand-written YAML file rarely has just one mistak
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -288,6 +290,25 @@ class HU(_Strict):
     @property
     def id(self) -> int:
         return self.hu.id
+
+    def promotion_fingerprint(self) -> str:
+        """What a promotion carries from one environment to the next: the API, each table with its keys,
+        and the capacities; not the file's bytes (a comment, the paperwork or the load window may differ)."""
+        what = {
+            "hu": self.id,
+            "api": self.api.name,
+            "capacity": self.capacity.model_dump(mode="json"),
+            "tables": [
+                {
+                    "source": t.source,
+                    "table": t.names.dynamo_table,
+                    "partition_key": t.partition_key.model_dump(),
+                    "sort_key": t.sort_key.model_dump() if t.sort_key else None,
+                }
+                for t in self.tables
+            ],
+        }
+        return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:16]
 
 
 # ---------------------------------------------------------------------------------------------- loading

@@ -11,12 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-from jinja2 import Environment as Jinja
-from jinja2 import select_autoescape
 from nbconvert import HTMLExporter
 
 from productizar.core.files import read_json, write_text
 from productizar.core.scrub import Scrubber, SecretInEvidence, check_clean
+from productizar.run import headline, templates
 
 SUMMARY = "summary.json"
 INDEX = "index.html"
@@ -74,31 +73,10 @@ def save_summary(out: Path, summary: dict[str, Any], scrubber: Scrubber) -> None
     write_text(out / INDEX, render_index(clean), scrubber)
 
 
-_INDEX = Jinja(autoescape=select_autoescape(default=True)).from_string(
-    """<!doctype html>
-<html lang="es"><head><meta charset="utf-8">
-<title>HU{{ s.hu_id }} · {{ s.environment }} · evidencia productizar</title>
-<style>
-body{font-family:system-ui,sans-serif;margin:2rem;color:#1d1d1b}
-table{border-collapse:collapse;min-width:40rem}th,td{border:1px solid #ccc;padding:.4rem .7rem;text-align:left}
-th{background:#f3f3f3}.ok{color:#1a7f37;font-weight:600}.failed{color:#c62828;font-weight:600}.skipped{color:#777}.running{color:#b26a00;font-weight:600}
-</style></head><body>
-<h1>HU {{ s.hu_id }} · {{ s.hu_title }}</h1>
-<p>API <b>{{ s.api }}</b> · entorno <b>{{ s.environment }}</b> · estado general
-<span class="{{ s.status }}">{{ labels[s.status] }}</span> · actualizado {{ s.updated_at }}</p>
-<table><thead><tr><th>#</th><th>Paso</th><th>Estado</th><th>Inicio</th><th>Duración</th><th>Evidencia</th><th>Nota</th></tr></thead><tbody>
-{% for st in s.steps %}<tr><td>{{ loop.index }}</td><td>{{ st.name }}</td>
-<td class="{{ st.status }}">{{ labels[st.status] }}</td><td>{{ st.started_at or "" }}</td>
-<td>{% if st.duration_s is not none %}{{ "%.1f"|format(st.duration_s) }} s{% endif %}</td>
-<td>{% if st.html %}<a href="{{ st.html }}">cuaderno</a>{% endif %}</td><td>{{ st.message or "" }}</td></tr>
-{% endfor %}</tbody></table>
-<p>Registro para otras herramientas: <a href="summary.json">summary.json</a>.</p>
-</body></html>
-"""
-)
+_INDEX = templates.get_template("index.html.j2")
 
 LABELS = {"ok": "correcto", "failed": "falló", "skipped": "omitido", "running": "en ejecución"}
 
 
 def render_index(summary: dict[str, Any]) -> str:
-    return _INDEX.render(s=summary, labels=LABELS)
+    return _INDEX.render(s=summary, labels=LABELS, change=headline.change_text)

@@ -32,7 +32,9 @@ from productizar.core.environments import Environment, check_confirmation, get_e
 from productizar.core.hu import HU, load_hu
 from productizar.core.scrub import Scrubber, default_scrubber
 from productizar.local import embedded
-from productizar.run import evidence, facts, lock
+from productizar.run import approvals, board, evidence, facts, lock, promotion
+from productizar.run.approvals import GateState
+from productizar.run.headline import Headline
 from productizar.run.records import StepRecord, StepStatus
 from productizar.run.registry import STEPS, spec
 
@@ -88,6 +90,9 @@ class Runner:
     hu: HU = field(init=False)
     env: Environment = field(init=False)
     out: Path = field(init=False)
+    gates: list[GateState] = field(init=False)
+    # the figures of the run before this one (per step), to say what changed since
+    baseline: dict[str, Any] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         # validation first: a bad HU or environment stops here, before anything is written
@@ -98,6 +103,11 @@ class Runner:
         self.out = paths.hu_output_dir(self.hu.id, self.env_name)
         for name in self.steps:
             spec(name)  # an unknown step is a usage error before anything runs
+        # the promotion's gates, before anything is written: the environment before this one has a green run
+        # of each step this run includes, and every manual gate of this one is approved for that evidence
+        self.gates = approvals.states(self.hu, self.env_name, self.env)
+        missing = [g.line() for g in self.gates if not g.approved]
+        promotion.refuse(self.hu, self.env_name, self.env, self.steps, missing)
 
     # ------------------------------------------------------------------------------------------ summary
     def _load_records(self) -> dict[str, StepRecord]:
@@ -129,14 +139,22 @@ class Runner:
         statuses = {r.status for r in records.values()}
         order = (StepStatus.FAILED, StepStatus.RUNNING, StepStatus.OK)
         overall = next((s for s in order if s in statuses), StepStatus.SKIPPED)
+        dry = [{"step": r.name, "reason": r.dry_run_reason} for r in records.values() if r.ok and r.dry_run]
         return {
             "hu_id": self.hu.id,
             "hu_title": self.hu.hu.title,
             "api": self.hu.api.name,
             "environment": self.env_name,
             "hu_file": str(self.hu_path),
+            "hu_fingerprint": self.hu.promotion_fingerprint(),
             "status": overall.value,
             "updated_at": _now(),
+            "dry_run": bool(dry),
+            "dry_runs": dry,
+            "promotes_from": self.env.promotes_from,
+            "approvals": [g.as_json() for g in self.gates],
+            "previous_run": self.baseline or None,
+            "changes": board.changes(self.baseline.get("figures", {}), records),
             "steps": [records[name].to_json() for name in STEPS],
         }
 
@@ -243,6 +261,12 @@ class Runner:
         scrubber = default_scrubber([getattr(self.env.results_zone, "password_env", None) or ""])
         self.out.mkdir(parents=True, exist_ok=True)
         records = self._load_records()
+        if any(r.status is not StepStatus.SKIPPED for r in records.values()):
+            earlier = evidence.load_summary(self.out) or {}
+            self.baseline = {
+                "updated_at": earlier.get("updated_at"),
+                "figures": {n: dict(r.figures) for n, r in records.items() if r.ok and r.figures},
+            }
         code = _code_fingerprint()  # read once per run
         # a fresh embedded moto holds no stack and no tables: what ran against the previous one must run again
         state = embedded.running() if uses_embedded(self.env) else None
@@ -288,6 +312,7 @@ class Runner:
                 ok, message = False, "el cuaderno terminó sin guardar sus resultados (facts) para los pasos siguientes"
             if not ok:
                 fact_path.unlink(missing_ok=True)  # a failed step hands nothing on
+            line = Headline.from_fact(found.get("headline")) or Headline("")
             records[name] = StepRecord(
                 name=name,
                 status=StepStatus.OK if ok else StepStatus.FAILED,
@@ -299,6 +324,11 @@ class Runner:
                 fingerprint=fingerprint if ok else None,
                 notebook=f"{name}.ipynb" if (self.out / f"{name}.ipynb").exists() else None,
                 html=f"{name}.html" if (self.out / f"{name}.html").exists() else None,
+                hu_fingerprint=self.hu.promotion_fingerprint() if ok else None,
+                headline=line.text if ok else "",
+                figures=line.figures if ok else {},
+                dry_run=line.dry_run and ok,
+                dry_run_reason=line.reason if ok else None,
             )
             evidence.save_summary(self.out, self._summary(records), scrubber)
             self.echo(f"{tag} {'ok' if ok else 'FAILED'} ({duration:.1f} s)")
@@ -308,4 +338,5 @@ class Runner:
         summary = self._summary(records)
         evidence.save_summary(self.out, summary, scrubber)
         self.echo(f"evidence: {self.out / evidence.INDEX}")
+        self.echo(f"board: {board.write(paths.output_root(), scrubber)}")
         return RunResult(1 if failed else 0, self.out, [records[name] for name in STEPS])

@@ -1,0 +1,168 @@
+"""The board: every HU under ``outputs/`` × environment, its state, its last run and each step's headline.
+
+``productizar status`` prints it; ``outputs/index.html`` is the same board as a page, linking to each HU's
+evidence. It reads only the ``summary.json`` files the runner writes (the contract other tools read too),
+so it shows what the evidence says, never what a process remembers.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from productizar.core.files import write_text
+from productizar.core.scrub import Scrubber
+from productizar.run import evidence, templates
+from productizar.run.records import StepRecord
+from productizar.run.registry import STEPS
+
+INDEX = "index.html"
+LABELS = evidence.LABELS
+
+
+@dataclass(frozen=True)
+class Row:
+    """One HU in one environment, as its summary.json says."""
+
+    hu_id: int
+    title: str
+    environment: str
+    status: str
+    updated_at: str
+    folder: str  # relative to outputs/
+    steps: list[StepRecord] = field(default_factory=list)
+    dry_runs: list[dict[str, Any]] = field(default_factory=list)
+    approvals: list[dict[str, Any]] = field(default_factory=list)
+    problem: str | None = None  # a summary that could not be read
+
+    @property
+    def approved(self) -> str:
+        done = sum(1 for a in self.approvals if a.get("approved"))
+        return f"{done}/{len(self.approvals)}" if self.approvals else ""
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "hu_id": self.hu_id,
+            "hu_title": self.title,
+            "environment": self.environment,
+            "status": self.status,
+            "updated_at": self.updated_at,
+            "evidence": f"{self.folder}/{evidence.INDEX}",
+            "dry_run": bool(self.dry_runs),
+            "dry_runs": self.dry_runs,
+            "approvals": self.approvals,
+            "problem": self.problem,
+            "steps": [
+                {
+                    "name": r.name,
+                    "status": r.status.value,
+                    "headline": r.headline,
+                    "dry_run": r.dry_run,
+                    "dry_run_reason": r.dry_run_reason,
+                }
+                for r in self.steps
+            ],
+        }
+
+
+def _env_order(name: str) -> tuple[int, str]:
+    """Environments in promotion order: the demo, the rehearsals, then the real ones."""
+    order = ["local", "local-dev", "local-qa", "local-prd", "dev", "qa", "prd"]
+    return (order.index(name) if name in order else len(order), name)
+
+
+def collect(root: Path) -> list[Row]:
+    """Every ``HU<id>/<env>/summary.json`` under ``root``, by HU then environment."""
+    rows = []
+    for path in root.glob("HU*/*/" + evidence.SUMMARY):
+        folder = path.parent.relative_to(root).as_posix()
+        hu_text = path.parent.parent.name.removeprefix("HU")
+        try:
+            s = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            rows.append(
+                Row(
+                    int(hu_text) if hu_text.isdigit() else 0,
+                    "",
+                    path.parent.name,
+                    "failed",
+                    "",
+                    folder,
+                    problem=f"summary.json ilegible: {exc}",
+                )
+            )
+            continue
+        steps = [StepRecord.from_json(r) for r in s.get("steps", []) if isinstance(r, dict) and r.get("name") in STEPS]
+        rows.append(
+            Row(
+                int(s.get("hu_id") or (hu_text if hu_text.isdigit() else 0)),
+                str(s.get("hu_title") or ""),
+                str(s.get("environment") or path.parent.name),
+                str(s.get("status") or "skipped"),
+                str(s.get("updated_at") or ""),
+                folder,
+                steps,
+                list(s.get("dry_runs") or []),
+                list(s.get("approvals") or []),
+            )
+        )
+    return sorted(rows, key=lambda r: (r.hu_id, _env_order(r.environment)))
+
+
+def changes(before: dict[str, dict[str, Any]], records: dict[str, StepRecord]) -> list[dict[str, Any]]:
+    """What changed since the previous run of the same HU and environment: each figure (counts, checks,
+    capacities) whose value differs, per step, with both values."""
+    out = []
+    for name in STEPS:
+        r = records.get(name)
+        if r is None or not r.ok or name not in before:
+            continue
+        old, new = before[name], r.figures
+        for label in dict.fromkeys([*old, *new]):
+            if old.get(label) != new.get(label):
+                out.append({"step": name, "figure": label, "before": old.get(label), "after": new.get(label)})
+    return out
+
+
+def _cell(r: StepRecord) -> str:
+    return LABELS.get(r.status.value, r.status.value) + (" (simulación)" if r.dry_run else "")
+
+
+def render_text(rows: list[Row]) -> str:
+    """The board as ``productizar status`` prints it."""
+    if not rows:
+        return "No runs yet under outputs/: run `productizar run <HU file> --env <env>` first."
+    out = []
+    for row in rows:
+        gates = f" · compuertas aprobadas {row.approved}" if row.approved else ""
+        dry = " · SIMULACIÓN" if row.dry_runs else ""
+        out.append(
+            f"HU {row.hu_id} · {row.title} · {row.environment}: {LABELS.get(row.status, row.status)}"
+            f" · última corrida {row.updated_at or '—'}{gates}{dry}"
+        )
+        if row.problem:
+            out.append(f"    {row.problem}")
+        width = max((len(s.name) for s in row.steps), default=0)
+        for s in row.steps:
+            detail = s.headline or (s.message if s.status.value != "ok" else "")
+            if s.dry_run and s.dry_run_reason:
+                detail += f" ({s.dry_run_reason})"
+            out.append(f"    {s.name:<{width}}  {_cell(s):<24} {detail}".rstrip())
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+_PAGE = templates.get_template("board.html.j2")
+
+
+def render_html(rows: list[Row]) -> str:
+    return _PAGE.render(rows=rows, steps=STEPS, labels=LABELS)
+
+
+def write(root: Path, scrubber: Scrubber) -> Path:
+    """Write ``outputs/index.html`` from every summary under ``root``; returns its path."""
+    path = root / INDEX
+    write_text(path, render_html(collect(root)), scrubber)
+    return path
