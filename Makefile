@@ -13,7 +13,7 @@ CHECKOV_ENV := .tools/checkov
 CHECKOV := $(CHECKOV_ENV)/bin/checkov
 LINTED := lib tests benchmarks tools jobs conftest.py
 
-.PHONY: demo test lint golden lock clean
+.PHONY: demo promotion test lint golden lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ $(CHECKOV): tools/checkov.txt tools/checkov.lock $(STAMP)
 demo: $(STAMP) $(CHECKOV)
 	tools/system-deps demo
 	$(BIN)/productizar run parameters/hu/demo.yaml --env local
+
+## the demo HU promoted through local-dev, local-qa and local-prd: gates, approvals and the board
+promotion: $(STAMP) $(CHECKOV)
+	tools/system-deps demo
+	$(BIN)/python tools/promotion.py
 
 ## lint first, then unit tests, notebook regression (nbval) and the end-to-end run
 test: $(STAMP) $(CHECKOV)
