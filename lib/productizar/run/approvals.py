@@ -22,7 +22,7 @@ from productizar.core.errors import BadInput
 from productizar.core.gates import Gate, gates_of
 from productizar.core.hu import HU
 from productizar.core.scrub import default_scrubber
-from productizar.run import evidence, promotion
+from productizar.run import promotion
 
 LOG = "approvals.jsonl"
 
@@ -89,15 +89,18 @@ def current_evidence(hu: HU, env: Environment, env_name: str) -> str | None:
     before = promotion.earlier(hu, env)
     if before is not None:
         return promotion.evidence_hash(before.summary)
-    return promotion.evidence_hash(evidence.load_summary(paths.hu_output_dir(hu.id, env_name)))
+    return promotion.evidence_hash(promotion.read_summary(hu.id, env_name))
 
 
 def states(hu: HU, env_name: str, env: Environment) -> list[GateState]:
     """Each gate of the environment with its state against the current evidence, in the runbook's order."""
+    gates = gates_of(env_name, env)
+    if not gates:  # nothing to approve: no evidence to read
+        return []
     now = current_evidence(hu, env, env_name)
     log = read_log(log_path(hu.id, env_name))
     out = []
-    for g in gates_of(env_name, env):
+    for g in gates:
         mine = [a for a in log if a.gate == g.id]
         good = [a for a in mine if a.evidence == now and now is not None]
         if good:

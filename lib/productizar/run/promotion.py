@@ -39,15 +39,20 @@ class Earlier:
         return {r["name"]: StepRecord.from_json(r) for r in steps if isinstance(r, dict) and "name" in r}
 
 
+def read_summary(hu_id: int, env_name: str) -> dict[str, Any] | None:
+    """An environment's summary of the HU; None when there is none or it cannot be read (cut short, not a
+    file): as good as no run, for a gate."""
+    try:
+        return evidence.load_summary(paths.hu_output_dir(hu_id, env_name))
+    except (OSError, ValueError):
+        return None
+
+
 def earlier(hu: HU, env: Environment) -> Earlier | None:
     """The evidence of the environment ``env`` follows, or None when it follows none."""
     if not env.promotes_from:
         return None
-    try:
-        summary = evidence.load_summary(paths.hu_output_dir(hu.id, env.promotes_from))
-    except ValueError:  # a summary cut short: as good as no run
-        summary = None
-    return Earlier(env.promotes_from, summary)
+    return Earlier(env.promotes_from, read_summary(hu.id, env.promotes_from))
 
 
 def why_not_green(record: StepRecord | None, fingerprint: str) -> str | None:

@@ -31,7 +31,7 @@ from productizar.core.hu import HU, load_hu
 from productizar.local import api as local_api
 from productizar.results_zone import open_zone
 from productizar.results_zone.base import ResultsZone
-from productizar.run import evidence, facts
+from productizar.run import approvals, evidence, facts, promotion
 from productizar.run.endpoints import resolve
 from productizar.run.registry import StepSpec, spec
 
@@ -163,5 +163,7 @@ def start(name: str, hu_path: str, env: str, output_dir: str = "", confirm: str 
     hu = load_hu(path)
     check_confirmation(hu.id, confirm, path)
     settings = get_environment(env)
+    # stepping through by hand is held to the promotion's gates as a batch run is, for this one step
+    promotion.refuse(hu, env, settings, [name], approvals.missing(hu, env, settings))
     out = Path(output_dir) if output_dir else paths.hu_output_dir(hu.id, env)
     return Step(step_spec, hu, path, env, resolve(settings), out, str(confirm or ""))
