@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+from productizar.core import paths
+
 ROOT = Path(__file__).resolve().parents[1]
 HU = "parameters/hu/demo.yaml"
 HU_ID = "3575833"
@@ -31,14 +33,14 @@ APPROVERS = {  # who approves each gate in the rehearsal, and the reference they
 }
 
 
-def productizar(*args: str, expect: int, quiet: bool = False) -> subprocess.CompletedProcess[str]:
+def productizar(*args: str, expect: int, quiet: bool = False, show: bool = True) -> subprocess.CompletedProcess[str]:
     """Run one `productizar` command as an analyst would, show it, and stop the rehearsal if its exit
-    status is not the expected one."""
+    status is not the expected one (``quiet``: its output is kept for checking; ``show``: and printed)."""
     cmd = [sys.executable, "-m", "productizar", *args]
     print(f"\n$ productizar {' '.join(args)}", flush=True)
     t0 = time.monotonic()
     done = subprocess.run(cmd, cwd=ROOT, text=True, capture_output=quiet)
-    if quiet:
+    if quiet and show:
         sys.stdout.write(done.stdout)
         sys.stderr.write(done.stderr)
     if done.returncode != expect:
@@ -54,7 +56,8 @@ def rehearse() -> None:
     productizar("run", HU, "--env", "local-dev", expect=0)
     productizar("run", HU, "--env", "local-qa", *confirm, expect=0)
     refused = productizar("run", HU, "--env", "local-prd", *confirm, expect=2, quiet=True)
-    gates = json.loads(productizar("approvals", HU, "--env", "local-prd", "--json", expect=0, quiet=True).stdout)
+    listed = productizar("approvals", HU, "--env", "local-prd", "--json", expect=0, quiet=True, show=False)
+    gates = json.loads(listed.stdout)
     missing = [g["gate"] for g in gates if not g["approved"]]
     assert missing and all(g in refused.stderr for g in missing), refused.stderr
     for gate in missing:
@@ -76,7 +79,7 @@ def main() -> None:
     finally:
         if started and not args.keep_up:
             productizar("local", "down", expect=0, quiet=True)
-    board = ROOT / "outputs" / "index.html"
+    board = paths.output_root() / "index.html"
     print(f"\npromotion rehearsed: HU {HU_ID} green in local-dev, local-qa and local-prd; board {board}")
 
 

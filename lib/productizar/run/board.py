@@ -126,8 +126,11 @@ def changes(before: dict[str, dict[str, Any]], records: dict[str, StepRecord]) -
     return out
 
 
+DRY = "simulación: "
+
+
 def _cell(r: StepRecord) -> str:
-    return LABELS.get(r.status.value, r.status.value) + (" (simulación)" if r.dry_run else "")
+    return LABELS.get(r.status.value, r.status.value) + (" · simulación" if r.dry_run else "")
 
 
 def render_text(rows: list[Row]) -> str:
@@ -147,8 +150,10 @@ def render_text(rows: list[Row]) -> str:
         width = max((len(s.name) for s in row.steps), default=0)
         for s in row.steps:
             detail = s.headline or (s.message if s.status.value != "ok" else "")
-            if s.dry_run and s.dry_run_reason:
-                detail += f" ({s.dry_run_reason})"
+            if s.dry_run:  # the cell already says simulación: the line says what and why
+                detail = detail.removeprefix(DRY) + (
+                    f" ({s.dry_run_reason.removeprefix(DRY)})" if s.dry_run_reason else ""
+                )
             out.append(f"    {s.name:<{width}}  {_cell(s):<24} {detail}".rstrip())
         out.append("")
     return "\n".join(out).rstrip() + "\n"
