@@ -5,7 +5,6 @@ cell by cell in JupyterLab, as analysts use it, and the evidence pages of a run.
 import os
 import re
 import secrets
-import shutil
 import subprocess
 import sys
 import time
@@ -17,33 +16,21 @@ import pytest
 
 from productizar.local import loopback
 from productizar.run.runner import Runner
+from tests.support.chromium import CHROMIUM_ARGS, SHOTS, chromium_path
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "parameters" / "hu" / "demo.yaml"
-SHOTS = ROOT / "outputs" / "screenshots"
-# the flags this machine needs: no sandbox as root, and no background connections to a closed network
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
 
 
 @pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
 
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert chromium, "Chromium is missing: make test installs it (tools/system-deps test)"
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        b = p.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
         yield b
         b.close()
 
