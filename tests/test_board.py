@@ -122,3 +122,17 @@ def test_the_board_page_opens_in_a_real_browser_with_both_hus(outputs, tmp_path)
             assert page.url.endswith("HU3575833/local/index.html")
         finally:
             browser.close()
+
+
+def test_a_writing_step_that_ran_dry_says_simulacion_with_its_reason_in_its_headline():
+    from productizar.core.environments import WriteMode
+    from productizar.run.headline import Headline
+    from productizar.steps import verificacion
+
+    dry = WriteMode(False, "simulación: este entorno exige --confirm 3575833 para escribir")
+    found = verificacion.facts(verificacion.Verification(checks=[], mismatches=[], mode=dry))
+    line = Headline.from_fact(found["headline"])
+    assert line is not None and line.dry_run and line.reason == dry.reason
+    assert line.text.startswith("simulación: comprobaciones: 0 pasan")
+    wrote = verificacion.facts(verificacion.Verification([], [], mode=WriteMode(True, "confirmado")))
+    assert not Headline.from_fact(wrote["headline"]).dry_run

@@ -387,7 +387,7 @@ def facts(loads: Loads, step: Step) -> dict[str, Any]:
         "headline": headline.written(text, mode, figures).as_fact(),
         "dry_run_reason": mode.reason if mode.dry_run else None,
         "engines": {c.source: {"engine": c.engine, "reason": c.reason} for c in choices(step)},
-        "dry_run": step.write_mode.dry_run,
+        "dry_run": mode.dry_run,
         "rate_limit_wcu": rate_wcu(step),
         "capacity": loads.capacity,
         "capacity_model": step.env.aws.capacity_model.model_dump() if step.env.aws.capacity_model else None,

@@ -20,7 +20,7 @@ from productizar.cloud.inspection import Checker
 from productizar.core import checks
 from productizar.core.capacity import READ_UNIT_BYTES
 from productizar.core.checks import Check
-from productizar.core.environments import Environment
+from productizar.core.environments import Environment, WriteMode
 from productizar.core.hu import HU
 from productizar.dynamo import warming
 from productizar.dynamo.sizing import load_assumptions
@@ -38,6 +38,8 @@ class Verification:
     checks: list[Check]
     mismatches: list[dict[str, Any]]
     warmings: list[warming.Warming] = field(default_factory=list)
+    # whether it could raise read capacity for the count (None: checked without a step, in a test)
+    mode: WriteMode | None = None
 
 
 Warm = Callable[[str, float], contextlib.AbstractContextManager[Any]]
@@ -77,7 +79,7 @@ def verify(step: Step, sample_rows: int = SAMPLE_ROWS) -> Verification:
         )
 
     v = check_tables(step.hu, step.env, step.zone(), clients, expected, sample_rows, warm)
-    v.warmings = done
+    v.warmings, v.mode = done, mode
     return v
 
 
@@ -154,7 +156,8 @@ def facts(v: Verification) -> dict[str, Any]:
     """Every check with its status, and every difference found, for summary.json."""
     said, figures = headline.checks(c.status for c in v.checks)
     figures["diferencias en la muestra"] = len(v.mismatches)
-    line = headline.Headline(f"comprobaciones: {said}", figures)
+    text = f"comprobaciones: {said}"
+    line = headline.written(text, v.mode, figures) if v.mode else headline.Headline(text, figures)
     return {
         "headline": line.as_fact(),
         "checks": [c.as_fact() for c in v.checks],
