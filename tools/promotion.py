@@ -49,17 +49,22 @@ def productizar(*args: str, expect: int, quiet: bool = False, show: bool = True)
     return done
 
 
+def check(ok: bool, what: str) -> None:
+    if not ok:
+        raise SystemExit(f"promotion: {what}: not as expected")
+
+
 def rehearse() -> None:
     confirm = ["--confirm", HU_ID]
     refused = productizar("run", HU, "--env", "local-qa", *confirm, expect=2, quiet=True)
-    assert "local-dev" in refused.stderr, refused.stderr
+    check("local-dev has no run" in refused.stderr, "QA's refusal does not name DEV")
     productizar("run", HU, "--env", "local-dev", expect=0)
     productizar("run", HU, "--env", "local-qa", *confirm, expect=0)
     refused = productizar("run", HU, "--env", "local-prd", *confirm, expect=2, quiet=True)
     listed = productizar("approvals", HU, "--env", "local-prd", "--json", expect=0, quiet=True, show=False)
     gates = json.loads(listed.stdout)
     missing = [g["gate"] for g in gates if not g["approved"]]
-    assert missing and all(g in refused.stderr for g in missing), refused.stderr
+    check(bool(missing) and all(f"{g}: pendiente" in refused.stderr for g in missing), "PRD's refusal lists every gate")
     for gate in missing:
         by, ref = APPROVERS.get(gate, ("Analista Ejemplo", "aprobación registrada en la HU"))
         productizar("approve", HU, "--env", "local-prd", "--gate", gate, "--by", by, "--ref", ref, expect=0)

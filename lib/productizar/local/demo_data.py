@@ -84,23 +84,23 @@ PRODUCTOS = np.array([f"{p}{i:02d}" for p in ("TC", "CDT", "LIB", "HIP") for i i
 
 def _score_delta(rng: np.random.Generator, v: Variant) -> DemoTable:
     """Score per client and cut-off date; string partition key, numeric sort key; 5 bad and 4 repeated keys."""
-    ROWS = v.rows  # noqa: N806 - the table's size, as the module's default names it
-    clients = ROWS // 4
+    rows = v.rows
+    clients = rows // 4
     docs = (1_000_000_000 + rng.permutation(clients * 7)[:clients]).astype(str)
     cortes = np.array([20260131, 20260228, 20260331, 20260430])
     frame = pd.DataFrame(
         {
             "num_documento": pd.Series(np.repeat(docs, 4), dtype=object),
             "fecha_corte": np.tile(cortes, clients),
-            "score": _decimal_text(rng.integers(0, 1_000_000, ROWS), 4),
-            "delta_score": _with_nulls(_decimal_text(rng.integers(-50_000, 50_000, ROWS), 4), rng, 0.1),
-            "segmento": SEGMENTOS[rng.integers(0, len(SEGMENTOS), ROWS)],
+            "score": _decimal_text(rng.integers(0, 1_000_000, rows), 4),
+            "delta_score": _with_nulls(_decimal_text(rng.integers(-50_000, 50_000, rows), 4), rng, 0.1),
+            "segmento": SEGMENTOS[rng.integers(0, len(SEGMENTOS), rows)],
             "fecha_actualizacion": (
                 pd.Timestamp("2026-05-01")
                 - pd.Timedelta(days=v.days_older)
-                + pd.to_timedelta(rng.integers(0, 86_400 * 30, ROWS), unit="s")
+                + pd.to_timedelta(rng.integers(0, 86_400 * 30, rows), unit="s")
             ).strftime("%Y-%m-%d %H:%M:%S"),
-            "observacion": _with_nulls(pd.Series(OBSERVACIONES[rng.integers(0, len(OBSERVACIONES), ROWS)]), rng, 0.6),
+            "observacion": _with_nulls(pd.Series(OBSERVACIONES[rng.integers(0, len(OBSERVACIONES), rows)]), rng, 0.6),
         }
     )
     frame.loc[0:2, "num_documento"] = None  # null partition keys
@@ -121,15 +121,15 @@ def _score_delta(rng: np.random.Generator, v: Variant) -> DemoTable:
 
 def _segmento_cliente(rng: np.random.Generator, v: Variant) -> DemoTable:
     """One row per client, numeric partition key, no sort key; clean."""
-    ROWS = v.rows  # noqa: N806
+    rows = v.rows
     frame = pd.DataFrame(
         {
-            "id_cliente": (10_000_000 + rng.permutation(ROWS)).astype(np.int64),
-            "segmento": SEGMENTOS[rng.integers(0, len(SEGMENTOS), ROWS)],
-            "subsegmento": _with_nulls(pd.Series(rng.integers(1, 9, ROWS)).map(lambda i: f"Nivel {i}"), rng, 0.25),
-            "saldo_total": _decimal_text(rng.integers(0, 5_000_000_000, ROWS), 2),
-            "fecha_vinculacion": _dates(rng, ROWS, "2005-01-01", 7_600),
-            "activo": rng.random(ROWS) < 0.93,
+            "id_cliente": (10_000_000 + rng.permutation(rows)).astype(np.int64),
+            "segmento": SEGMENTOS[rng.integers(0, len(SEGMENTOS), rows)],
+            "subsegmento": _with_nulls(pd.Series(rng.integers(1, 9, rows)).map(lambda i: f"Nivel {i}"), rng, 0.25),
+            "saldo_total": _decimal_text(rng.integers(0, 5_000_000_000, rows), 2),
+            "fecha_vinculacion": _dates(rng, rows, "2005-01-01", 7_600),
+            "activo": rng.random(rows) < 0.93,
         }
     )
     cols = (
@@ -145,18 +145,18 @@ def _segmento_cliente(rng: np.random.Generator, v: Variant) -> DemoTable:
 
 def _oferta_producto(rng: np.random.Generator, v: Variant) -> DemoTable:
     """Offers per client and product; string keys; one null sort key and 2 repeated keys."""
-    ROWS = v.rows  # noqa: N806
-    clients = ROWS // 5
+    rows = v.rows
+    clients = rows // 5
     docs = (2_000_000_000 + rng.permutation(clients * 5)[:clients]).astype(str)
     products = np.stack([rng.choice(PRODUCTOS, 5, replace=False) for _ in range(clients)]).ravel()
     frame = pd.DataFrame(
         {
             "num_documento": pd.Series(np.repeat(docs, 5), dtype=object),
             "codigo_producto": pd.Series(products, dtype=object),
-            "tasa": _decimal_text(rng.integers(50_000, 400_000, ROWS), 4),
-            "monto_maximo": _with_nulls(_decimal_text(rng.integers(100_000_00, 900_000_000_00, ROWS), 2), rng, 0.15),
-            "vigencia_hasta": _dates(rng, ROWS, "2026-12-01", 365),
-            "canal": CANALES[rng.integers(0, len(CANALES), ROWS)],
+            "tasa": _decimal_text(rng.integers(50_000, 400_000, rows), 4),
+            "monto_maximo": _with_nulls(_decimal_text(rng.integers(100_000_00, 900_000_000_00, rows), 2), rng, 0.15),
+            "vigencia_hasta": _dates(rng, rows, "2026-12-01", 365),
+            "canal": CANALES[rng.integers(0, len(CANALES), rows)],
             "descripcion": pd.Series(products).map(lambda p: f"Oferta preaprobada {p} – condición preferencial"),
         }
     )

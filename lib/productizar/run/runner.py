@@ -260,6 +260,7 @@ class Runner:
     def _run_steps(self) -> RunResult:
         scrubber = default_scrubber([getattr(self.env.results_zone, "password_env", None) or ""])
         self.out.mkdir(parents=True, exist_ok=True)
+        board.write(paths.output_root(), scrubber)  # the index links to it from its first save on
         records = self._load_records()
         if any(r.status is not StepStatus.SKIPPED for r in records.values()):
             earlier = evidence.load_summary(self.out) or {}
