@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from productizar.core.environments import load_environments
+from productizar.core.errors import BadInput
 from productizar.core.files import write_text
 from productizar.core.scrub import Scrubber
 from productizar.run import evidence, templates
@@ -67,10 +69,12 @@ class Row:
         }
 
 
-def _env_order(name: str) -> tuple[int, str]:
-    """Environments in promotion order: the demo, the rehearsals, then the real ones."""
-    order = ["local", "local-dev", "local-qa", "local-prd", "dev", "qa", "prd"]
-    return (order.index(name) if name in order else len(order), name)
+def _env_order() -> dict[str, int]:
+    """Environments in the order ``environments.yaml`` declares them (a file that cannot be read: by name)."""
+    try:
+        return {name: i for i, name in enumerate(load_environments())}
+    except BadInput:
+        return {}
 
 
 def collect(root: Path) -> list[Row]:
@@ -108,7 +112,8 @@ def collect(root: Path) -> list[Row]:
                 list(s.get("approvals") or []),
             )
         )
-    return sorted(rows, key=lambda r: (r.hu_id, _env_order(r.environment)))
+    order = _env_order()
+    return sorted(rows, key=lambda r: (r.hu_id, order.get(r.environment, len(order)), r.environment))
 
 
 def changes(before: dict[str, dict[str, Any]], records: dict[str, StepRecord]) -> list[dict[str, Any]]:

@@ -91,6 +91,8 @@ class Runner:
     env: Environment = field(init=False)
     out: Path = field(init=False)
     gates: list[GateState] = field(init=False)
+    # what promotion compares (the HU's tables, keys, capacities), computed once
+    hu_fingerprint: str = field(init=False)
     # the figures of the run before this one (per step), to say what changed since
     baseline: dict[str, Any] = field(init=False, default_factory=dict)
 
@@ -105,6 +107,7 @@ class Runner:
             spec(name)  # an unknown step is a usage error before anything runs
         # the promotion's gates, before anything is written: the environment before this one has a green run
         # of each step this run includes, and every manual gate of this one is approved for that evidence
+        self.hu_fingerprint = self.hu.promotion_fingerprint()
         self.gates = approvals.states(self.hu, self.env_name, self.env)
         missing = [g.line() for g in self.gates if not g.approved]
         promotion.refuse(self.hu, self.env_name, self.env, self.steps, missing)
@@ -118,6 +121,11 @@ class Runner:
         except ValueError:  # a summary cut short (a full disk): the steps run again
             previous = {}
         records = {r["name"]: StepRecord.from_json(r) for r in previous.get("steps", []) if r.get("name") in STEPS}
+        if any(r.status is not StepStatus.SKIPPED for r in records.values()):  # what "changed since" compares with
+            self.baseline = {
+                "updated_at": previous.get("updated_at"),
+                "figures": {n: dict(r.figures) for n, r in records.items() if r.ok and r.figures},
+            }
         for name, r in records.items():
             if r.status is StepStatus.RUNNING:
                 records[name] = r.but(
@@ -146,7 +154,7 @@ class Runner:
             "api": self.hu.api.name,
             "environment": self.env_name,
             "hu_file": str(self.hu_path),
-            "hu_fingerprint": self.hu.promotion_fingerprint(),
+            "hu_fingerprint": self.hu_fingerprint,
             "status": overall.value,
             "updated_at": _now(),
             "dry_run": bool(dry),
@@ -262,12 +270,6 @@ class Runner:
         self.out.mkdir(parents=True, exist_ok=True)
         board.write(paths.output_root(), scrubber)  # the index links to it from its first save on
         records = self._load_records()
-        if any(r.status is not StepStatus.SKIPPED for r in records.values()):
-            earlier = evidence.load_summary(self.out) or {}
-            self.baseline = {
-                "updated_at": earlier.get("updated_at"),
-                "figures": {n: dict(r.figures) for n, r in records.items() if r.ok and r.figures},
-            }
         code = _code_fingerprint()  # read once per run
         # a fresh embedded moto holds no stack and no tables: what ran against the previous one must run again
         state = embedded.running() if uses_embedded(self.env) else None
@@ -325,7 +327,7 @@ class Runner:
                 fingerprint=fingerprint if ok else None,
                 notebook=f"{name}.ipynb" if (self.out / f"{name}.ipynb").exists() else None,
                 html=f"{name}.html" if (self.out / f"{name}.html").exists() else None,
-                hu_fingerprint=self.hu.promotion_fingerprint() if ok else None,
+                hu_fingerprint=self.hu_fingerprint if ok else None,
                 headline=line.text if ok else "",
                 figures=line.figures if ok else {},
                 dry_run=line.dry_run and ok,

@@ -48,7 +48,7 @@ def results_table(counts: list[TableCount]) -> pd.DataFrame:
 
 def _n(value: int, noun: str = "", plural: str = "") -> str:
     """A count as Spanish text writes it (100.000), with its noun in singular or plural."""
-    text = f"{value:,}".replace(",", ".")
+    text = headline.n(value)
     if noun:
         text += " " + (noun if value == 1 else plural or noun + "s")
     return text
