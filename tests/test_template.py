@@ -172,7 +172,7 @@ def test_a_table_whose_keys_changed_is_a_conflict_not_an_edit():
 
 
 def test_template_without_the_runbook_resources_is_refused():
-    with pytest.raises(template.TemplateError, match="EKSRolePolicyDynamo"):
+    with pytest.raises(template.TemplateError, match="job de Glue"):
         template.patch("Resources:\n  B:\n    Type: AWS::S3::Bucket\n", DEMO)
 
 

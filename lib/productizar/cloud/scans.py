@@ -82,38 +82,57 @@ def _run(cmd: list[str], timeout: int = 300) -> subprocess.CompletedProcess:
         raise ProductizarError(f"No se encontró {cmd[0]}: instale las dependencias del proyecto (make demo).") from None
 
 
-def cfn_lint(template: Path) -> list[Finding]:
-    proc = _run([_tool("cfn-lint"), "--format", "json", str(template)])
+def cfn_lint(*templates: Path) -> dict[Path, list[Finding]]:
+    """cfn-lint's findings per template (one process for all of them)."""
+    out: dict[Path, list[Finding]] = {t: [] for t in templates}
+    proc = _run([_tool("cfn-lint"), "--format", "json", *map(str, templates)])
     try:
         items = json.loads(proc.stdout or "[]")
     except json.JSONDecodeError:
-        raise ProductizarError(f"cfn-lint no pudo revisar {template.name}: {proc.stderr.strip()[:500]}") from None
-    return [
-        Finding(
-            tool="cfn-lint",
-            rule=i["Rule"]["Id"],
-            severity=i["Level"],
-            resource="/".join(str(p) for p in i["Location"]["Path"][:2]),
-            line=i["Location"]["Start"]["LineNumber"],
-            message=i["Message"],
-            fix=f"{i['Rule']['Description']} ({i['Rule']['Source']})",
+        names = ", ".join(t.name for t in templates)
+        raise ProductizarError(f"cfn-lint no pudo revisar {names}: {proc.stderr.strip()[:500]}") from None
+    by_name = {str(t): t for t in templates}
+    for i in items:
+        template = by_name.get(i.get("Filename", ""), templates[0])
+        out[template].append(
+            Finding(
+                tool="cfn-lint",
+                rule=i["Rule"]["Id"],
+                severity=i["Level"],
+                resource="/".join(str(p) for p in i["Location"]["Path"][:2]),
+                line=i["Location"]["Start"]["LineNumber"],
+                message=i["Message"],
+                fix=f"{i['Rule']['Description']} ({i['Rule']['Source']})",
+            )
         )
-        for i in items
-    ]
+    return out
 
 
-def checkov(template: Path) -> tuple[list[Finding], list[Finding], int]:
-    """Failed and skipped checks, and how many passed. Offline: ``--skip-download``."""
-    proc = _run(
-        [_tool("checkov"), "-f", str(template), "--framework", "cloudformation", "--skip-download", "--output", "json"]
-    )
+@dataclass
+class _Checkov:
+    failed: list[Finding]
+    skipped: list[Finding]
+    passed: int
+
+
+def checkov(*templates: Path) -> dict[Path, _Checkov]:
+    """Failed and skipped checks, and how many passed, per template (one process). Offline: ``--skip-download``."""
+    args = [a for t in templates for a in ("-f", str(t))]
+    proc = _run([_tool("checkov"), *args, "--framework", "cloudformation", "--skip-download", "--output", "json"])
     try:
         report = json.loads(proc.stdout)
     except json.JSONDecodeError:
-        raise ProductizarError(f"checkov no pudo revisar {template.name}: {proc.stderr.strip()[:500]}") from None
+        names = ", ".join(t.name for t in templates)
+        raise ProductizarError(f"checkov no pudo revisar {names}: {proc.stderr.strip()[:500]}") from None
     if isinstance(report, list):  # one report per framework when several apply
         report = next(r for r in report if r.get("check_type") == "cloudformation")
-    results = report.get("results", {})
+    results = report.get("results", {}) if isinstance(report, dict) else {}
+    out = {t: _Checkov([], [], 0) for t in templates}
+    resolved = {t.resolve(): t for t in templates}
+
+    def owner(c: dict) -> Path:
+        path = Path(c.get("file_abs_path") or c.get("file_path") or "").resolve()
+        return resolved.get(path, templates[0])
 
     def finding(c: dict, fix: str) -> Finding:
         lines = c.get("file_line_range") or [None]
@@ -121,17 +140,25 @@ def checkov(template: Path) -> tuple[list[Finding], list[Finding], int]:
             "checkov", c["check_id"], "Error", c["resource"].split(".", 1)[-1], lines[0], c["check_name"], fix
         )
 
-    failed = [
-        finding(c, c.get("guideline") or f"Corregir en la plantilla: {c['check_name']}")
-        for c in results.get("failed_checks", [])
-    ]
-    skipped = [
-        finding(c, (c.get("check_result") or {}).get("suppress_comment") or "")
-        for c in results.get("skipped_checks", [])
-    ]
-    return failed, skipped, len(results.get("passed_checks", []))
+    for c in results.get("failed_checks", []):
+        out[owner(c)].failed.append(finding(c, c.get("guideline") or f"Corregir en la plantilla: {c['check_name']}"))
+    for c in results.get("skipped_checks", []):
+        out[owner(c)].skipped.append(finding(c, (c.get("check_result") or {}).get("suppress_comment") or ""))
+    for c in results.get("passed_checks", []):
+        out[owner(c)].passed += 1
+    return out
+
+
+def scan_many(templates: list[Path]) -> dict[Path, ScanResult]:
+    """Scan several templates with one run of each tool (the tools' start-up is most of a scan's time)."""
+    if not templates:
+        return {}
+    lint, ckv = cfn_lint(*templates), checkov(*templates)
+    return {
+        t: ScanResult(findings=lint[t] + ckv[t].failed, skipped=ckv[t].skipped, checkov_passed=ckv[t].passed)
+        for t in templates
+    }
 
 
 def scan(template: Path) -> ScanResult:
-    failed, skipped, passed = checkov(template)
-    return ScanResult(findings=cfn_lint(template) + failed, skipped=skipped, checkov_passed=passed)
+    return scan_many([template])[template]

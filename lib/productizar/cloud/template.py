@@ -8,6 +8,11 @@ their ``DependsOn``. And the Glue job's workers and concurrency.
 
 YAML is round-tripped with ruamel (comments, key order and short-form tags kept); nothing the patcher does
 not own is touched; applying the same HU twice gives the same bytes; a table is never removed.
+
+A hand-written template is taken as it is (``cloud.discovery`` finds its Glue job, policies and KMS key by
+what they are when they do not carry the runbook's names) and patched in its own style: ARNs in the shape
+its statements already use, ``DependsOn`` only where the template writes them, so a template that scanned
+clean before scans clean after.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import copy
 import difflib
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,15 +29,15 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.util import load_yaml_guess_indent
 
+from productizar.cloud import discovery
+from productizar.cloud.discovery import PolicySpot, TemplateError
 from productizar.core import naming, paths
-from productizar.core.errors import ProductizarError
 from productizar.core.hu import HU, TableSpec
 
 BASE_TEMPLATE = paths.project_root() / "templates" / "cloudformation" / "base.yaml"
 BASE_API_NAME, BASE_API_SLUG = "ApiBase", "api-base"
 
-EKS_POLICY, GLUE_POLICY = "EKSRolePolicyDynamo", "GlueRolePolicy"
-TABLES_SID = "AccesoTablasDynamo"
+EKS_POLICY, GLUE_POLICY, TABLES_SID = discovery.EKS_POLICY, discovery.GLUE_POLICY, discovery.TABLES_SID
 EKS_ACTIONS = [
     "dynamodb:GetItem",
     "dynamodb:BatchGetItem",
@@ -62,10 +68,6 @@ TAGS = {
     "bancolombia:bkdiario": "no",
 }
 READ_TARGET, WRITE_TARGET = 80, 60
-
-
-class TemplateError(ProductizarError):
-    pass
 
 
 def _yaml(mapping: int = 2, sequence: int = 4, offset: int = 2) -> YAML:
@@ -101,7 +103,7 @@ def _parameters_yaml(t: TableSpec) -> str:
 """
 
 
-def _resources_yaml(t: TableSpec) -> str:
+def _resources_yaml(t: TableSpec, kms: str = "s3KeyEncriptAlias") -> str:
     """The table and its four scaling resources. Two corrections to the seed's block, both on purpose:
     ``DeletionPolicy``/``UpdateReplacePolicy: Retain`` (deleting the stack never deletes data), and
     ``ProvisionedThroughput`` omitted with ``AWS::NoValue`` under PAY_PER_REQUEST, which refuses it."""
@@ -148,7 +150,7 @@ def _resources_yaml(t: TableSpec) -> str:
   UpdateReplacePolicy: Retain
   Properties:
     SSESpecification:
-      KMSMasterKeyId: !Ref s3KeyEncriptAlias
+      KMSMasterKeyId: !Ref {kms}
       SSEEnabled: true
       SSEType: KMS
     PointInTimeRecoverySpecification:
@@ -195,26 +197,25 @@ class PatchResult:
     diff: str = ""
 
 
-def _resource(doc: CommentedMap, logical_id: str, kind: str) -> CommentedMap:
-    res = doc.get("Resources", {}).get(logical_id)
-    if not isinstance(res, CommentedMap) or res.get("Type") != kind:
-        raise TemplateError(f"La plantilla no tiene el recurso {logical_id} ({kind}) que el runbook espera.")
-    return res
-
-
-def _tables_statement(policy: CommentedMap, actions: list[str]) -> CommentedSeq:
-    """The policy's statement for the tables (created the first time); returns its Resource list."""
-    statements = policy["Properties"]["PolicyDocument"]["Statement"]
-    for st in statements:
-        if st.get("Sid") == TABLES_SID:
-            if not isinstance(st.get("Resource"), list):
-                st["Resource"] = CommentedSeq([st["Resource"]] if st.get("Resource") else [])
-            return st["Resource"]
-    st = CommentedMap(
-        [("Sid", TABLES_SID), ("Effect", "Allow"), ("Action", CommentedSeq(actions)), ("Resource", CommentedSeq())]
-    )
-    statements.append(st)
-    return st["Resource"]
+def _grant(
+    spot: PolicySpot, t: TableSpec, logical_id: str, actions: list[str], stream: bool, tables: list[str]
+) -> bool:
+    """Grant one table in a policy, in the shape its statement already writes ARNs; nothing when the
+    statement names the table already (in any form) or grants every resource."""
+    st = discovery.tables_statement(spot, tables)
+    if st is None:
+        st = CommentedMap(
+            [("Sid", TABLES_SID), ("Effect", "Allow"), ("Action", CommentedSeq(actions)), ("Resource", CommentedSeq())]
+        )
+        spot.document.setdefault("Statement", CommentedSeq()).append(st)
+    current = st.get("Resource")
+    if current == "*" or discovery.mentions(current, logical_id, t.names.table_parameter, t.names.dynamo_table):
+        return False
+    how, prefix = discovery.shape(current)
+    if not isinstance(current, list):
+        st["Resource"] = CommentedSeq([current] if current is not None else [])
+    _ensure(st["Resource"], discovery.table_arns(t, logical_id, how, prefix, stream))
+    return True
 
 
 def _ensure(seq: CommentedSeq, items: list[Any]) -> bool:
@@ -233,6 +234,30 @@ def _depends_on(resource: CommentedMap, logical_id: str) -> bool:
     elif isinstance(deps, str):
         resource["DependsOn"] = deps = CommentedSeq([deps])
     return _ensure(deps, [logical_id])
+
+
+BILLING_PARAMETER, BILLING_CONDITION = "DyTablesBillingMode", "IsDyTablesBillingModeProvisioned"
+
+
+def _billing_mode(doc: CommentedMap, params: CommentedMap, y: YAML) -> list[str]:
+    """The billing-mode parameter and condition the new tables use, added when a hand-written template
+    has neither."""
+    added = []
+    if BILLING_PARAMETER not in params:
+        params[BILLING_PARAMETER] = y.load(
+            "Description: Modo de facturación de las tablas de DynamoDB\nType: String\nDefault: PROVISIONED\n"
+            "AllowedValues:\n  - PROVISIONED\n  - PAY_PER_REQUEST\n"
+        )
+        added.append(BILLING_PARAMETER)
+    conditions = doc.get("Conditions")
+    if conditions is None:
+        keys = list(doc)
+        doc.insert(keys.index("Resources"), "Conditions", CommentedMap())
+        conditions = doc["Conditions"]
+    if BILLING_CONDITION not in conditions:
+        conditions[BILLING_CONDITION] = y.load(f"!Equals [!Ref {BILLING_PARAMETER}, PROVISIONED]")
+        added.append(BILLING_CONDITION)
+    return added
 
 
 def _key_schema(table: CommentedMap) -> list[tuple[str, str, str]]:
@@ -258,7 +283,8 @@ def _style(text: str) -> YAML:
 def _deepest_last(node: Any) -> tuple[Any, Any] | None:
     """The (container, key) of the last scalar of a block: where YAML keeps a trailing blank line."""
     found = None
-    while isinstance(node, (CommentedMap, CommentedSeq)) and len(node):
+    # a flow-style value ([a, b]) is one line: what follows it belongs to its parent
+    while isinstance(node, (CommentedMap, CommentedSeq)) and len(node) and not node.fa.flow_style():
         key = list(node)[-1] if isinstance(node, CommentedMap) else len(node) - 1
         found, node = (node, key), node[key]
     return found
@@ -273,11 +299,10 @@ def _attach_trailer(section: Any, trailer: Any) -> None:
     spot = _deepest_last(section)
     if spot and trailer is not None:
         container, key = spot
-        if isinstance(container, CommentedSeq) and len(trailer) == 4:
-            trailer = [trailer[2], None]  # a mapping's comment slot, moved onto a sequence item
-        elif isinstance(container, CommentedMap) and len(trailer) == 2:
-            trailer = [None, None, trailer[0], None]
-        container.ca.items[key] = trailer
+        token = next((t for t in trailer if t is not None), None)
+        # ruamel keeps a sequence item's trailing comment in the first slot, a mapping value's in the third
+        slots = [token, None, None, None] if isinstance(container, CommentedSeq) else [None, None, token, None]
+        container.ca.items[key] = slots
 
 
 DEFAULT_GLUE = {"WorkerType": "G.1X", "NumberOfWorkers": 2}
@@ -310,66 +335,79 @@ def glue_settings(hu: HU, recommended: dict[str, Any] | None = None) -> dict[str
 def patch(text: str, hu: HU, name: str = "template.yaml", glue: dict[str, Any] | None = None) -> PatchResult:
     """Add the HU's tables and Glue settings to ``text``; returns the new text, what changed and a diff.
 
-    ``glue`` comes from ``glue_settings``; absent, the HU's values and the defaults are used."""
+    ``glue`` comes from ``glue_settings``; absent, the HU's values and the defaults are used. A table the
+    template has already (under the runbook's logical ID or with the HU's table name) is left as it is,
+    apart from its grants when a policy lacks them."""
     glue = glue or glue_settings(hu)
     y = _style(text)
+    y.explicit_start = text.lstrip().startswith("---")
     doc = y.load(text)
-    if not isinstance(doc, CommentedMap) or "Resources" not in doc:
+    if not isinstance(doc, CommentedMap) or not isinstance(doc.get("Resources"), CommentedMap):
         raise TemplateError(f"{name} no parece una plantilla de CloudFormation (falta Resources).")
     result = PatchResult(text=text, changed=False)
-    params = doc.setdefault("Parameters", CommentedMap())
     resources = doc["Resources"]
+    job_id = discovery.glue_job(resources, hu)
+    eks = discovery.api_policy(resources, hu)
+    glue_policy = discovery.glue_policy(resources, hu, job_id)
+    present = {t.source: discovery.existing_table(resources, t) for t in hu.tables}
+    new_tables = [t for t in hu.tables if present[t.source] is None]
+    kms = discovery.kms_key(resources, hu) if new_tables else ""
+    params = doc.setdefault("Parameters", CommentedMap())
     # the blank line that closes each section stays at its end, after what is added
-    trailers = {id(sec): (sec, _detach_trailer(sec)) for sec in (params, resources)}
-    eks = _resource(doc, EKS_POLICY, "AWS::IAM::Policy")
-    glue_policy = _resource(doc, GLUE_POLICY, "AWS::IAM::Policy")
+    touched = [params, resources] + [
+        r for r in {id(x): x for x in (eks.resource, glue_policy.resource, resources[job_id])}.values()
+    ]
+    # (a resource's closing blank line sits on its last value: kept at its end when values are appended)
+    trailers = {id(sec): (sec, _detach_trailer(sec)) for sec in touched}
     changed = False
 
-    wanted = {t.names.table_resource for t in hu.tables}
+    wanted = {rid for rid in present.values() if rid} | {t.names.table_resource for t in new_tables}
     for logical_id, res in resources.items():
         if isinstance(res, dict) and res.get("Type") == "AWS::DynamoDB::Table" and logical_id not in wanted:
             result.not_in_hu.append(logical_id)
+    if new_tables:
+        had_conditions = "Conditions" in doc
+        billing = _billing_mode(doc, params, y)
+        result.added += billing
+        changed |= bool(billing)
+        if not had_conditions:  # a new section closes with a blank line, as the others do
+            trailers[id(doc["Conditions"])] = (doc["Conditions"], copy.deepcopy(trailers[id(params)][1]))
 
+    tables = [rid for rid, v in resources.items() if isinstance(v, dict) and v.get("Type") == "AWS::DynamoDB::Table"]
     for t in hu.tables:
         n = t.names
-        for pid, pval in y.load(_parameters_yaml(t)).items():
-            if pid not in params:
-                params[pid] = pval
-                result.added.append(pid)
-                changed = True
-        if n.table_resource in resources:
-            result.already_present.append(n.table_resource)
+        logical_id = present[t.source] or n.table_resource
+        if present[t.source]:
+            result.already_present.append(logical_id)
             expected = [(t.partition_key.name, "HASH", t.partition_key.type)] + (
                 [(t.sort_key.name, "RANGE", t.sort_key.type)] if t.sort_key else []
             )
-            found = _key_schema(resources[n.table_resource])
+            found = _key_schema(resources[logical_id])
             if found != expected:
                 result.conflicts.append(
-                    f"{n.table_resource}: la plantilla tiene las claves {found} y la HU pide {expected}; "
+                    f"{logical_id}: la plantilla tiene las claves {found} y la HU pide {expected}; "
                     "no se cambia (cambiar claves reemplaza la tabla)."
                 )
-        for rid, rval in y.load(_resources_yaml(t)).items():
-            if rid not in resources:
-                resources[rid] = rval
-                result.added.append(rid)
+        else:
+            for pid, pval in y.load(_parameters_yaml(t)).items():
+                if pid not in params:
+                    params[pid] = pval
+                    result.added.append(pid)
+            for rid, rval in y.load(_resources_yaml(t, kms)).items():
+                if rid not in resources:
+                    resources[rid] = rval
+                    result.added.append(rid)
+            changed = True
+            tables.append(logical_id)
+        for spot, actions, stream in ((eks, EKS_ACTIONS, True), (glue_policy, GLUE_ACTIONS, False)):
+            if _grant(spot, t, logical_id, actions, stream, tables):
                 changed = True
-        arn = _tagged("!GetAtt", f"{n.table_resource}.Arn")
-        eks_items = [
-            arn,
-            _tagged("!Sub", f"${{{n.table_resource}.Arn}}/index/*"),
-            _tagged("!Sub", f"${{{n.table_resource}.Arn}}/stream/*"),
-        ]
-        glue_items = [
-            _tagged("!GetAtt", f"{n.table_resource}.Arn"),
-            _tagged("!Sub", f"${{{n.table_resource}.Arn}}/index/*"),
-        ]
-        changed |= _ensure(_tables_statement(eks, EKS_ACTIONS), eks_items)
-        changed |= _ensure(_tables_statement(glue_policy, GLUE_ACTIONS), glue_items)
-        changed |= _depends_on(eks, n.table_resource)
-        changed |= _depends_on(glue_policy, n.table_resource)
+                if spot.wants_depends_on():
+                    _depends_on(spot.resource, logical_id)
+            elif spot.wants_depends_on() and not present[t.source]:
+                changed |= _depends_on(spot.resource, logical_id)
 
-    job_id = naming.glue_job_resource(hu.api.name)
-    job = _resource(doc, job_id, "AWS::Glue::Job")["Properties"]
+    job = resources[job_id].setdefault("Properties", CommentedMap())
     for k in ("WorkerType", "NumberOfWorkers"):
         if job.get(k) != glue[k]:
             job[k] = glue[k]
@@ -384,8 +422,9 @@ def patch(text: str, hu: HU, name: str = "template.yaml", glue: dict[str, Any] |
     }
 
     blank = next((tr for _, tr in trailers.values() if tr is not None), None)
+    new_ids = {t.names.table_resource for t in new_tables}
     for rid in result.added:  # a blank line before each new table, as between the template's resources
-        if rid in wanted and blank is not None:
+        if rid in new_ids and blank is not None:
             keys = list(resources)
             previous = resources[keys[keys.index(rid) - 1]]
             _attach_trailer(previous, copy.deepcopy(blank))
@@ -394,11 +433,80 @@ def patch(text: str, hu: HU, name: str = "template.yaml", glue: dict[str, Any] |
     if changed:
         out = io.StringIO()
         y.dump(doc, out)
-        result.text, result.changed = out.getvalue(), True
+        result.text = _keep_original_lines(text, out.getvalue(), y)
+        result.changed = result.text != text
         result.diff = "".join(
             difflib.unified_diff(text.splitlines(True), result.text.splitlines(True), f"a/{name}", f"b/{name}")
         )
     return result
+
+
+def _same_line(a: str, b: str) -> bool:
+    """Two renderings of one YAML line: ``- x`` and ``-   x`` (ruamel writes one sequence style per file)."""
+    return re.sub(r"^(\s*)-\s+", r"\1- ", a) == re.sub(r"^(\s*)-\s+", r"\1- ", b)
+
+
+def _plain(node: Any) -> Any:
+    if isinstance(node, TaggedScalar):
+        return (node.tag.value, node.value)
+    if isinstance(node, dict):
+        return {k: _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    return node
+
+
+def _keep_original_lines(original: str, dumped: str, y: YAML) -> str:
+    """The dumped text with every line it merely re-rendered written as the file had it, so the diff holds
+    only what the patch adds. A file that mixes sequence styles would otherwise see unrelated lines
+    re-indented; the result must still read as the dumped document, else the dumped text is kept."""
+    a, b = original.splitlines(True), dumped.splitlines(True)
+    out: list[str] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            out += a[i1:i2]
+        elif tag == "replace" and i2 - i1 == j2 - j1 and all(map(_same_line, a[i1:i2], b[j1:j2])):
+            out += a[i1:i2]
+        elif tag == "delete" and not "".join(a[i1:i2]).strip():
+            out += a[i1:i2]  # a blank line ruamel drops (after a tagged block sequence such as !If)
+        else:
+            out += b[j1:j2]
+    merged = "".join(_blank_lines_as_in(a, out))
+    return merged if _plain(y.load(merged)) == _plain(y.load(dumped)) else dumped
+
+
+def _blank_lines_as_in(original: list[str], lines: list[str]) -> list[str]:
+    """Blank lines in the file's own rhythm: no longer runs than it has, and one before each top-level key
+    that had one (ruamel moves some blank lines that follow a flow sequence inside a list)."""
+
+    def runs(seq: list[str]) -> int:
+        longest = current = 0
+        for line in seq:
+            current = current + 1 if not line.strip() else 0
+            longest = max(longest, current)
+        return longest
+
+    limit = max(runs(original), 1)
+    spaced = {line for prev, line in zip(original, original[1:]) if not prev.strip() and line[:1].isalpha()}
+    out: list[str] = []
+    blanks = 0
+    for line in lines:
+        if not line.strip():
+            blanks += 1
+            if blanks <= limit:
+                out.append(line)
+            continue
+        if line in spaced and blanks == 0 and out:
+            out.append("\n")
+        blanks = 0
+        out.append(line)
+    return out
+
+
+def declared_parameters(text: str) -> set[str]:
+    """The parameters a template declares (a stack refuses values for any other)."""
+    doc = _yaml().load(text)
+    return set((doc or {}).get("Parameters") or {})
 
 
 def template_tables(text: str) -> list[str]:

@@ -92,6 +92,11 @@ class InfraSettings(_Strict):
     # the OIDC provider of the EKS cluster where the API runs (the API role trusts it: IRSA)
     eks_oidc_provider_arn: str
     stack_timeout_s: Annotated[int, Field(gt=0)] = 1800
+    # who deploys the stack: the step itself (direct), or the team's Azure DevOps pipeline from the cloud
+    # repository (pipeline: the step prepares the branch and waits for the stack, never creates it)
+    deploy: Literal["direct", "pipeline"] = "direct"
+    # with pipeline: how long the step waits for the pipeline's stack before it fails
+    pipeline_timeout_s: Annotated[int, Field(gt=0)] = 3600
 
 
 class ApiEndpoint(_Strict):

@@ -225,10 +225,21 @@ class Load(_Strict):
     warm: Literal["auto", "always", "never"] = "auto"
 
 
+LOGICAL_ID = r"^[A-Za-z0-9]+$"
+
+
 class Infrastructure(_Strict):
     # the API's current CloudFormation template, relative to the HU file; absent: a new API, built from
-    # templates/cloudformation/base.yaml
+    # templates/cloudformation/base.yaml (a clone of the cloud repository with the API's template wins)
     template: str | None = None
+    # a hand-written template's own logical IDs, when the runbook's names are not there and the template's
+    # resources do not say it alone (several Glue jobs, several roles): the Glue job the tables load through,
+    # the policies that grant the API's pods and the Glue job access to the tables, the KMS key or alias of
+    # the tables' encryption
+    glue_job_resource: Annotated[str | None, Field(pattern=LOGICAL_ID)] = None
+    api_policy_resource: Annotated[str | None, Field(pattern=LOGICAL_ID)] = None
+    glue_policy_resource: Annotated[str | None, Field(pattern=LOGICAL_ID)] = None
+    kms_key_resource: Annotated[str | None, Field(pattern=LOGICAL_ID)] = None
 
     @field_validator("template")
     @classmethod
