@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from productizar.core import paths
 from productizar.core.environments import get_environment
@@ -31,6 +32,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--env", required=True, help="local | local-dev | local-qa | local-prd | dev | qa | prd")
     run.add_argument("--steps", default="", help=f"comma-separated subset, in any order, of: {','.join(STEPS)}")
     run.add_argument("--force", action="store_true", help="run steps again even if they succeeded with the same inputs")
+    run.add_argument("--infra-repo", default=None, help="clone of Cloud_nu0044001_productizar: commit there")
+    run.add_argument(
+        "--coordinators-repo", default=None, help="clone of NU0044001_ProductizarLaAnalitica: commit there"
+    )
+    run.add_argument("--push", action="store_true", help="with the repos: push the HU's branches to origin")
     run.add_argument(
         "--confirm",
         default="",
@@ -141,7 +147,16 @@ def main(argv: list[str] | None = None) -> int:
             hu = load_hu(args.hu_file)
             print(f"{args.hu_file}: ok (HU {hu.id}, {len(hu.tables)} tables)")
             return 0
-        runner = Runner(args.hu_file, args.env, parse_steps(args.steps), force=args.force, confirm=args.confirm)
+        repos: dict[str, Any] = {
+            k: v
+            for k, v in (("infra_repo", args.infra_repo), ("coordinators_repo", args.coordinators_repo))
+            if v is not None
+        }
+        if args.push:
+            repos["push"] = True
+        runner = Runner(
+            args.hu_file, args.env, parse_steps(args.steps), force=args.force, confirm=args.confirm, **repos
+        )
         return runner.run().exit_code
     except BadInput as exc:  # a parameter file's problems, or a command line that asks for what is not there
         print(exc.render(), file=sys.stderr)

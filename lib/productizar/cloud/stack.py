@@ -75,6 +75,126 @@ def _events(cfn: Any, stack: str) -> list[dict[str, Any]]:
     return cfn.describe_stack_events(StackName=stack)["StackEvents"]
 
 
+def _settled(cfn: Any, stack: str, action: str, status: str) -> Deployment:
+    events = pd.DataFrame(
+        [
+            {
+                "Recurso": e["LogicalResourceId"],
+                "Tipo": e.get("ResourceType", ""),
+                "Estado": e["ResourceStatus"],
+                "Motivo": e.get("ResourceStatusReason") or "",
+            }
+            for e in _events(cfn, stack)
+        ]
+    )
+    resources = pd.DataFrame(
+        [
+            {"Recurso": r["LogicalResourceId"], "Tipo": r["ResourceType"], "Estado": r["ResourceStatus"]}
+            for r in cfn.list_stack_resources(StackName=stack)["StackResourceSummaries"]
+        ]
+    )
+    return Deployment(stack, action, status, events, resources)
+
+
+def _plain(node: Any) -> Any:
+    from ruamel.yaml.comments import TaggedScalar
+
+    if isinstance(node, TaggedScalar):
+        return {node.tag.value: node.value}
+    if isinstance(node, dict):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    return node
+
+
+def same_template(deployed: Any, expected: str) -> bool:
+    """Whether a stack's template is the expected one: the same text, or the same document (AWS may hand
+    back JSON templates parsed, and re-serialize whitespace)."""
+    from ruamel.yaml import YAML
+
+    if isinstance(deployed, str) and deployed.strip() == expected.strip():
+        return True
+    y = YAML(typ="rt")
+    try:
+        ours = _plain(y.load(expected))
+        theirs = _plain(y.load(deployed) if isinstance(deployed, str) else deployed)
+    except Exception:  # noqa: BLE001 - a body that does not parse is simply not ours
+        return False
+    return bool(ours == theirs)
+
+
+def parameter_differences(deployed: list[dict[str, Any]], expected: dict[str, str]) -> list[str]:
+    """Each parameter whose deployed value is not the params file's (after the pipeline's token replace)."""
+    got = {p["ParameterKey"]: p.get("ResolvedValue") or p.get("ParameterValue") for p in deployed}
+    return [
+        f"{k}: desplegado {got.get(k, '(no está)')!r}, esperado {v!r}"
+        for k, v in expected.items()
+        if _list_value(got.get(k)) != _list_value(v)
+    ]
+
+
+def _list_value(value: str | None) -> str | None:
+    """A List<Number> parameter as ``1,50`` however the endpoint writes it (``[1, 50]``, ``1, 50``)."""
+    if value is None:
+        return None
+    return ",".join(part.strip() for part in value.strip().strip("[]").split(","))
+
+
+def await_pipeline(
+    cfn: Any,
+    stack: str,
+    template_body: str,
+    values: dict[str, str],
+    timeout_s: int,
+    poll_s: float = 5.0,
+    progress: Callable[[str], None] = print,
+) -> Deployment:
+    """Wait for the stack the pipeline deploys from the branch: settled, with the branch's template and the
+    params file's values. Never creates or updates it. Fails on a stack that rolls back, on parameters that
+    are not the params file's, and at the time limit with what is still missing."""
+    started = time.monotonic()
+    last = ""
+    while True:
+        elapsed = int(time.monotonic() - started)
+        try:
+            found = cfn.describe_stacks(StackName=stack)["Stacks"][0]
+        except ClientError:
+            found = None
+        if found is None:
+            state = "el stack todavía no existe"
+        else:
+            status = found["StackStatus"]
+            if status in SETTLED_BAD:
+                resource, reason = first_failure(_events(cfn, stack))
+                raise StackFailed(
+                    f"El stack {stack} que desplegó el pipeline terminó en {status}: falló {resource}: {reason}"
+                )
+            if status in SETTLED_OK:
+                body = cfn.get_template(StackName=stack, TemplateStage="Original")["TemplateBody"]
+                if same_template(body, template_body):
+                    wrong = parameter_differences(found.get("Parameters", []), values)
+                    if wrong:
+                        raise StackFailed(
+                            f"El stack {stack} tiene la plantilla de la rama pero no los parámetros del archivo "
+                            "params: " + "; ".join(wrong)
+                        )
+                    progress(f"{stack}: {status} con la plantilla de la rama y sus parámetros ({elapsed} s).")
+                    return _settled(cfn, stack, "pipeline", status)
+                state = f"{status}, con otra plantilla: esperando el despliegue de la rama"
+            else:
+                state = status
+        if state != last:
+            progress(f"{stack}: {state} ({elapsed} s de {timeout_s} s).")
+            last = state
+        if time.monotonic() - started >= timeout_s:
+            raise StackFailed(
+                f"El pipeline no desplegó el stack {stack} con la plantilla de la rama en {timeout_s} s "
+                f"(último estado: {state}). Revise la ejecución del pipeline en Azure DevOps."
+            )
+        time.sleep(poll_s)
+
+
 def deploy(
     cfn: Any,
     stack: str,
@@ -133,21 +253,4 @@ def deploy(
             )
         time.sleep(poll_s)
 
-    events = pd.DataFrame(
-        [
-            {
-                "Recurso": e["LogicalResourceId"],
-                "Tipo": e.get("ResourceType", ""),
-                "Estado": e["ResourceStatus"],
-                "Motivo": e.get("ResourceStatusReason") or "",
-            }
-            for e in _events(cfn, stack)
-        ]
-    )
-    resources = pd.DataFrame(
-        [
-            {"Recurso": r["LogicalResourceId"], "Tipo": r["ResourceType"], "Estado": r["ResourceStatus"]}
-            for r in cfn.list_stack_resources(StackName=stack)["StackResourceSummaries"]
-        ]
-    )
-    return Deployment(stack, action, status or "UNCHANGED", events, resources)
+    return _settled(cfn, stack, action, status or "UNCHANGED")

@@ -15,6 +15,10 @@ NameStyle = Literal["camel", "lower"]
 
 VSTS_VARIABLE_GROUP = "productizar-variables-informacion-dy-aws"
 CLOUD_REPO = "Cloud_nu0044001_productizar"
+COORDINATORS_REPO = "NU0044001_ProductizarLaAnalitica"
+TRUNK = "trunk"
+AZURE_DEVOPS_ORG = "https://grupobancolombia.visualstudio.com"
+AZURE_DEVOPS_PROJECT = "Vicepresidencia Servicios de Tecnología"
 COORDINATORS_BRANCH_SUFFIX = "Coordinator_building"
 #: the coordinators' inventory and its columns, as the runbook's INSERT lists them
 INVENTORY_TABLE = "resultados.inventario_lz"

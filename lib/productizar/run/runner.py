@@ -27,7 +27,8 @@ from jupyter_client import AsyncKernelManager
 from nbclient.exceptions import DeadKernelError
 from traitlets import CaselessStrEnum, default
 
-from productizar.core import paths
+from productizar.cloud import repository
+from productizar.core import naming, paths
 from productizar.core.environments import Environment, check_confirmation, get_environment, uses_embedded
 from productizar.core.hu import HU, load_hu
 from productizar.core.scrub import Scrubber, default_scrubber
@@ -37,6 +38,9 @@ from productizar.run.approvals import GateState
 from productizar.run.headline import Headline
 from productizar.run.records import StepRecord, StepStatus
 from productizar.run.registry import STEPS, spec
+
+# the steps that commit to the team's repositories: only their fingerprint depends on the clones given
+REPOSITORY_STEPS = frozenset({"infraestructura", "coordinadores"})
 
 
 def _now() -> str:
@@ -85,6 +89,11 @@ class Runner:
     steps: list[str]
     force: bool = False
     confirm: str = ""
+    # clones of the cloud and coordinators repositories the steps commit to (empty: the evidence folder only),
+    # and whether they push; defaults: $PRODUCTIZAR_INFRA_REPO, $PRODUCTIZAR_COORDINATORS_REPO, $PRODUCTIZAR_PUSH
+    infra_repo: str = field(default_factory=lambda: os.environ.get(repository.INFRA_REPO_ENV, ""))
+    coordinators_repo: str = field(default_factory=lambda: os.environ.get(repository.COORDINATORS_REPO_ENV, ""))
+    push: bool = field(default_factory=lambda: os.environ.get(repository.PUSH_ENV, "") == "1")
     notebooks: Path = field(default_factory=paths.notebooks_dir)
     echo: Callable[[str], None] = field(default=lambda line: print(line, flush=True))
     hu: HU = field(init=False)
@@ -111,6 +120,25 @@ class Runner:
         self.gates = approvals.states(self.hu, self.env_name, self.env)
         missing = [g.line() for g in self.gates if not g.approved]
         promotion.refuse(self.hu, self.env_name, self.env, self.steps, missing)
+        # a clone that cannot take the steps' commits is refused now, not halfway through the run
+        self.infra_repo = str(Path(self.infra_repo).expanduser().resolve()) if self.infra_repo else ""
+        self.coordinators_repo = (
+            str(Path(self.coordinators_repo).expanduser().resolve()) if self.coordinators_repo else ""
+        )
+        for path, option, branch, step in (
+            (self.infra_repo, "--infra-repo", naming.feature_branch(self.hu.id, self.hu.hu.slug), "infraestructura"),
+            (self.coordinators_repo, "--coordinators-repo", naming.coordinators_branch(self.hu.id), "coordinadores"),
+        ):
+            if path and step in self.steps:
+                repository.check(repository.Target(Path(path), self.push, option), branch)
+
+    def _repository_environment(self) -> dict[str, str]:
+        """What the kernels read to deliver to the clones (``run.step.repository_targets``)."""
+        return {
+            repository.INFRA_REPO_ENV: self.infra_repo,
+            repository.COORDINATORS_REPO_ENV: self.coordinators_repo,
+            repository.PUSH_ENV: "1" if self.push else "",
+        }
 
     # ------------------------------------------------------------------------------------------ summary
     def _load_records(self) -> dict[str, StepRecord]:
@@ -160,6 +188,11 @@ class Runner:
             "dry_run": bool(dry),
             "dry_runs": dry,
             "promotes_from": self.env.promotes_from,
+            "repositories": {
+                "infra": self.infra_repo or None,
+                "coordinators": self.coordinators_repo or None,
+                "push": self.push,
+            },
             "approvals": [g.as_json() for g in self.gates],
             "previous_run": self.baseline or None,
             "changes": board.changes(self.baseline.get("figures", {}), records),
@@ -179,6 +212,7 @@ class Runner:
             code,
             self.confirm.encode(),
             json.dumps(upstream, sort_keys=True, default=str).encode(),
+            json.dumps(self._repository_environment() if name in REPOSITORY_STEPS else {}).encode(),
         )
 
     # ---------------------------------------------------------------------------------------- execution
@@ -250,6 +284,7 @@ class Runner:
     def run(self) -> RunResult:
         # a batch is never watched: its kernels must not think a Jupyter server opened them (run/progress.py)
         os.environ.pop("JPY_SESSION_NAME", None)
+        os.environ.update(self._repository_environment())  # the notebooks' kernels inherit it
         with lock.hold(self.out, f"HU {self.hu.id} in {self.env_name}"):
             try:
                 if not uses_embedded(self.env):

@@ -8,6 +8,7 @@ analyst steps through by hand in JupyterLab.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -15,7 +16,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from productizar.api import package as api_package
-from productizar.cloud import aws
+from productizar.cloud import aws, repository
 from productizar.core import paths
 from productizar.core.environments import (
     EMBEDDED,
@@ -135,12 +136,32 @@ class Step:
         zip_path, _ = api_package.package_path(self.hu, self.hu_path, self.output_dir)
         return local_api.start(self.hu, zip_path, aws.process_environment(self.env)).base_url
 
+    def repositories(self) -> tuple[repository.Target, repository.Target]:
+        """The clones of the cloud and coordinators repositories this run delivers to (``--infra-repo``,
+        ``--coordinators-repo``, ``--push``: the runner passes them to the kernels as environment variables);
+        a target without a path means the evidence folder only."""
+        return repository_targets()
+
     def intro(self) -> str:
         n = len(self.hu.tables)
         return (
             f"HU {self.hu.id} «{self.hu.hu.title}» · API {self.hu.api.name} · entorno {self.env_name} "
             f"({self.env.description or self.env_name}) · {n} tabla{'s' if n != 1 else ''}."
         )
+
+
+def repository_targets() -> tuple[repository.Target, repository.Target]:
+    """``PRODUCTIZAR_INFRA_REPO``, ``PRODUCTIZAR_COORDINATORS_REPO`` and ``PRODUCTIZAR_PUSH`` as targets."""
+    push = os.environ.get(repository.PUSH_ENV, "") == "1"
+
+    def one(var: str, option: str) -> repository.Target:
+        value = os.environ.get(var, "").strip()
+        return repository.Target(Path(value).expanduser().resolve() if value else None, push, option)
+
+    return (
+        one(repository.INFRA_REPO_ENV, "--infra-repo"),
+        one(repository.COORDINATORS_REPO_ENV, "--coordinators-repo"),
+    )
 
 
 def _evidence_tables() -> None:

@@ -5,11 +5,13 @@ uploaded where the template's job points."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 
 import pandas as pd
 
-from productizar.cloud import coordinators, glue
+from productizar.cloud import coordinators, glue, repository
+from productizar.core import naming
 from productizar.core.errors import ProductizarError
 from productizar.run import headline
 from productizar.run.step import Step
@@ -22,6 +24,31 @@ def write(step: Step) -> coordinators.Written:
 
 def where(step: Step) -> str:
     return coordinators.where(step.hu)
+
+
+def deliver(step: Step, written: coordinators.Written) -> repository.Delivery | None:
+    """Commit the configs on the coordinators' branch of the repository's clone (``--coordinators-repo``);
+    None without a clone (the evidence folder is what goes to the branch)."""
+    _, target = step.repositories()
+    if not target.active:
+        return None
+    clone = repository.open_clone(target, naming.coordinators_branch(step.hu.id))
+    files = {str(f.relative_to(written.folder)): f.read_text(encoding="utf-8") for f in written.files}
+    hu = step.hu
+    message = (
+        f"Feature HU{hu.id}: coordinadores de {hu.api.name}\n\n"
+        f"{len(hu.tables)} configuraciones de coordinador de la HU {hu.id} y la carpeta de logs."
+    )
+    return repository.commit(clone, files, message, push=target.push)
+
+
+def delivery_text(step: Step, delivered: repository.Delivery | None) -> str:
+    if delivered:
+        return delivered.sentence()
+    return (
+        f"Sin clon del repositorio (--coordinators-repo): copie la carpeta coordinadores/ de la evidencia en la rama "
+        f"{naming.coordinators_branch(step.hu.id)} de {naming.COORDINATORS_REPO}."
+    )
 
 
 def files_table(written: coordinators.Written) -> pd.DataFrame:
@@ -58,8 +85,14 @@ def publish(step: Step, out: Callable[[str], None] = print) -> glue.Upload | Non
     return up
 
 
-def facts(step: Step, written: coordinators.Written, upload: glue.Upload | None) -> dict[str, Any]:
+def facts(
+    step: Step,
+    written: coordinators.Written,
+    upload: glue.Upload | None,
+    delivered: repository.Delivery | None = None,
+) -> dict[str, Any]:
     found = coordinators.facts(step.hu, written, upload)
+    found["repository"] = asdict(delivered) if delivered else None
     n = len(found["configs"])
     text = f"{n} coordinador{'es' if n != 1 else ''} en {found['branch']}" + (
         " · script del job de Glue subido" if upload else ""
