@@ -18,6 +18,7 @@ from productizar.core.hu import load_hu
 from productizar.core.scrub import default_scrubber
 from productizar.local import embedded
 from productizar.run import approvals, board
+from productizar.run import drift as drift_command
 from productizar.run.board import render_text
 from productizar.run.registry import STEPS, parse_steps
 from productizar.run.runner import Runner
@@ -69,6 +70,15 @@ def _parser() -> argparse.ArgumentParser:
 
     status = sub.add_parser("status", help="the board: every HU under outputs/ by environment, with headlines")
     status.add_argument("--json", action="store_true", help="the board as JSON")
+
+    drift = sub.add_parser(
+        "drift", help="compare what an HU has deployed in two or more environments (exit 1: unexpected drift)"
+    )
+    drift.add_argument("hu_file")
+    drift.add_argument("--envs", required=True, help="comma-separated, two or more: dev,qa,prd or local-dev,...")
+    drift.add_argument(
+        "--no-count", action="store_true", help="skip the item counts by parallel Scan (they read every table whole)"
+    )
     return p
 
 
@@ -143,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
             return _approvals(args)
         if args.command == "status":
             return _status(args.json)
+        if args.command == "drift":
+            return drift_command.run(args.hu_file, args.envs, count=not args.no_count)
         if args.command == "check":
             hu = load_hu(args.hu_file)
             print(f"{args.hu_file}: ok (HU {hu.id}, {len(hu.tables)} tables)")

@@ -136,7 +136,8 @@ def _segment(value: Any) -> str:
     return urllib.parse.quote(str(api_json(value)), safe="")
 
 
-def _path(hu: HU, spec: TableSpec, pk: Any, sk: Any = None) -> str:
+def item_path(hu: HU, spec: TableSpec, pk: Any, sk: Any = None) -> str:
+    """The API path that answers one item (by partition key, and sort key when it has one)."""
     base = f"/{hu.api.slug}/{spec.names.table}/{_segment(pk)}"
     return base + (f"/{_segment(sk)}" if sk is not None else "")
 
@@ -152,7 +153,7 @@ def smoke_table(hu: HU, spec: TableSpec, api: Client, items: list[dict[str, Any]
     for item in items:
         expected = api_json(item)
         key = f"{pk}={expected.get(pk)}" + (f", {sk}={expected.get(sk)}" if sk else "")
-        status, body, ms = api.get(_path(hu, spec, item.get(pk)))
+        status, body, ms = api.get(item_path(hu, spec, item.get(pk)))
         if by_both is not None and sk:  # the partition's items: ours must be among them, as it is
             listed = body.get("items") if status == 200 and isinstance(body, dict) else None
             problems = (
@@ -161,7 +162,7 @@ def smoke_table(hu: HU, spec: TableSpec, api: Client, items: list[dict[str, Any]
                 else [f"HTTP {status}" if status != 200 else "el ítem no está (o difiere) en la lista de la partición"]
             )
             by_pk.record(status, ms, problems, key)
-            status, body, ms = api.get(_path(hu, spec, item.get(pk), item.get(sk)))
+            status, body, ms = api.get(item_path(hu, spec, item.get(pk), item.get(sk)))
             by_both.record(
                 status, ms, [f"HTTP {status}: {body}"[:160]] if status != 200 else differences(expected, body), key
             )

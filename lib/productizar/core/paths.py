@@ -53,6 +53,12 @@ def gates_file() -> Path:
     return Path(os.environ.get("PRODUCTIZAR_GATES") or project_root() / "parameters" / "gates.yaml")
 
 
+def drift_file() -> Path:
+    """``parameters/drift.yaml`` (the differences between environments that are expected), or the file named
+    by $PRODUCTIZAR_DRIFT."""
+    return Path(os.environ.get("PRODUCTIZAR_DRIFT") or project_root() / "parameters" / "drift.yaml")
+
+
 def shown(path: Path) -> str:
     """``path`` as the evidence names it: relative to the checkout when inside it (no machine's folders)."""
     resolved, root = path.resolve(), project_root()
