@@ -34,7 +34,7 @@ demo: $(STAMP) $(CHECKOV)
 ## the demo HU promoted through local-dev, local-qa and local-prd: gates, approvals and the board
 promotion: $(STAMP) $(CHECKOV)
 	tools/system-deps demo
-	$(BIN)/python tools/promotion.py
+	$(BIN)/python tools/promotion.py $(ARGS)
 
 ## lint first, then unit tests, notebook regression (nbval) and the end-to-end run
 test: $(STAMP) $(CHECKOV)

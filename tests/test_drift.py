@@ -165,3 +165,12 @@ def test_an_environment_with_nothing_deployed_is_reported_as_such(rehearsal):
     assert report["rows"] == [] and any("local: sin nada desplegado" in line for line in lines)
     with pytest.raises(Exception, match="two or more different environments"):
         drift.parse_envs("local-dev")
+
+
+def test_the_command_refuses_fewer_than_two_environments_and_unknown_ones(capsys):
+    from productizar import cli
+
+    assert cli.main(["drift", str(DEMO_PATH), "--envs", "local-dev"]) == 2
+    assert "two or more different environments" in capsys.readouterr().err
+    assert cli.main(["drift", str(DEMO_PATH), "--envs", "local-dev,cer"]) == 2
+    assert "unknown environment 'cer'" in capsys.readouterr().err
