@@ -50,11 +50,11 @@ def scalars(node: Any) -> Iterator[str]:
         yield str(node)
 
 
-def mentions(node: Any, logical_id: str, parameter: str | None = None, table_name: str | None = None) -> bool:
+def mentions(node: Any, logical_id: str | None, parameter: str | None = None, table_name: str | None = None) -> bool:
     """Whether a value refers to a resource (``!GetAtt X.Arn``, ``${X.Arn}``, ``[X, Arn]``, ``!Ref X``), to a
     parameter inside a ``!Sub`` (``${param}``) or to a literal table name."""
     for text in scalars(node):
-        if text == logical_id or text.startswith(f"{logical_id}.") or f"${{{logical_id}" in text:
+        if logical_id and (text == logical_id or text.startswith(f"{logical_id}.") or f"${{{logical_id}" in text):
             return True
         if parameter and (text == parameter or f"${{{parameter}}}" in text):
             return True
@@ -228,7 +228,7 @@ def existing_table(resources: CommentedMap, t: TableSpec) -> str | None:
         return n.table_resource
     for rid in _of_type(resources, TABLE):
         name = (resources[rid].get("Properties") or {}).get("TableName")
-        if name is not None and mentions(name, "\0", n.table_parameter, n.dynamo_table):
+        if name is not None and mentions(name, None, n.table_parameter, n.dynamo_table):
             return rid
     return None
 

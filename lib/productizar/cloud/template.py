@@ -354,9 +354,8 @@ def patch(text: str, hu: HU, name: str = "template.yaml", glue: dict[str, Any] |
     kms = discovery.kms_key(resources, hu) if new_tables else ""
     params = doc.setdefault("Parameters", CommentedMap())
     # the blank line that closes each section stays at its end, after what is added
-    touched = [params, resources] + [
-        r for r in {id(x): x for x in (eks.resource, glue_policy.resource, resources[job_id])}.values()
-    ]
+    owners = {id(x): x for x in (eks.resource, glue_policy.resource, resources[job_id])}
+    touched = [params, resources, *owners.values()]
     # (a resource's closing blank line sits on its last value: kept at its end when values are appended)
     trailers = {id(sec): (sec, _detach_trailer(sec)) for sec in touched}
     changed = False
