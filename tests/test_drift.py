@@ -104,7 +104,8 @@ def test_environments_deployed_alike_differ_only_where_expected(rehearsal):
     }
     assert all(r["expected"] and r["why"] for r in report["rows"])
     assert report["compared_fields"] > 100  # stack, 3 tables, Glue, coordinators and the API's answers
-    assert "0 diferencias de deriva" in lines[-2]
+    assert "\n0 diferencias de deriva, 3 esperadas, " in lines[-2]
+    assert "detección de deriva de CloudFormation en local-dev: no disponible en este endpoint" in lines[-2]
 
 
 def test_planted_differences_are_drift_and_prds_larger_capacity_is_expected(rehearsal):
@@ -174,3 +175,54 @@ def test_the_command_refuses_fewer_than_two_environments_and_unknown_ones(capsys
     assert "two or more different environments" in capsys.readouterr().err
     assert cli.main(["drift", str(DEMO_PATH), "--envs", "local-dev,cer"]) == 2
     assert "unknown environment 'cer'" in capsys.readouterr().err
+
+
+@pytest.mark.browser
+def test_the_drift_page_shows_each_difference_side_by_side_in_a_real_browser(tmp_path, monkeypatch):
+    from playwright.sync_api import sync_playwright
+
+    from tests.support.chromium import CHROMIUM_ARGS, SHOTS, chromium_path
+
+    monkeypatch.setenv("PRODUCTIZAR_OUTPUT_ROOT", str(tmp_path))
+    report = drift.Report(
+        DEMO.id,
+        DEMO.api.name,
+        ["local-dev", "local-qa", "local-prd", "local"],
+        {"local": "no hay stack productizar-alter-ctra-score-delta desplegado"},
+        [
+            drift.Row(
+                "stack.parameters.Environment",
+                {"local-dev": "dev", "local-qa": "qa", "local-prd": "prd"},
+                True,
+                "cada ambiente",
+            ),
+            drift.Row(
+                "tablas.t.autoescalado.lectura", {"local-dev": "1-50", "local-qa": "7-50", "local-prd": "1-50"}, False
+            ),
+        ],
+        {"local-dev": "no disponible en este endpoint"},
+        120,
+    )
+    _, page_path = drift.write(report)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 700})
+            page.goto(page_path.as_uri())
+            assert page.locator("#resumen").inner_text().startswith("1 diferencia de deriva, 1 esperada, 120 campos")
+            headers = page.locator("#diferencias th").all_inner_texts()
+            assert headers == ["Tipo", "Campo", "local-dev", "local-qa", "local-prd", "Por qué es esperada"]
+            row = page.locator('tr[data-field="tablas.t.autoescalado.lectura"]')
+            assert row.locator("td").all_inner_texts()[:5] == [
+                "deriva",
+                "tablas.t.autoescalado.lectura",
+                "1-50",
+                "7-50",
+                "1-50",
+            ]
+            assert row.locator("td").first.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(253, 236, 234)"
+            assert "local: sin nada desplegado" in page.locator('p.sin-despliegue[data-env="local"]').inner_text()
+            page.screenshot(path=str(SHOTS / "drift.png"), full_page=True)
+        finally:
+            browser.close()

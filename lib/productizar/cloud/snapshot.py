@@ -95,7 +95,11 @@ def cfn_drift(cfn: Any, name: str, wait_s: float = 120.0) -> str:
             result += ": " + ", ".join(f"{d['LogicalResourceId']} ({d['StackResourceDriftStatus']})" for d in drifted)
         return str(result)
     except (ClientError, BotoCoreError, ResponseParserError, NotImplementedError) as exc:
-        return f"no disponible en este endpoint ({_error(exc)[:120]})"
+        if isinstance(exc, ClientError):
+            detail = exc.response.get("Error", {}).get("Code") or "error"
+        else:  # an emulator without it answers with a page botocore cannot parse
+            detail = "respuesta no reconocida" if isinstance(exc, ResponseParserError) else type(exc).__name__
+        return f"no disponible en este endpoint ({detail})"
 
 
 def table_values(

@@ -54,6 +54,15 @@ class Report:
     def drift(self) -> list[Row]:
         return [r for r in self.rows if not r.expected]
 
+    def summary(self) -> str:
+        """One Spanish sentence: how many drift and expected differences, over how many fields."""
+        drift, expected = len(self.drift), len(self.rows) - len(self.drift)
+        plural = {1: ""}
+        return (
+            f"{drift} diferencia{plural.get(drift, 's')} de deriva, {expected} esperada{plural.get(expected, 's')}, "
+            f"{self.compared_fields} campos comparados"
+        )
+
     def as_json(self) -> dict[str, Any]:
         return asdict(self) | {"drift_rows": len(self.drift), "expected_rows": len(self.rows) - len(self.drift)}
 
@@ -176,10 +185,7 @@ def render_text(report: Report) -> str:
         lines.append(f"  [{mark}] {r.field}: {values}" + (f"  ({r.why})" if r.why else ""))
     for name, said in report.cfn_drift.items():
         lines.append(f"  detección de deriva de CloudFormation en {name}: {said}")
-    lines.append(
-        f"{len(report.drift)} diferencias de deriva, {len(report.rows) - len(report.drift)} esperadas, "
-        f"{report.compared_fields} campos comparados."
-    )
+    lines.append(report.summary() + ".")
     return "\n".join(lines)
 
 
