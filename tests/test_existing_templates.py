@@ -10,6 +10,7 @@ import yaml as pyyaml
 
 from productizar.cloud import scans, template
 from productizar.core.hu import HU, load_hu
+from tests.support.cfn import load
 
 ROOT = Path(__file__).resolve().parents[1]
 EXISTING = ROOT / "tests" / "fixtures" / "existing"
@@ -30,26 +31,6 @@ CASES = {
     "d_dos_jobs.yaml": ({"glue_job_resource": "JobCargaCompleta"}, "!GetAtt DynamoAlterCtraSegmentoClienteapi.Arn"),
     "../template_two_tables.yaml": ({}, "!GetAtt DynamoAlterCtraSegmentoClienteapi.Arn"),
 }
-
-
-class CfnLoader(pyyaml.SafeLoader):
-    """Short-form intrinsics as {"!Tag": value}, to compare resources as data."""
-
-
-CfnLoader.add_multi_constructor(
-    "!",
-    lambda loader, suffix, node: {
-        "!" + suffix: loader.construct_sequence(node)
-        if isinstance(node, pyyaml.SequenceNode)
-        else loader.construct_mapping(node)
-        if isinstance(node, pyyaml.MappingNode)
-        else loader.construct_scalar(node)
-    },
-)
-
-
-def load(text: str) -> dict:
-    return pyyaml.load(text, Loader=CfnLoader)
 
 
 @pytest.fixture(scope="module")

@@ -10,30 +10,11 @@ from ruamel.yaml import YAML
 from productizar.cloud import template
 from productizar.core import naming
 from productizar.core.hu import HU, load_hu
+from tests.support.cfn import load
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = load_hu(ROOT / "parameters" / "hu" / "demo.yaml")
 TWO_TABLES = ROOT / "tests" / "fixtures" / "template_two_tables.yaml"
-
-
-class CfnLoader(pyyaml.SafeLoader):
-    """Reads short-form intrinsics as {"!Tag": value}, to inspect the patched template."""
-
-
-CfnLoader.add_multi_constructor(
-    "!",
-    lambda loader, suffix, node: {
-        "!" + suffix: loader.construct_sequence(node)
-        if isinstance(node, pyyaml.SequenceNode)
-        else loader.construct_mapping(node)
-        if isinstance(node, pyyaml.MappingNode)
-        else loader.construct_scalar(node)
-    },
-)
-
-
-def load(text: str) -> dict:
-    return pyyaml.load(text, Loader=CfnLoader)
 
 
 def hu_with(**changes) -> HU:

@@ -18,6 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
 from productizar.api import smoke
+from productizar.cloud import stack
 from productizar.core import naming
 from productizar.core.environments import Environment
 from productizar.core.hu import HU, TableSpec
@@ -62,18 +63,12 @@ def stack_values(cfn: Any, name: str, account: str | None) -> dict[str, Any] | N
     values: dict[str, Any] = {"stack.status": found["StackStatus"]}
     for p in found.get("Parameters", []):
         value = p.get("ResolvedValue") or p.get("ParameterValue")
-        values[f"stack.parameters.{p['ParameterKey']}"] = normalize(_list_value(value), account)
+        values[f"stack.parameters.{p['ParameterKey']}"] = normalize(stack.list_value(value), account)
     for o in found.get("Outputs", []):
         values[f"stack.outputs.{o['OutputKey']}"] = normalize(o.get("OutputValue"), account)
     for r in cfn.list_stack_resources(StackName=name)["StackResourceSummaries"]:
         values[f"stack.resources.{r['LogicalResourceId']}"] = r["ResourceType"]
     return values
-
-
-def _list_value(value: str | None) -> str | None:
-    if value is None:
-        return None
-    return ",".join(part.strip() for part in value.strip().strip("[]").split(","))
 
 
 def cfn_drift(cfn: Any, name: str, wait_s: float = 120.0) -> str:

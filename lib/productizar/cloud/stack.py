@@ -12,7 +12,7 @@ import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
-from productizar.cloud import aws
+from productizar.cloud import aws, template
 from productizar.core import naming
 from productizar.core.environments import Environment, counterpart
 from productizar.core.errors import ProductizarError
@@ -96,18 +96,6 @@ def _settled(cfn: Any, stack: str, action: str, status: str) -> Deployment:
     return Deployment(stack, action, status, events, resources)
 
 
-def _plain(node: Any) -> Any:
-    from ruamel.yaml.comments import TaggedScalar
-
-    if isinstance(node, TaggedScalar):
-        return {node.tag.value: node.value}
-    if isinstance(node, dict):
-        return {str(k): _plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_plain(v) for v in node]
-    return node
-
-
 def same_template(deployed: Any, expected: str) -> bool:
     """Whether a stack's template is the expected one: the same text, or the same document (AWS may hand
     back JSON templates parsed, and re-serialize whitespace)."""
@@ -117,8 +105,8 @@ def same_template(deployed: Any, expected: str) -> bool:
         return True
     y = YAML(typ="rt")
     try:
-        ours = _plain(y.load(expected))
-        theirs = _plain(y.load(deployed) if isinstance(deployed, str) else deployed)
+        ours = template.plain(y.load(expected))
+        theirs = template.plain(y.load(deployed) if isinstance(deployed, str) else deployed)
     except Exception:  # noqa: BLE001 - a body that does not parse is simply not ours
         return False
     return bool(ours == theirs)
@@ -130,11 +118,11 @@ def parameter_differences(deployed: list[dict[str, Any]], expected: dict[str, st
     return [
         f"{k}: desplegado {got.get(k, '(no está)')!r}, esperado {v!r}"
         for k, v in expected.items()
-        if _list_value(got.get(k)) != _list_value(v)
+        if list_value(got.get(k)) != list_value(v)
     ]
 
 
-def _list_value(value: str | None) -> str | None:
+def list_value(value: str | None) -> str | None:
     """A List<Number> parameter as ``1,50`` however the endpoint writes it (``[1, 50]``, ``1, 50``)."""
     if value is None:
         return None

@@ -445,13 +445,14 @@ def _same_line(a: str, b: str) -> bool:
     return re.sub(r"^(\s*)-\s+", r"\1- ", a) == re.sub(r"^(\s*)-\s+", r"\1- ", b)
 
 
-def _plain(node: Any) -> Any:
+def plain(node: Any) -> Any:
+    """A YAML document as plain data, each tag kept with its value (to compare documents, not text)."""
     if isinstance(node, TaggedScalar):
         return (node.tag.value, node.value)
     if isinstance(node, dict):
-        return {k: _plain(v) for k, v in node.items()}
+        return {k: plain(v) for k, v in node.items()}
     if isinstance(node, list):
-        return [_plain(v) for v in node]
+        return [plain(v) for v in node]
     return node
 
 
@@ -471,7 +472,7 @@ def _keep_original_lines(original: str, dumped: str, y: YAML) -> str:
         else:
             out += b[j1:j2]
     merged = "".join(_blank_lines_as_in(a, out))
-    return merged if _plain(y.load(merged)) == _plain(y.load(dumped)) else dumped
+    return merged if plain(y.load(merged)) == plain(y.load(dumped)) else dumped
 
 
 def _blank_lines_as_in(original: list[str], lines: list[str]) -> list[str]:
