@@ -3,6 +3,7 @@ expected differences only (exit 0), planted ones (exit 1, each a row with both v
 nothing deployed reported as such."""
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -75,6 +76,14 @@ def rehearsal(tmp_path_factory):
         yield mp
 
 
+def qa_api(base_url: str) -> None:
+    """Point local-qa's API somewhere else in the environments file the module uses."""
+    path = Path(os.environ["PRODUCTIZAR_ENVIRONMENTS"])
+    data = pyyaml.safe_load(path.read_text())
+    data["local-qa"]["api"]["base_url"] = base_url
+    path.write_text(pyyaml.safe_dump(data, allow_unicode=True))
+
+
 def reads(table: str) -> dict:
     return {
         "ServiceNamespace": "dynamodb",
@@ -114,9 +123,10 @@ def test_planted_differences_are_drift_and_prds_larger_capacity_is_expected(rehe
     qa("application-autoscaling").register_scalable_target(**reads(table), MinCapacity=7, MaxCapacity=50)
     arn = prd("dynamodb").describe_table(TableName=table)["Table"]["TableArn"]
     prd("dynamodb").untag_resource(ResourceArn=arn, TagKeys=["bancolombia:bkdiario"])
-    for item in items(SCORE):  # QA's API answers without a field
+    for item in items(SCORE):  # QA's copy of the data lacks a field: data, not drift (its API says what it holds)
         key = {k: v for k, v in item.items() if k != "valor"}
         qa("dynamodb").update_item(TableName=table, Key=key, UpdateExpression="REMOVE valor")
+    qa_api("http://127.0.0.1:9")  # QA's ingress points nowhere: the API answers nothing there
     config = paths.hu_output_dir(DEMO.id, "local-prd") / "coordinadores" / DEMO.api.name / "API" / "cfg"
     path = config / f"{SCORE.names.table}.json"
     cfg = json.loads(path.read_text())
@@ -132,20 +142,18 @@ def test_planted_differences_are_drift_and_prds_larger_capacity_is_expected(rehe
     assert not scaling["expected"]
     assert rows[f"{prefix}.tags.bancolombia:bkdiario"]["values"]["local-prd"] == drift.MISSING
     assert rows[f"coordinadores.{SCORE.names.table}.coordinator.periodicity"]["values"]["local-prd"] == "ME"
-    shapes = [
-        r
-        for f, r in rows.items()
-        if f.startswith(f"api./{DEMO.api.slug}/{SCORE.names.table}/") and f.endswith(".campos")
-    ]
-    assert shapes and all(not r["expected"] and "valor" not in r["values"]["local-qa"] for r in shapes)
+    api = {f: r for f, r in rows.items() if f.startswith(f"api./{DEMO.api.slug}/")}
+    assert api and all(
+        r["values"]["local-qa"] == 0 and not r["expected"] for f, r in api.items() if f.endswith(".estado")
+    )
+    assert all(r["values"]["local-dev"] == "igual al ítem de su tabla" for f, r in api.items() if f.endswith(".fiel"))
     page = (paths.output_root() / f"HU{DEMO.id}" / "drift" / "index.html").read_text()
     assert page.count('class="deriva"') == len([r for r in rows.values() if not r["expected"]]) >= 4
 
     # put back what drifted; PRD keeps a larger capacity, which drift.yaml expects
     qa("application-autoscaling").register_scalable_target(**reads(table), MinCapacity=READ, MaxCapacity=50)
     prd("dynamodb").tag_resource(ResourceArn=arn, Tags=[{"Key": "bancolombia:bkdiario", "Value": "no"}])
-    for item in items(SCORE):
-        qa("dynamodb").put_item(TableName=table, Item=item)
+    qa_api("embedded")
     cfg["coordinator"]["periodicity"] = DEMO.coordinator.periodicity
     path.write_text(json.dumps(cfg, indent=2, ensure_ascii=False) + "\n")
     prd("application-autoscaling").register_scalable_target(**reads(table), MinCapacity=READ, MaxCapacity=200)
@@ -156,6 +164,9 @@ def test_planted_differences_are_drift_and_prds_larger_capacity_is_expected(rehe
     assert scaling["values"]["local-prd"] == f"{READ}-200"
     assert scaling["expected"] and scaling["why"] == "PRD tiene límites de autoescalado mayores"
     assert not [r for r in rows.values() if not r["expected"]]
+    # QA's data still lacks the field: its answers differ in their values (expected), and are its table's
+    answers = [r for f, r in rows.items() if f.startswith(f"api./{DEMO.api.slug}/{SCORE.names.table}/")]
+    assert answers and all(r["field"].endswith(".valores") and r["expected"] for r in answers)
 
 
 def test_an_environment_with_nothing_deployed_is_reported_as_such(rehearsal):

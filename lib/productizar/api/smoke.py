@@ -43,6 +43,11 @@ def api_json(value: Any) -> Any:
     return value
 
 
+def deserialize(value: dict[str, Any]) -> Any:
+    """One DynamoDB attribute value (``{"N": "5"}``) as a Python value."""
+    return _DESERIALIZE.deserialize(value)
+
+
 def sample_items(client: Any, table: str, n: int) -> list[dict[str, Any]]:
     """Up to ``n`` items of the table (the first pages of a Scan), as plain Python values."""
     items: list[dict[str, Any]] = []

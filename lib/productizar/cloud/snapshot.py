@@ -139,7 +139,9 @@ def table_values(
         values[f"{prefix}.autoescalado.{kind}"] = f"{target['MinCapacity']}-{target['MaxCapacity']}"
     if count:
         size = desc.get("TableSizeBytes", 0)
-        values[f"{prefix}.items"] = verify.count_items(ddb, name, verify.segments_for(size))
+        # eventually consistent: half the read units of verificacion's count, taken from the table's own
+        # capacity (drift reads only, it never raises capacity)
+        values[f"{prefix}.items"] = verify.count_items(ddb, name, verify.segments_for(size), consistent=False)
     return values
 
 
@@ -173,7 +175,7 @@ def common_keys(hu: HU, ddbs: list[Any], n: int = API_SAMPLE) -> dict[str, list[
         keys = []
         for item in sample:
             key = {k: item[k] for k in key_names}
-            serial = {k: ({"S": str(v)} if isinstance(v, str) else {"N": str(v)}) for k, v in key.items()}
+            serial = _serialized(key)
             present = True
             for other in ddbs[1:]:
                 try:
@@ -190,16 +192,15 @@ def common_keys(hu: HU, ddbs: list[Any], n: int = API_SAMPLE) -> dict[str, list[
     return out
 
 
-def _shape(body: Any) -> str:
-    if isinstance(body, dict):
-        return ", ".join(f"{k}:{type(v).__name__}" for k, v in sorted(body.items()))
-    if isinstance(body, list):
-        return f"lista de {len(body)}: " + (_shape(body[0]) if body else "")
-    return type(body).__name__
+def _serialized(key: dict[str, Any]) -> dict[str, dict[str, str]]:
+    return {k: ({"S": v} if isinstance(v, str) else {"N": str(v)}) for k, v in key.items()}
 
 
-def api_values(hu: HU, base_url: str, timeout_s: float, keys: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
-    """The API's answer to each sampled key: its status, its fields and types, and a digest of its values."""
+def api_values(
+    hu: HU, base_url: str, timeout_s: float, keys: dict[str, list[dict[str, Any]]], ddb: Any
+) -> dict[str, Any]:
+    """The API's answer to each sampled key: its status, whether it is the item its own environment's table
+    holds (what the API does, apart from the data), and a digest of its values (the data)."""
     client = smoke.Client(base_url, timeout_s)
     values: dict[str, Any] = {}
     for spec in hu.tables:
@@ -210,7 +211,13 @@ def api_values(hu: HU, base_url: str, timeout_s: float, keys: dict[str, list[dic
             status, body, _ = client.get(path)
             prefix = f"api.{path}"
             values[f"{prefix}.estado"] = status
-            values[f"{prefix}.campos"] = _shape(body)
+            found = ddb.get_item(TableName=spec.names.dynamo_table, Key=_serialized(key)).get("Item")
+            if status != 200 or found is None:
+                values[f"{prefix}.fiel"] = "sin respuesta que comparar" if status != 200 else "el ítem no está"
+            else:
+                item = smoke.api_json({k: smoke.deserialize(v) for k, v in found.items()})
+                problems = smoke.differences(item, body)
+                values[f"{prefix}.fiel"] = "igual al ítem de su tabla" if not problems else "; ".join(problems)[:300]
             digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:12]
             values[f"{prefix}.valores"] = digest
     return values

@@ -143,7 +143,8 @@ def collect(
             if url is None or endpoint is None:
                 shots[name].values["api"] = "sin api.base_url en environments.yaml"
                 continue
-            shots[name].values |= snapshot.api_values(hu, url, endpoint.timeout_s, keys)
+            ddb = aws.client(resolved[name], "dynamodb")
+            shots[name].values |= snapshot.api_values(hu, url, endpoint.timeout_s, keys, ddb)
     return shots
 
 
