@@ -106,12 +106,29 @@ def test_a_run_leaves_one_commit_per_step_on_the_runbooks_branches_and_a_second_
     assert facts["infraestructura"]["repository"]["branch"] == BRANCH
     assert summary["repositories"]["infra"] == str(infra)
 
-    heads = git(infra, "rev-parse", BRANCH), git(coords, "rev-parse", COORD_BRANCH)
-    second = subprocess.run([*command, "--force", "--push"], capture_output=True, text=True, env=env, timeout=900)
+    # a second run adds no commit (the coordinators' step again through the command, with --push this time)
+    head = git(coords, "rev-parse", COORD_BRANCH)
+    again = [*command[:6], "coordinadores", *command[7:], "--push"]
+    second = subprocess.run(again, capture_output=True, text=True, env=env, timeout=900)
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
-    assert (git(infra, "rev-parse", BRANCH), git(coords, "rev-parse", COORD_BRANCH)) == heads  # no new commit
-    assert git(infra_remote, "rev-parse", BRANCH) == heads[0]  # --push sent the branch as it was
-    assert git(coords_remote, "rev-parse", COORD_BRANCH) == heads[1]
+    assert git(coords, "rev-parse", COORD_BRANCH) == head  # no new commit
+    assert git(coords_remote, "rev-parse", COORD_BRANCH) == head  # --push sent the branch as it was
+
+
+def test_a_second_infraestructura_on_the_branch_adds_no_commit_and_push_sends_it(tmp_path, git_identity, monkeypatch):
+    infra, remote = clone_with_remote(tmp_path, "cloud")
+    monkeypatch.setenv(repository.INFRA_REPO_ENV, str(infra))
+    step = Step(spec("infraestructura"), DEMO, DEMO_PATH, "local", get_environment("local"), tmp_path / "out", "")
+    first = infraestructura.prepare(step)
+    made = repository.commit(first.clone, first.files, "Feature HU3575833: primera")
+    again = infraestructura.prepare(step)  # starts from the branch's template, which has everything already
+    assert again.source.startswith(f"AlterCtraScoreDelta/template.yaml de la rama {BRANCH}")
+    assert not again.patch.changed and again.files == first.files
+    second = repository.commit(again.clone, again.files, "Feature HU3575833: segunda", push=True)
+    assert second.commit is None and second.head == made.commit and second.pushed
+    assert commits_on(infra, BRANCH) == ["Feature HU3575833: primera"]
+    assert git(remote, "rev-parse", BRANCH) == made.commit
+    assert "Sin cambios en la rama" in second.sentence() and "Enviado al remoto" in second.sentence()
 
 
 # ------------------------------------------------------------------------------------------ refusals
