@@ -96,32 +96,25 @@ def test_the_index_says_what_changed_since_the_previous_run(outputs, tmp_path):
 
 @pytest.mark.browser
 def test_the_board_page_opens_in_a_real_browser_with_both_hus(outputs, tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    from tests.support.chromium import CHROMIUM_ARGS, SHOTS, chromium_path
+    from tests.support.chromium import SHOTS, browser
 
     two_hus(outputs, tmp_path)
     page_path = board.write(outputs, default_scrubber())
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1600, "height": 900})
-            page.goto(page_path.as_uri())
-            assert page.locator("h1").inner_text() == "Tablero productizar"
-            demo = page.locator('tr[data-hu="3575833"][data-env="local"]')
-            other = page.locator(f'tr[data-hu="{OTHER_ID}"][data-env="local-dev"]')
-            assert demo.get_attribute("data-status") == "ok" and other.get_attribute("data-status") == "failed"
-            assert "correcto" in demo.locator("td").nth(2).inner_text()
-            assert "falló" in other.locator("td").nth(2).inner_text()
-            assert "299.988 ítems esperados" in demo.locator('td[data-step="conteo"]').inner_text()
-            assert "simulación" in demo.locator('td[data-step="consecutivo"]').inner_text()
-            page.screenshot(path=str(SHOTS / "tablero.png"), full_page=True)
-            demo.locator("a").first.click()  # the link opens the HU's own evidence
-            assert "HU 3575833" in page.locator("h1").inner_text()
-            assert page.url.endswith("HU3575833/local/index.html")
-        finally:
-            browser.close()
+    with browser() as chromium:
+        page = chromium.new_page(viewport={"width": 1600, "height": 900})
+        page.goto(page_path.as_uri())
+        assert page.locator("h1").inner_text() == "Tablero productizar"
+        demo = page.locator('tr[data-hu="3575833"][data-env="local"]')
+        other = page.locator(f'tr[data-hu="{OTHER_ID}"][data-env="local-dev"]')
+        assert demo.get_attribute("data-status") == "ok" and other.get_attribute("data-status") == "failed"
+        assert "correcto" in demo.locator("td").nth(2).inner_text()
+        assert "falló" in other.locator("td").nth(2).inner_text()
+        assert "299.988 ítems esperados" in demo.locator('td[data-step="conteo"]').inner_text()
+        assert "simulación" in demo.locator('td[data-step="consecutivo"]').inner_text()
+        page.screenshot(path=str(SHOTS / "tablero.png"), full_page=True)
+        demo.locator("a").first.click()  # the link opens the HU's own evidence
+        assert "HU 3575833" in page.locator("h1").inner_text()
+        assert page.url.endswith("HU3575833/local/index.html")
 
 
 def test_a_writing_step_that_ran_dry_says_simulacion_with_its_reason_in_its_headline():

@@ -16,7 +16,8 @@ import pytest
 
 from productizar.local import loopback
 from productizar.run.runner import Runner
-from tests.support.chromium import CHROMIUM_ARGS, SHOTS, chromium_path
+from tests.support import chromium
+from tests.support.chromium import SHOTS
 
 pytestmark = pytest.mark.browser
 
@@ -26,13 +27,8 @@ DEMO = ROOT / "parameters" / "hu" / "demo.yaml"
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+    with chromium.browser() as launched:
+        yield launched
 
 
 @pytest.fixture

@@ -190,9 +190,7 @@ def test_the_command_refuses_fewer_than_two_environments_and_unknown_ones(capsys
 
 @pytest.mark.browser
 def test_the_drift_page_shows_each_difference_side_by_side_in_a_real_browser(tmp_path, monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    from tests.support.chromium import CHROMIUM_ARGS, SHOTS, chromium_path
+    from tests.support.chromium import SHOTS, browser
 
     monkeypatch.setenv("PRODUCTIZAR_OUTPUT_ROOT", str(tmp_path))
     report = drift.Report(
@@ -215,25 +213,20 @@ def test_the_drift_page_shows_each_difference_side_by_side_in_a_real_browser(tmp
         120,
     )
     _, page_path = drift.write(report)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 700})
-            page.goto(page_path.as_uri())
-            assert page.locator("#resumen").inner_text().startswith("1 diferencia de deriva, 1 esperada, 120 campos")
-            headers = page.locator("#diferencias th").all_inner_texts()
-            assert headers == ["Tipo", "Campo", "local-dev", "local-qa", "local-prd", "Por qué es esperada"]
-            row = page.locator('tr[data-field="tablas.t.autoescalado.lectura"]')
-            assert row.locator("td").all_inner_texts()[:5] == [
-                "deriva",
-                "tablas.t.autoescalado.lectura",
-                "1-50",
-                "7-50",
-                "1-50",
-            ]
-            assert row.locator("td").first.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(253, 236, 234)"
-            assert "local: sin nada desplegado" in page.locator('p.sin-despliegue[data-env="local"]').inner_text()
-            page.screenshot(path=str(SHOTS / "drift.png"), full_page=True)
-        finally:
-            browser.close()
+    with browser() as chromium:
+        page = chromium.new_page(viewport={"width": 1400, "height": 700})
+        page.goto(page_path.as_uri())
+        assert page.locator("#resumen").inner_text().startswith("1 diferencia de deriva, 1 esperada, 120 campos")
+        headers = page.locator("#diferencias th").all_inner_texts()
+        assert headers == ["Tipo", "Campo", "local-dev", "local-qa", "local-prd", "Por qué es esperada"]
+        row = page.locator('tr[data-field="tablas.t.autoescalado.lectura"]')
+        assert row.locator("td").all_inner_texts()[:5] == [
+            "deriva",
+            "tablas.t.autoescalado.lectura",
+            "1-50",
+            "7-50",
+            "1-50",
+        ]
+        assert row.locator("td").first.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(253, 236, 234)"
+        assert "local: sin nada desplegado" in page.locator('p.sin-despliegue[data-env="local"]').inner_text()
+        page.screenshot(path=str(SHOTS / "drift.png"), full_page=True)
