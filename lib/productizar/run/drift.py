@@ -116,8 +116,9 @@ def collect(
     resolved = {name: resolve(env) for name, env in settings.items()}
     stack_name = naming.stack_name(hu.api.slug)
     shots: dict[str, Snapshot] = {}
+    by_env = {name: aws.clients(env) for name, env in resolved.items()}  # one client per service and environment
     for name, env in resolved.items():
-        clients = aws.clients(env)
+        clients = by_env[name]
         account = env.aws.account_id
         progress(f"{name}: stack {stack_name}…")
         found = snapshot.stack_values(clients("cloudformation"), stack_name, account)
@@ -135,7 +136,7 @@ def collect(
         shots[name] = shot
     deployed = [n for n in env_names if shots[n].deployed]
     if len(deployed) >= 2:
-        keys = snapshot.common_keys(hu, [aws.client(resolved[n], "dynamodb") for n in deployed])
+        keys = snapshot.common_keys(hu, [by_env[n]("dynamodb") for n in deployed])
         progress(f"API: {sum(map(len, keys.values()))} claves presentes en todos los ambientes, por tabla.")
         for name in deployed:
             endpoint = resolved[name].api
@@ -143,8 +144,7 @@ def collect(
             if url is None or endpoint is None:
                 shots[name].values["api"] = "sin api.base_url en environments.yaml"
                 continue
-            ddb = aws.client(resolved[name], "dynamodb")
-            shots[name].values |= snapshot.api_values(hu, url, endpoint.timeout_s, keys, ddb)
+            shots[name].values |= snapshot.api_values(hu, url, endpoint.timeout_s, keys, by_env[name]("dynamodb"))
     return shots
 
 

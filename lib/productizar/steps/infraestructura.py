@@ -68,7 +68,6 @@ def prepare(step: Step) -> Plan:
     if result.conflicts:
         raise ProductizarError("La plantilla contradice la HU:\n" + "\n".join(result.conflicts))
     folder = step.output_dir / "infraestructura" / hu.api.name
-    path = write_text(folder / "template.yaml", result.text)
     write_text(folder.parent / "template.diff", result.diff or "(sin cambios: la plantilla ya tenía todo)\n")
     plan = pipeline.PipelinePlan(first_deployment=not existing)
     envs = load_environments()
@@ -84,9 +83,9 @@ def prepare(step: Step) -> Plan:
     # an existing API's pipeline file is the team's: only a new API gets one
     current_pipeline = clone.read(f"{api}/azure.yaml") if clone else None
     files[f"{api}/azure.yaml"] = current_pipeline or pipeline.azure_pipeline(hu, plan)
-    for relative, body in files.items():
+    for relative, body in files.items():  # the evidence holds what goes to the repository, laid out alike
         write_text(folder.parent / relative, body)
-    return Plan(folder, path, source, result, plan, files, clone)
+    return Plan(folder, folder / "template.yaml", source, result, plan, files, clone)
 
 
 def deliver(step: Step, plan: Plan, scanned: ScanResult) -> repository.Delivery | None:
