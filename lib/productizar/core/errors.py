@@ -50,6 +50,10 @@ class StepFailed(ProductizarError):
     """A step ran and what it proves did not hold (a check failed, a finding stands): its ``verdict``."""
 
 
+class StepNotApplicable(ProductizarError):
+    """The HU does not give what a step needs (an optional section): the step is skipped, not failed."""
+
+
 class TablesMissing(ProductizarError):
     def __init__(self, missing: list[str], where: str):
         self.missing = missing

@@ -90,6 +90,32 @@ class Traffic(_Strict):
     items_per_request: Annotated[int, Field(ge=1, le=100)] = 1
 
 
+#: Hive column types an HU may describe (what the results zone, the loader and the synthesizer all handle)
+COLUMN_TYPE = (
+    r"^(STRING|VARCHAR\(\d{1,5}\)|CHAR\(\d{1,3}\)|TINYINT|SMALLINT|INT|BIGINT|FLOAT|DOUBLE"
+    r"|DECIMAL\(\d{1,2},\d{1,2}\)|DATE|TIMESTAMP|BOOLEAN)$"
+)
+NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INT", "BIGINT", "FLOAT", "DOUBLE", "DECIMAL")
+#: rows ``productizar local seed`` synthesizes for a table that does not say
+DEFAULT_SAMPLE_ROWS = 10_000
+
+
+class Column(_Strict):
+    """One results-zone column of a table, as Hive declares it (``DECIMAL(12,2)``, ``DATE``...)."""
+
+    name: Annotated[str, Field(pattern=IDENTIFIER)]
+    type: Annotated[str, Field(pattern=COLUMN_TYPE)]
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _upper(cls, v: Any) -> Any:
+        return v.strip().upper().replace(" ", "") if isinstance(v, str) else v
+
+    @property
+    def numeric(self) -> bool:
+        return self.type.split("(")[0] in NUMERIC_TYPES
+
+
 class TableSpec(_Strict):
     source: str
     name_style: Literal["camel", "lower"] = "camel"
@@ -97,6 +123,20 @@ class TableSpec(_Strict):
     sort_key: Key | None = None
     dynamo_table: str | None = None
     traffic: Traffic = Traffic()
+    # the rows the table holds (or is expected to): what `productizar local seed` synthesizes
+    rows: Annotated[int | None, Field(ge=1, le=10_000_000)] = None
+    # the table's other columns (keys may be listed too): what the synthesizer makes besides the keys
+    columns: list[Column] | None = None
+
+    def column_types(self) -> list[tuple[str, str]]:
+        """Every column with its Hive type: the keys first (typed from the HU's S/N unless listed), then the
+        listed ones in their order."""
+        listed = {c.name.lower(): c for c in self.columns or []}
+        keys = [self.partition_key] + ([self.sort_key] if self.sort_key else [])
+        implied = {"S": "STRING", "N": "BIGINT"}
+        out = [(k.name, listed[k.name.lower()].type if k.name.lower() in listed else implied[k.type]) for k in keys]
+        names = {k.name.lower() for k in keys}
+        return out + [(c.name, c.type) for c in self.columns or [] if c.name.lower() not in names]
 
     @field_validator("source")
     @classmethod
@@ -285,6 +325,21 @@ class Documents(_Strict):
         return _relative_file(v, "documents.ahp_matrix")
 
 
+#: what an optional section holds, for the sentence of a step that cannot run without it
+SECTION_FIELDS = {
+    "documents": "ha, sender, manager, monitoring_to, contacts, ahp_matrix",
+    "nfr": "p95_ms, error_rate_pct, availability_pct y, si aplica, target_tps",
+}
+
+
+def missing_section(hu_path: Path, section: str, purpose: str) -> str:
+    """The Spanish sentence of a step skipped for a section its HU does not write: what is missing, what to add."""
+    return (
+        f"Falta la sección «{section}» en {hu_path.name}: agréguela ({SECTION_FIELDS.get(section, section)}; "
+        f"vea el ejemplo de parameters/hu/demo.yaml) para {purpose}."
+    )
+
+
 class HU(_Strict):
     hu: HUInfo
     api: ApiInfo
@@ -301,6 +356,10 @@ class HU(_Strict):
     @property
     def id(self) -> int:
         return self.hu.id
+
+    def has_section(self, name: str) -> bool:
+        """Whether the file writes this optional section (``documents``, ``nfr``), not only its defaults."""
+        return name in self.model_fields_set
 
     def promotion_fingerprint(self) -> str:
         """What a promotion carries from one environment to the next: the API, each table with its keys,
@@ -325,6 +384,38 @@ class HU(_Strict):
 # ---------------------------------------------------------------------------------------------- loading
 
 
+def _column_checks(i: int, t: dict[str, Any]) -> list[tuple[Loc, str]]:
+    """A table's ``columns``: each name once, and a key listed there typed as the key is (N: a number)."""
+    out: list[tuple[Loc, str]] = []
+    columns = t.get("columns")
+    if not isinstance(columns, list):
+        return out
+    keys = {
+        str(k.get("name", "")).lower(): k.get("type")
+        for k in (t.get("partition_key"), t.get("sort_key"))
+        if isinstance(k, dict)
+    }
+    seen: dict[str, int] = {}
+    for j, c in enumerate(columns):
+        if not isinstance(c, dict) or not isinstance(c.get("name"), str):
+            continue
+        name = c["name"].lower()
+        if name in seen:
+            where = ("tables", i, "columns", j, "name")
+            out.append((where, f'"{c["name"]}" is already listed at columns[{seen[name]}]'))
+        seen[name] = j
+        kind = str(c.get("type", "")).strip().upper().split("(")[0]
+        if keys.get(name) == "N" and kind and kind not in NUMERIC_TYPES:
+            out.append(
+                (
+                    ("tables", i, "columns", j, "type"),
+                    f'"{c["name"]}" is a key of type N: its column must be numeric ({", ".join(NUMERIC_TYPES)}), '
+                    f'got "{c.get("type")}"',
+                )
+            )
+    return out
+
+
 def _cross_checks(raw: Any) -> list[tuple[Loc, str]]:
     """Checks that span several fields, run on the raw data so they are reported with everything else."""
     out: list[tuple[Loc, str]] = []
@@ -342,6 +433,7 @@ def _cross_checks(raw: Any) -> list[tuple[Loc, str]]:
             out.append(
                 (("tables", i, "sort_key", "name"), f'must differ from the partition key, both are "{pk["name"]}"')
             )
+        out += _column_checks(i, t)
         source = t.get("source")
         if not isinstance(source, str):
             continue

@@ -90,6 +90,11 @@ class ResultsZone(ABC):
     def describe(self) -> str:
         """A short, secret-free description for the evidence."""
 
+    def origin(self, source: str) -> str | None:
+        """Where a table's rows came from, when the engine records it (the embedded zone's seeded tables say
+        so in their comment); None otherwise."""
+        return None
+
     # --- built on the above -----------------------------------------------------------------------
     def columns(self, source: str) -> list[str]:
         """The table's column names, as the engine spells them (no row is read)."""

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
+from productizar.core import duckfile
 from productizar.core.naming import split_source
 from productizar.results_zone.base import DEFAULT_CHUNK_ROWS, DuplicateKey, ResultsZone
 
@@ -28,22 +28,8 @@ class DuckDBResultsZone(ResultsZone):
         self.path = Path(path)
         self.label = label
 
-    @contextmanager
-    def connect(self, read_only: bool = True, attempts: int = 40) -> Iterator[duckdb.DuckDBPyConnection]:
-        delay = 0.05
-        for attempt in range(attempts):
-            try:
-                con = duckdb.connect(str(self.path), read_only=read_only)
-                break
-            except duckdb.IOException as exc:  # another process holds the lock: it is short, wait
-                if "lock" not in str(exc).lower() or attempt == attempts - 1:
-                    raise
-                time.sleep(delay)
-                delay = min(delay * 2, 1.0)
-        try:
-            yield con
-        finally:
-            con.close()
+    def connect(self, read_only: bool = True, attempts: int = 40) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+        return duckfile.connect(self.path, read_only, attempts)
 
     def query(self, sql: str) -> pd.DataFrame:
         with self.connect() as con:
@@ -111,6 +97,12 @@ class DuckDBResultsZone(ResultsZone):
                 con.execute(self.backend_sql(sql))
             except duckdb.ConstraintException as exc:
                 raise DuplicateKey(f"{self.label} rechazó una fila con clave repetida: {exc}") from None
+
+    def origin(self, source: str) -> str | None:
+        """The table's comment: where ``productizar local seed`` says its rows came from (synthetic or a file)."""
+        zone, table = split_source(source)
+        with self.connect() as con:
+            return duckfile.table_comment(con, zone, table)[1]
 
     def table_exists(self, source: str) -> bool:
         zone, table = split_source(source)

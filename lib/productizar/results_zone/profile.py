@@ -89,6 +89,8 @@ class TableCount(BaseModel):
     sort_max: Any
     max_rows_per_partition_key: int
     sql: tuple[str, ...]
+    # where the rows came from, when the engine records it (a table seeded on the embedded default)
+    origin: str | None = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -117,6 +119,7 @@ def count_table(zone: ResultsZone, t: TableSpec) -> TableCount:
         sort_max=_plain(prof["sort_max"]) if t.sort_key else None,
         max_rows_per_partition_key=int(hot["max_rows_per_partition_key"]),
         sql=sqls,
+        origin=zone.origin(t.source),
     )
 
 

@@ -19,7 +19,7 @@ from productizar.core.errors import BadInput
 from productizar.core.hu import HU
 from productizar.run import evidence
 from productizar.run.records import StepRecord, StepStatus
-from productizar.run.registry import spec
+from productizar.run.registry import missing_sections, spec
 
 
 class PromotionRefused(BadInput):
@@ -80,6 +80,8 @@ def check(hu: HU, env_name: str, env: Environment, steps: list[str]) -> list[str
     records, fingerprint = before.records, hu.promotion_fingerprint()
     out = []
     for name in steps:
+        if missing_sections(spec(name), hu):  # skipped here too, for the same missing section: nothing to promote
+            continue
         reason = why_not_green(records.get(name), fingerprint)
         if reason:
             out.append(f"{name} {reason}")

@@ -8,8 +8,10 @@ this table; nothing discovers a step's inputs inside its code.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from productizar.core.errors import UsageError
+from productizar.core.hu import HU, missing_section
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,10 @@ class StepSpec:
     writes_shared: bool
     #: its write needs the HU id typed back in every environment, the embedded default included
     always_confirm: bool = False
+    #: optional HU sections it cannot do without: absent, the step is skipped with a sentence saying what to add
+    requires: tuple[str, ...] = ()
+    #: what it produces, for that sentence ("para ...")
+    purpose: str = ""
 
     @property
     def notebook(self) -> str:
@@ -37,13 +43,36 @@ REGISTRY: tuple[StepSpec, ...] = (
     StepSpec("verificacion", upstream=("conteo", "infraestructura", "carga"), writes_shared=True),
     StepSpec("api", upstream=(), writes_shared=False),
     StepSpec("smoke", upstream=("carga", "api"), writes_shared=False),
-    StepSpec("pruebas", upstream=("carga", "api"), writes_shared=False),
-    StepSpec("documentos", upstream=("conteo", "infraestructura"), writes_shared=False),
+    StepSpec(
+        "pruebas",
+        upstream=("carga", "api"),
+        writes_shared=False,
+        requires=("nfr",),
+        purpose="preparar las pruebas de carga con sus aserciones (p95, tasa de error)",
+    ),
+    StepSpec(
+        "documentos",
+        upstream=("conteo", "infraestructura"),
+        writes_shared=False,
+        requires=("documents",),
+        purpose="generar los documentos de salida a PRD (monitoreo, excepción E2E, release)",
+    ),
     StepSpec("consecutivo", upstream=(), writes_shared=True, always_confirm=True),
 )
 
 STEPS: tuple[str, ...] = tuple(s.name for s in REGISTRY)
 _BY_NAME = {s.name: s for s in REGISTRY}
+
+
+def missing_sections(step: StepSpec, hu: HU) -> list[str]:
+    """The optional HU sections the step requires and this HU does not write (empty: it applies)."""
+    return [section for section in step.requires if not hu.has_section(section)]
+
+
+def not_applicable(step: StepSpec, hu: HU, hu_path: Path) -> str | None:
+    """Why the step cannot run for this HU (a section it requires is not written), or None when it can."""
+    missing = missing_sections(step, hu)
+    return missing_section(hu_path, missing[0], step.purpose) if missing else None
 
 
 def spec(name: str) -> StepSpec:

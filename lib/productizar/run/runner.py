@@ -29,15 +29,23 @@ from traitlets import CaselessStrEnum, default
 
 from productizar.cloud import repository
 from productizar.core import naming, paths
-from productizar.core.environments import Environment, check_confirmation, get_environment, uses_embedded
+from productizar.core.environments import (
+    DuckDBZone,
+    Environment,
+    check_confirmation,
+    get_environment,
+    uses_embedded,
+)
 from productizar.core.hu import HU, load_hu
 from productizar.core.scrub import Scrubber, default_scrubber
 from productizar.local import embedded
+from productizar.results_zone import open_zone
 from productizar.run import approvals, board, evidence, facts, lock, promotion
 from productizar.run.approvals import GateState
+from productizar.run.endpoints import resolve
 from productizar.run.headline import Headline
 from productizar.run.records import StepRecord, StepStatus
-from productizar.run.registry import STEPS, spec
+from productizar.run.registry import STEPS, not_applicable, spec
 
 # the steps that commit to the team's repositories: only their fingerprint depends on the clones given
 REPOSITORY_STEPS = frozenset({"infraestructura", "coordinadores"})
@@ -215,6 +223,14 @@ class Runner:
             json.dumps(self._repository_environment() if name in REPOSITORY_STEPS else {}).encode(),
         )
 
+    def _origins(self) -> list[str]:
+        """Where each HU table's rows came from, where the results zone records it (the embedded zone's
+        seeded tables): part of every step's fingerprint, since no step's inputs say it otherwise."""
+        if not isinstance(self.env.results_zone, DuckDBZone):
+            return []
+        zone = open_zone(resolve(self.env).results_zone)
+        return [zone.origin(t.source) or "" for t in self.hu.tables if zone.table_exists(t.source)]
+
     # ---------------------------------------------------------------------------------------- execution
     def _execute(
         self, name: str, nb_path: Path, scrubber: Scrubber
@@ -309,6 +325,7 @@ class Runner:
         # a fresh embedded moto holds no stack and no tables: what ran against the previous one must run again
         state = embedded.running() if uses_embedded(self.env) else None
         instance = f"{state.pid}@{state.started_at}" if state else ""
+        instance += "".join(f"|{o}" for o in self._origins())  # tables seeded again: the steps run again
         failed: str | None = None
         total = len(self.steps)
         for i, name in enumerate(self.steps, 1):
@@ -321,6 +338,11 @@ class Runner:
             if not nb_path.exists():
                 records[name] = StepRecord.skipped(name, "paso sin cuaderno en esta versión")
                 self.echo(f"{tag} skipped (not implemented yet)")
+                continue
+            reason = not_applicable(spec(name), self.hu, self.hu_path)
+            if reason:  # the HU does not give what the step needs: said, not failed, and nothing executed
+                records[name] = StepRecord.skipped(name, reason).but(started_at=_now(), ended_at=_now())
+                self.echo(f"{tag} skipped: {reason}")
                 continue
             fingerprint = self._fingerprint(name, nb_path, records, code, instance)
             prev = records[name]

@@ -74,6 +74,10 @@ def observations(counts: list[TableCount]) -> str:
             out.append(f"{c.source}: {'; '.join(issues)}. Se esperan {_n(c.expected_items, 'ítem')} en DynamoDB.")
         else:
             out.append(f"{c.source}: {_n(c.rows, 'fila')}, claves ({keys}) completas y únicas.")
+    seeded = [c for c in counts if c.origin]
+    if seeded:
+        out.append("")
+        out += [f"Origen de {c.source}: {c.origin}." for c in seeded]
     return "\n".join(out)
 
 
