@@ -193,6 +193,11 @@ def api_snake(api_name: str) -> str:
     return "_".join(_words(api_name))
 
 
+def api_kebab(api_name: str) -> str:
+    """``AlterCtraScoreDelta`` -> ``alter-ctra-score-delta`` (the API's slug, as the demo HU writes it)."""
+    return "-".join(_words(api_name))
+
+
 def pipeline_name(api_name: str) -> str:
     """Infrastructure pipeline: ``Cloud_nu0044001_productizar_<api_name>``."""
     return f"{CLOUD_REPO}_{api_snake(api_name)}"

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import duckdb
 import numpy as np
 import pandas as pd
+import sqlglot
 
 from productizar.core import naming
 
@@ -54,8 +56,18 @@ class DemoTable:
         cols = ", ".join(f"CAST(`{n}` AS {t}) AS `{n}`" for n, t in self.columns)
         return f"SELECT {cols} FROM {relation}"
 
+    def write(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Create the table in a DuckDB connection (its schema too) and insert its rows, cast exactly."""
+        zone, _ = naming.split_source(self.source)
+        con.execute(f'CREATE SCHEMA IF NOT EXISTS "{zone}"')
+        con.execute(sqlglot.transpile(self.ddl(), read="hive", write="duckdb")[0])
+        con.register("frame", self.frame)
+        insert = f"INSERT INTO {self.source} " + self.select_cast("frame")
+        con.execute(sqlglot.transpile(insert, read="hive", write="duckdb")[0])
+        con.unregister("frame")
 
-def _decimal_text(units: np.ndarray, scale: int) -> pd.Series:
+
+def decimal_text(units: np.ndarray, scale: int) -> pd.Series:
     """Integers of 10^-scale as exact decimal text: 12345, 2 -> "123.45"."""
     sign = np.where(units < 0, "-", "")
     a = np.abs(units)
@@ -92,8 +104,8 @@ def _score_delta(rng: np.random.Generator, v: Variant) -> DemoTable:
         {
             "num_documento": pd.Series(np.repeat(docs, 4), dtype=object),
             "fecha_corte": np.tile(cortes, clients),
-            "score": _decimal_text(rng.integers(0, 1_000_000, rows), 4),
-            "delta_score": _with_nulls(_decimal_text(rng.integers(-50_000, 50_000, rows), 4), rng, 0.1),
+            "score": decimal_text(rng.integers(0, 1_000_000, rows), 4),
+            "delta_score": _with_nulls(decimal_text(rng.integers(-50_000, 50_000, rows), 4), rng, 0.1),
             "segmento": SEGMENTOS[rng.integers(0, len(SEGMENTOS), rows)],
             "fecha_actualizacion": (
                 pd.Timestamp("2026-05-01")
@@ -127,7 +139,7 @@ def _segmento_cliente(rng: np.random.Generator, v: Variant) -> DemoTable:
             "id_cliente": (10_000_000 + rng.permutation(rows)).astype(np.int64),
             "segmento": SEGMENTOS[rng.integers(0, len(SEGMENTOS), rows)],
             "subsegmento": _with_nulls(pd.Series(rng.integers(1, 9, rows)).map(lambda i: f"Nivel {i}"), rng, 0.25),
-            "saldo_total": _decimal_text(rng.integers(0, 5_000_000_000, rows), 2),
+            "saldo_total": decimal_text(rng.integers(0, 5_000_000_000, rows), 2),
             "fecha_vinculacion": _dates(rng, rows, "2005-01-01", 7_600),
             "activo": rng.random(rows) < 0.93,
         }
@@ -153,8 +165,8 @@ def _oferta_producto(rng: np.random.Generator, v: Variant) -> DemoTable:
         {
             "num_documento": pd.Series(np.repeat(docs, 5), dtype=object),
             "codigo_producto": pd.Series(products, dtype=object),
-            "tasa": _decimal_text(rng.integers(50_000, 400_000, rows), 4),
-            "monto_maximo": _with_nulls(_decimal_text(rng.integers(100_000_00, 900_000_000_00, rows), 2), rng, 0.15),
+            "tasa": decimal_text(rng.integers(50_000, 400_000, rows), 4),
+            "monto_maximo": _with_nulls(decimal_text(rng.integers(100_000_00, 900_000_000_00, rows), 2), rng, 0.15),
             "vigencia_hasta": _dates(rng, rows, "2026-12-01", 365),
             "canal": CANALES[rng.integers(0, len(CANALES), rows)],
             "descripcion": pd.Series(products).map(lambda p: f"Oferta preaprobada {p} – condición preferencial"),

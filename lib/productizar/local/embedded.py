@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
-import sqlglot
 
 from productizar.core import paths
 from productizar.core.capacity import load_rules
@@ -123,17 +122,25 @@ def build_results_zone(target: Path, variant: str = "local") -> None:
     con = duckdb.connect(str(tmp))
     try:
         for t in demo_data.demo_tables(variant):
-            zone, _ = t.source.split(".")
-            con.execute(f'CREATE SCHEMA IF NOT EXISTS "{zone}"')
-            con.execute(sqlglot.transpile(t.ddl(), read="hive", write="duckdb")[0])
-            con.register("frame", t.frame)
-            insert = f"INSERT INTO {t.source} " + t.select_cast("frame")
-            con.execute(sqlglot.transpile(insert, read="hive", write="duckdb")[0])
-            con.unregister("frame")
+            t.write(con)
         con.execute("CHECKPOINT")
     finally:
         con.close()
     os.replace(tmp, target)
+
+
+def ensure_results_zones() -> None:
+    """Each environment's copy of the demo results zone, built once (the caller holds the lock)."""
+    for variant in demo_data.VARIANTS:
+        if not duckdb_file(variant).exists():
+            build_results_zone(duckdb_file(variant), variant)
+
+
+def results_zone_for_seeding(variant: str) -> Path:
+    """The results-zone file of one embedded environment, built first when it is missing."""
+    with _lock():
+        ensure_results_zones()
+    return duckdb_path(variant)
 
 
 def up(owner: str = "user") -> tuple[LocalState, bool]:
@@ -142,9 +149,7 @@ def up(owner: str = "user") -> tuple[LocalState, bool]:
     ``owner`` says who stops it: a run's server is stopped by the last run using it; a user's (``local up``,
     also when it finds a run's server) stays until ``local down``."""
     with _lock():
-        for variant in demo_data.VARIANTS:  # each environment's copy, built once
-            if not duckdb_file(variant).exists():
-                build_results_zone(duckdb_file(variant), variant)
+        ensure_results_zones()
         state = running()
         if state:
             if owner == "user" and state.owner != "user":  # the analyst keeps it up from now on
