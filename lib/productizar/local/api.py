@@ -1,9 +1,11 @@
-"""The reference API running on loopback for ``local``, started and stopped by the tool like moto.
+"""The HU's API running on loopback for ``local``, started and stopped by the tool like moto.
 
-It runs from the HU's zip (extracted into the state dir), under gunicorn on ``127.0.0.1`` as in its image, with only
-environment variables for its configuration: the DynamoDB table of each route, the moto endpoint, the
-region and placeholder credentials. It outlives one notebook kernel (the smoke and load-test steps call
-it); ``productizar local down`` stops it.
+The reference API (the HU names no ``api.package``) runs from its zip under gunicorn in the project's own
+environment. A delivered API (``api.package``) runs as its image would (``local.delivered``: its own
+requirements in an isolated, cached virtual environment, ``manage.py migrate`` where the runbook says, the
+Dockerfile's server). Either is extracted into the state dir and configured only through environment
+variables: the DynamoDB table of each route, the moto endpoint, the region and placeholder credentials. It
+outlives one notebook kernel (the smoke and load-test steps call it); ``productizar local down`` stops it.
 """
 
 from __future__ import annotations
@@ -19,10 +21,14 @@ from pathlib import Path
 from productizar.core import naming, paths
 from productizar.core.errors import ProductizarError
 from productizar.core.hu import HU
-from productizar.local import loopback
+from productizar.local import delivered, loopback
 
 HOST = loopback.HOST
 MARKER = "gunicorn"  # in the server's command line: how its pid is told from a reused one
+
+
+class ApiStartFailed(ProductizarError):
+    """The API did not install or start on loopback: the message carries the last lines of its output."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,8 @@ class ApiState:
     pid: int
     port: int
     fingerprint: str  # package bytes + moto endpoint: a change restarts the server
+    marker: str = MARKER  # in the server's command line (gunicorn, or manage.py for runserver)
+    health_path: str = "/salud"  # what answers once it is up (a delivered API: any page answering HTTP)
 
     @property
     def base_url(self) -> str:
@@ -40,8 +48,8 @@ def _state_file() -> Path:
     return paths.state_dir() / "api.json"
 
 
-def _health(port: int) -> str:
-    return f"http://{HOST}:{port}/salud"
+def _health(port: int, path: str = "/salud") -> str:
+    return f"http://{HOST}:{port}{path}"
 
 
 def _read() -> ApiState | None:
@@ -49,7 +57,11 @@ def _read() -> ApiState | None:
 
 
 def _alive(state: ApiState) -> bool:
-    return loopback.runs(state.pid, MARKER) and loopback.answers(_health(state.port))
+    if not loopback.runs(state.pid, state.marker):
+        return False
+    if state.health_path == "/salud":
+        return loopback.answers(_health(state.port))
+    return loopback.responds(_health(state.port, state.health_path))
 
 
 def environment(hu: HU, aws_env: dict[str, str]) -> dict[str, str]:
@@ -95,23 +107,31 @@ def running() -> ApiState | None:
 
 
 def stop() -> bool:
-    """Stop the reference API of this state dir (True if one was running)."""
+    """Stop the API of this state dir (True if one was running)."""
     state = _read()
-    stopped = state is not None and loopback.stop(state.pid, MARKER)
+    stopped = state is not None and loopback.stop(state.pid, state.marker)
     _state_file().unlink(missing_ok=True)
     return stopped
 
 
-def start(hu: HU, zip_path: Path, aws_env: dict[str, str], wait_s: float = 60.0) -> ApiState:
-    """The running API for this package and AWS endpoint; started (or restarted) when needed."""
+def start(hu: HU, zip_path: Path, aws_env: dict[str, str], reference: bool = True, wait_s: float = 60.0) -> ApiState:
+    """The running API for this package and AWS endpoint; started (or restarted) when needed. ``reference``:
+    the repository's reference API (the project's environment); otherwise the delivered package, served as its
+    image serves it (``local.delivered``)."""
     settings = json.dumps(aws_env, sort_keys=True).encode()
-    fingerprint = hashlib.sha256(zip_path.read_bytes() + settings).hexdigest()[:16]
+    fingerprint = hashlib.sha256(zip_path.read_bytes() + settings + bytes([reference])).hexdigest()[:16]
     state = _read()
     if state and state.fingerprint == fingerprint and _alive(state):
         return state
     stop()
     project = _manage_dir(_project_dir(zip_path, fingerprint))
     log = paths.state_dir() / "api.log"
+    if not reference:
+        tables = {t.names.table: t.names.dynamo_table for t in hu.tables}
+        served = delivered.serve(project, environment(hu, aws_env), tables, log, wait_s)
+        state = ApiState(served.pid, served.port, fingerprint, served.marker, delivered.HEALTH_PATH)
+        loopback.write_state(_state_file(), state)
+        return state
     started = loopback.spawn(
         # gunicorn, as the image's CMD runs it (Django's runserver delays keep-alive replies by 40 ms)
         lambda port: [
@@ -137,8 +157,7 @@ def start(hu: HU, zip_path: Path, aws_env: dict[str, str], wait_s: float = 60.0)
         env=environment(hu, aws_env),
     )
     if not started:
-        tail = log.read_text(errors="replace")[-800:] if log.exists() else ""
-        raise ProductizarError(f"El API de referencia no arrancó en {HOST}; últimas líneas de {log}:\n{tail}")
+        raise ApiStartFailed(f"El API de referencia no arrancó en {HOST}; {loopback.tail(log)}")
     state = ApiState(*started, fingerprint)
     loopback.write_state(_state_file(), state)
     return state

@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict
@@ -41,6 +42,24 @@ def answers(url: str, timeout: float = 1.0) -> bool:
         return False
 
 
+def responds(url: str, timeout: float = 1.0) -> bool:
+    """True when ``url`` answers HTTP at all (a 404 or a 500 is an answer: the server is up)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout):
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+
+
+def tail(log: Path, lines: int = 25) -> str:
+    """The last lines of a server's or an installer's output, to quote in an error."""
+    text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
+    last = "\n".join(text.rstrip().splitlines()[-lines:])
+    return f"últimas líneas de {log}:\n{last}" if last else f"{log} quedó vacío"
+
+
 def runs(pid: int, marker: str) -> bool:
     """True while ``pid`` is a live process whose command line contains ``marker`` (a zombie's is empty)."""
     try:
@@ -64,9 +83,14 @@ def write_state(path: Path, state: Any) -> None:
 
 
 def spawn(
-    argv: Callable[[int], list[str]], health: Callable[[int], str], log: Path, wait_s: float, **popen: Any
+    argv: Callable[[int], list[str]],
+    health: Callable[[int], str],
+    log: Path,
+    wait_s: float,
+    answered: Callable[[str, float], bool] = answers,
+    **popen: Any,
 ) -> tuple[int, int] | None:
-    """Start ``argv(port)`` on a free port until ``health(port)`` answers; its (pid, port), or None.
+    """Start ``argv(port)`` on a free port until ``health(port)`` is ``answered``; its (pid, port), or None.
 
     The process gets its own session, so it outlives the command that started it and ``stop`` can end
     its whole group. A port found free can be taken before the server binds it: three ports are tried.
@@ -84,7 +108,7 @@ def spawn(
             )
         deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline and proc.poll() is None:
-            if answers(health(port), 0.5):
+            if answered(health(port), 0.5):
                 return proc.pid, port
             time.sleep(0.1)
         if proc.poll() is None:

@@ -99,8 +99,8 @@ def _api_url(hu: HU, hu_path: Path, env_name: str, env: Environment) -> str | No
         return None
     if env.api.base_url != EMBEDDED:
         return env.api.base_url
-    zip_path, _ = api_package.package_path(hu, hu_path, paths.hu_output_dir(hu.id, env_name))
-    return local_api.start(hu, zip_path, aws.process_environment(env)).base_url
+    zip_path, reference = api_package.package_path(hu, hu_path, paths.hu_output_dir(hu.id, env_name))
+    return local_api.start(hu, zip_path, aws.process_environment(env), reference).base_url
 
 
 def collect(

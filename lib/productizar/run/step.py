@@ -27,14 +27,14 @@ from productizar.core.environments import (
     get_environment,
     write_mode,
 )
-from productizar.core.errors import ProductizarError
+from productizar.core.errors import ProductizarError, StepNotApplicable
 from productizar.core.hu import HU, load_hu
 from productizar.local import api as local_api
 from productizar.results_zone import open_zone
 from productizar.results_zone.base import ResultsZone
 from productizar.run import approvals, evidence, facts, promotion
 from productizar.run.endpoints import resolve
-from productizar.run.registry import StepSpec, spec
+from productizar.run.registry import StepSpec, not_applicable, spec
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -133,8 +133,8 @@ class Step:
             raise ProductizarError(f"El entorno {self.env_name} no define api.base_url en environments.yaml.")
         if api.base_url != EMBEDDED:
             return api.base_url
-        zip_path, _ = api_package.package_path(self.hu, self.hu_path, self.output_dir)
-        return local_api.start(self.hu, zip_path, aws.process_environment(self.env)).base_url
+        zip_path, reference = api_package.package_path(self.hu, self.hu_path, self.output_dir)
+        return local_api.start(self.hu, zip_path, aws.process_environment(self.env), reference).base_url
 
     def repositories(self) -> tuple[repository.Target, repository.Target]:
         """The clones of the cloud and coordinators repositories this run delivers to (``--infra-repo``,
@@ -186,5 +186,8 @@ def start(name: str, hu_path: str, env: str, output_dir: str = "", confirm: str 
     settings = get_environment(env)
     # stepping through by hand is held to the promotion's gates as a batch run is, for this one step
     promotion.refuse(hu, env, settings, [name], approvals.missing(hu, env, settings))
+    reason = not_applicable(step_spec, hu, path)
+    if reason:
+        raise StepNotApplicable(f"Paso omitido. {reason}")
     out = Path(output_dir) if output_dir else paths.hu_output_dir(hu.id, env)
     return Step(step_spec, hu, path, env, resolve(settings), out, str(confirm or ""))
