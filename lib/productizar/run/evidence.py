@@ -8,10 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection
 from pathlib import Path
-from typing import Any
-
-import nbformat
-from nbconvert import HTMLExporter
+from typing import TYPE_CHECKING, Any
 
 from productizar.core.files import read_json, write_text
 from productizar.core.scrub import Scrubber, SecretInEvidence, check_clean
@@ -31,8 +28,16 @@ def state_dir(out: Path, step: str) -> Path:
     return out / STATE / step
 
 
+if TYPE_CHECKING:
+    import nbformat
+
+
 def save_notebook(nb: nbformat.NotebookNode, path: Path, scrubber: Scrubber) -> tuple[Path, Path]:
-    """Scrub an executed notebook, then write it and its HTML rendering side by side."""
+    """Scrub an executed notebook, then write it and its HTML rendering side by side. nbformat and nbconvert
+    are imported here, by the runner, not by every notebook kernel that opens a step (2 s of imports each)."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
     scrubber.deep(nb)
     write_text(path, nbformat.writes(nb), scrubber)
     body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
