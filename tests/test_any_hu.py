@@ -278,6 +278,55 @@ def test_seed_never_replaces_a_table_it_did_not_write_unless_asked(tmp_path):
         assert con.execute("SELECT count(*) FROM resultados_riesgos.alter_ctra_score_delta").fetchone() == (10_000,)
 
 
+def test_ten_tables_of_every_shape_draft_check_and_seed(tmp_path):
+    """Ten tables: S and N keys, with and without sort keys, both name styles, several schemas, digits."""
+    specs = [
+        f"{schema}.tabla_{i}_v{i * 7}:{pk}:{pkt}" + (f":{sk}:{skt}" if sk else "") + (":lower" if i % 3 == 0 else "")
+        for i, (schema, pk, pkt, sk, skt) in enumerate(
+            [
+                ("resultados_riesgos", "num_documento", "S", "fecha_corte", "N"),
+                ("resultados_riesgos", "id_cliente", "N", None, None),
+                ("resultados_comercial", "codigo", "S", "canal", "S"),
+                ("resultados_comercial", "cuenta", "N", "dia", "N"),
+                ("resultados_cartera2", "nit", "S", None, None),
+                ("resultados_cartera2", "id", "N", "codigo_2", "S"),
+                ("zona_3", "llave", "S", "orden", "N"),
+                ("zona_3", "k1", "N", None, None),
+                ("zona_3", "documento", "S", "producto", "S"),
+                ("resultados_riesgos", "cliente_id", "N", "fecha", "N"),
+            ]
+        )
+    ]
+    path = tmp_path / "diez.yaml"
+    args = ["new", str(path), "--hu-id", "10", "--api", "DiezTablas", "--rows", "200"]
+    assert main(args + [a for t in specs for a in ("--table", t)]) == 0
+    hu = load_hu(path)
+    assert len(hu.tables) == 10 and len({t.names.table_resource for t in hu.tables}) == 10
+    assert [t.name_style for t in hu.tables].count("lower") == 4
+    zone = tmp_path / "z.duckdb"
+    seeded = seed.seed(hu, zone)
+    counts = count_tables(DuckDBResultsZone(zone), list(hu.tables))
+    assert [s.rows for s in seeded] == [c.rows for c in counts] == [200] * 10
+    assert all(c.null_key_rows >= 2 and c.duplicate_keys == 4 for c in counts)
+
+
+def test_seed_on_the_command_line_refuses_what_it_cannot_do(tmp_path, capsys):
+    path = tmp_path / "hu.yaml"
+    assert main(["new", str(path), "--hu-id", "9", "--api", "ScoreMora", "--table", "zona_a.t1:id:N"]) == 0
+    capsys.readouterr()
+    assert main(["local", "seed"]) == 2
+    assert "local seed needs the HU file" in capsys.readouterr().err
+    assert main(["local", "seed", str(path), "--env", "dev"]) == 2
+    assert (
+        "local seed writes only into an embedded results zone (local, local-dev, local-qa, local-prd); dev reads hive"
+        in (capsys.readouterr().err)
+    )
+    assert main(["local", "status", str(path)]) == 2
+    assert "local status takes no HU file or --from" in capsys.readouterr().err
+    assert main(["local", "seed", str(path), "--from", str(tmp_path / "no-existe")]) == 2
+    assert "no existe la carpeta con los archivos exportados" in capsys.readouterr().err
+
+
 # ------------------------------------------------------------------------------------------ seed: exports
 
 

@@ -75,7 +75,7 @@ def test_the_plan_follows_the_dockerfile(tmp_path):
         "127.0.0.1:5000",
     ]
     (root / "Dockerfile").write_text('FROM python:3.11.10-slim\nCMD ["uvicorn", "api:app"]\n')
-    with pytest.raises(delivered.DeliveredApiFailed, match="no corre gunicorn ni manage.py runserver"):
+    with pytest.raises(delivered.ApiStartFailed, match="no corre gunicorn ni manage.py runserver"):
         delivered.plan(root)
     (root / "Dockerfile").unlink()
     assert delivered.plan(root).args == ("api_productizar.wsgi:application",)
@@ -118,7 +118,7 @@ def test_a_sqlite_project_is_migrated_then_served_by_runserver(tmp_path):
 
 def test_requirements_that_do_not_install_fail_with_their_output_and_leave_no_environment(tmp_path, monkeypatch):
     root = project(tmp_path, **{"requirements.txt": pinned_requirements() + b"Django>>>5.2\n"})
-    with pytest.raises(delivered.DeliveredApiFailed) as failed:
+    with pytest.raises(delivered.ApiStartFailed) as failed:
         delivered.serve(root, dict(os.environ) | AWS, TABLES, tmp_path / "api.log")
     text = str(failed.value)
     assert text.startswith("instalar requirements.txt del paquete: falló (código")
@@ -132,7 +132,7 @@ def test_a_project_that_crashes_on_start_fails_with_its_own_error(tmp_path):
     settings = reference_files(DEMO)["api_productizar/settings.py"] + b'\nraise RuntimeError("falta CONFIG_API")\n'
     root = project(tmp_path, **{"api_productizar/settings.py": settings})
     t0 = time.monotonic()
-    with pytest.raises(delivered.DeliveredApiFailed) as failed:
+    with pytest.raises(delivered.ApiStartFailed) as failed:
         delivered.serve(root, dict(os.environ) | AWS, TABLES, tmp_path / "api.log", wait_s=60)
     assert time.monotonic() - t0 < 55  # it ended as soon as gunicorn gave up, not at the time limit
     assert str(failed.value).startswith(
@@ -149,7 +149,7 @@ def test_a_project_that_never_answers_is_stopped_at_the_time_limit(tmp_path):
     )
     root = project(tmp_path, **{"api_productizar/wsgi.py": wsgi, "Dockerfile": dockerfile})
     with pytest.raises(
-        delivered.DeliveredApiFailed, match=r"no respondió en 127.0.0.1 en 4 s .*no quedó nada corriendo"
+        delivered.ApiStartFailed, match=r"no respondió en 127.0.0.1 en 4 s .*no quedó nada corriendo"
     ):
         delivered.serve(root, dict(os.environ) | AWS, TABLES, tmp_path / "api.log", wait_s=4)
     assert running_in(root) == []

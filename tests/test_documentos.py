@@ -11,7 +11,7 @@ import pytest
 import yaml
 from docx import Document
 
-from productizar.core.errors import InputFileError
+from productizar.core.errors import InputFileError, StepNotApplicable
 from productizar.core.hu import load_hu
 from productizar.paperwork import emails, forms, preview
 from productizar.paperwork import texts as paperwork
@@ -255,7 +255,8 @@ def test_without_the_ahp_matrix_the_email_says_so_and_attaches_nothing(tmp_path)
 
 def test_missing_values_are_one_error_listing_all_and_nothing_is_written(tmp_path):
     data = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
-    del data["documents"], data["nfr"]
+    del data["nfr"]
+    data["documents"] = {}  # written, but empty: what it needs is listed (without it the step is skipped)
     hu_file = tmp_path / "hu.yaml"
     hu_file.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     step = step_for(tmp_path, hu_file)
@@ -273,6 +274,16 @@ def test_missing_values_are_one_error_listing_all_and_nothing_is_written(tmp_pat
     ]
     assert "documents.ha" in str(err.value) and "nfr.p95_ms" in str(err.value) and str(hu_file) in str(err.value)
     assert not (step.output_dir / "documentos").exists()
+
+
+def test_without_a_documents_section_the_step_is_skipped_saying_what_to_add(tmp_path):
+    data = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
+    del data["documents"]
+    hu_file = tmp_path / "sin-documentos.yaml"
+    hu_file.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(StepNotApplicable, match="Paso omitido. Falta la sección «documents» en sin-documentos.yaml"):
+        step_for(tmp_path, hu_file)
+    assert not (tmp_path / "evidencia" / "documentos").exists()
 
 
 def test_a_failure_midway_keeps_the_previous_set_whole(tmp_path):

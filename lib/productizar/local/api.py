@@ -27,10 +27,6 @@ HOST = loopback.HOST
 MARKER = "gunicorn"  # in the server's command line: how its pid is told from a reused one
 
 
-class ApiStartFailed(ProductizarError):
-    """The API did not install or start on loopback: the message carries the last lines of its output."""
-
-
 @dataclass(frozen=True)
 class ApiState:
     pid: int
@@ -157,7 +153,7 @@ def start(hu: HU, zip_path: Path, aws_env: dict[str, str], reference: bool = Tru
         env=environment(hu, aws_env),
     )
     if not started:
-        raise ApiStartFailed(f"El API de referencia no arrancó en {HOST}; {loopback.tail(log)}")
+        raise delivered.ApiStartFailed(f"El API de referencia no arrancó en {HOST}; {loopback.tail(log)}")
     state = ApiState(*started, fingerprint)
     loopback.write_state(_state_file(), state)
     return state

@@ -24,7 +24,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,8 +38,8 @@ INSTALL_TIMEOUT_S = float(os.environ.get("PRODUCTIZAR_API_INSTALL_TIMEOUT_S", "9
 MIGRATE_TIMEOUT_S = 120.0
 
 
-class DeliveredApiFailed(ProductizarError):
-    """The delivered API did not install, migrate or start: the message quotes its own output."""
+class ApiStartFailed(ProductizarError):
+    """The API did not install, migrate or start on loopback: the message quotes its own output."""
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ def settings_module(project: Path) -> str:
     manage = (project / "manage.py").read_text(encoding="utf-8", errors="replace")
     m = re.search(r"DJANGO_SETTINGS_MODULE['\"]\s*,\s*['\"]([\w.]+)['\"]", manage)
     if not m:
-        raise DeliveredApiFailed(
+        raise ApiStartFailed(
             f"{project.name}/manage.py no dice su módulo de settings (os.environ.setdefault("
             '"DJANGO_SETTINGS_MODULE", "<proyecto>.settings")): agréguelo como lo crea django-admin.'
         )
@@ -133,7 +133,7 @@ def plan(project: Path) -> Plan:
         return Plan("gunicorn", tuple(_without_bind(argv[words.index("gunicorn") + 1 :])), module, shown)
     if "runserver" in words and any(a.endswith("manage.py") for a in argv):
         return Plan("runserver", (), module, shown)
-    raise DeliveredApiFailed(
+    raise ApiStartFailed(
         f"No sé servir este API como su imagen: el CMD de {shown} no corre gunicorn ni manage.py runserver. "
         "Sírvalo con gunicorn (vea reference_api/Dockerfile)."
     )
@@ -156,11 +156,11 @@ def _run_limited(argv: list[str], log: Path, timeout_s: float, what: str, **pope
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-            raise DeliveredApiFailed(
+            raise ApiStartFailed(
                 f"{what}: no terminó en {timeout_s:.0f} s y se detuvo; {loopback.tail(log)}"
             ) from None
     if code != 0:
-        raise DeliveredApiFailed(f"{what}: falló (código {code}); {loopback.tail(log)}")
+        raise ApiStartFailed(f"{what}: falló (código {code}); {loopback.tail(log)}")
 
 
 @contextlib.contextmanager
@@ -174,7 +174,9 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def virtualenv(requirements: Path, timeout_s: float = INSTALL_TIMEOUT_S) -> Path:
+def virtualenv(
+    requirements: Path, timeout_s: float = INSTALL_TIMEOUT_S, echo: Callable[[str], None] = print
+) -> Path:
     """The python of an isolated virtual environment with ``requirements`` installed, built once per
     content of the file (and Python version) and reused after; a failed build is removed whole."""
     key = hashlib.sha256(requirements.read_bytes() + sys.version.encode()).hexdigest()[:16]
@@ -185,6 +187,10 @@ def virtualenv(requirements: Path, timeout_s: float = INSTALL_TIMEOUT_S) -> Path
         if (target / ".ready").exists():
             return python
         shutil.rmtree(target, ignore_errors=True)
+        echo(
+            f"Instalando {requirements.name} del paquete en un entorno virtual aislado (una vez por contenido; "
+            f"hasta {timeout_s:.0f} s)..."
+        )
         log = root / f"{key}.log"
         log.unlink(missing_ok=True)
         uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
@@ -218,7 +224,7 @@ def table_variables(project: Path, tables: dict[str, str]) -> dict[str, str]:
     try:
         data = json.loads(config.read_text(encoding="utf-8")) if config.exists() else {}
     except ValueError as exc:
-        raise DeliveredApiFailed(f"{project.name}/config.json no es JSON válido: {exc}") from None
+        raise ApiStartFailed(f"{project.name}/config.json no es JSON válido: {exc}") from None
     out: dict[str, str] = {}
     for entry in data.get("tablas", []) if isinstance(data, dict) else []:
         if not isinstance(entry, dict):
@@ -234,7 +240,7 @@ def serve(project: Path, env: dict[str, str], tables: dict[str, str], log: Path,
     how = plan(project)
     requirements = project / "requirements.txt"
     if not requirements.exists():
-        raise DeliveredApiFailed(f"{project.name} no trae requirements.txt: no se puede instalar su entorno.")
+        raise ApiStartFailed(f"{project.name} no trae requirements.txt: no se puede instalar su entorno.")
     python = virtualenv(requirements)
     env = env | table_variables(project, tables) | {"DJANGO_SETTINGS_MODULE": how.settings_module}
     log.unlink(missing_ok=True)
@@ -261,11 +267,11 @@ def serve(project: Path, env: dict[str, str], tables: dict[str, str], log: Path,
     if not started:
         if time.monotonic() - t0 < wait_s:  # it ended by itself: say what it said last
             cause = _cause(log)
-            raise DeliveredApiFailed(
+            raise ApiStartFailed(
                 f"El API entregado terminó sin llegar a responder ({how.source})"
                 f"{': ' + cause if cause else ''}; no quedó nada corriendo; {loopback.tail(log)}"
             )
-        raise DeliveredApiFailed(
+        raise ApiStartFailed(
             f"El API entregado no respondió en {loopback.HOST} en {wait_s:.0f} s ({how.source}); se detuvo y no "
             f"quedó nada corriendo; {loopback.tail(log)}"
         )

@@ -341,7 +341,11 @@ class Runner:
                 continue
             reason = not_applicable(spec(name), self.hu, self.hu_path)
             if reason:  # the HU does not give what the step needs: said, not failed, and nothing executed
-                records[name] = StepRecord.skipped(name, reason).but(started_at=_now(), ended_at=_now())
+                records[name] = StepRecord.skipped(name, reason).but(
+                    started_at=_now(),
+                    ended_at=_now(),
+                    headline=reason,  # the board shows why, not only "omitido"
+                )
                 self.echo(f"{tag} skipped: {reason}")
                 continue
             fingerprint = self._fingerprint(name, nb_path, records, code, instance)
