@@ -148,9 +148,7 @@ def test_a_project_that_never_answers_is_stopped_at_the_time_limit(tmp_path):
         b'FROM python:3.11.10-slim\nUSER api\nCMD ["gunicorn", "--preload", "api_productizar.wsgi:application"]\n'
     )
     root = project(tmp_path, **{"api_productizar/wsgi.py": wsgi, "Dockerfile": dockerfile})
-    with pytest.raises(
-        delivered.ApiStartFailed, match=r"no respondió en 127.0.0.1 en 4 s .*no quedó nada corriendo"
-    ):
+    with pytest.raises(delivered.ApiStartFailed, match=r"no respondió en 127.0.0.1 en 4 s .*no quedó nada corriendo"):
         delivered.serve(root, dict(os.environ) | AWS, TABLES, tmp_path / "api.log", wait_s=4)
     assert running_in(root) == []
 

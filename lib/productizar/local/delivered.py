@@ -156,9 +156,7 @@ def _run_limited(argv: list[str], log: Path, timeout_s: float, what: str, **pope
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-            raise ApiStartFailed(
-                f"{what}: no terminó en {timeout_s:.0f} s y se detuvo; {loopback.tail(log)}"
-            ) from None
+            raise ApiStartFailed(f"{what}: no terminó en {timeout_s:.0f} s y se detuvo; {loopback.tail(log)}") from None
     if code != 0:
         raise ApiStartFailed(f"{what}: falló (código {code}); {loopback.tail(log)}")
 
@@ -174,9 +172,7 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def virtualenv(
-    requirements: Path, timeout_s: float = INSTALL_TIMEOUT_S, echo: Callable[[str], None] = print
-) -> Path:
+def virtualenv(requirements: Path, timeout_s: float = INSTALL_TIMEOUT_S, echo: Callable[[str], None] = print) -> Path:
     """The python of an isolated virtual environment with ``requirements`` installed, built once per
     content of the file (and Python version) and reused after; a failed build is removed whole."""
     key = hashlib.sha256(requirements.read_bytes() + sys.version.encode()).hexdigest()[:16]
