@@ -9,6 +9,7 @@ import pytest
 from productizar.api import package as api_package
 from productizar.api.package import PackageError
 from productizar.core import naming
+from productizar.core.errors import StepFailed
 from productizar.core.hu import load_hu
 
 DEMO = Path(__file__).resolve().parents[1] / "parameters" / "hu" / "demo.yaml"
@@ -76,7 +77,9 @@ def test_planted_problems_are_found_with_file_line_and_fix(tmp_path):
     assert naming.api_table_variable("alter_ctra_score_delta") in table_fix
     text = api_package.findings_table(findings).to_string() + str(api_package.facts(path, findings, False))
     assert FAKE_KEY not in text and FAKE_SECRET not in text and "Sup3rSecreta" not in text  # never repeated
-    with pytest.raises(Exception, match="12|1[0-9] hallazgo"):
+    assert len(findings) == 13
+    files = r"Dockerfile, api_productizar/settings.py, config.json, consultas/models.py, consultas/views.py, db.sqlite3"
+    with pytest.raises(StepFailed, match=rf"^El paquete del API tiene 13 hallazgo\(s\) en {files}: corríjalos"):
         api_package.verdict(findings)
 
 

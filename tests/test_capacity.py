@@ -13,7 +13,16 @@ import pytest
 import yaml
 from botocore.exceptions import ConnectionClosedError
 
-from productizar.core.capacity import READ, WRITE, CapacityRules, item_size, load_rules, read_units, write_units
+from productizar.core.capacity import (
+    READ,
+    WRITE,
+    CapacityRules,
+    CapacityRulesError,
+    item_size,
+    load_rules,
+    read_units,
+    write_units,
+)
 from productizar.dynamo import warming
 from productizar.dynamo.loader import BatchWriter, Controller, load_table, table_capacity
 from productizar.dynamo.sizing import load_seconds_with_scaling
@@ -44,7 +53,7 @@ def test_rules_come_from_the_sizing_file_and_say_so(tmp_path):
     assert rules.source == "parameters/sizing.yaml"
     bad = tmp_path / "sizing.yaml"
     bad.write_text(yaml.safe_dump({"capacity_model": {"burst": 1}}))
-    with pytest.raises(Exception, match="claves desconocidas: burst"):
+    with pytest.raises(CapacityRulesError, match=r"sizing.yaml: capacity_model: claves desconocidas: burst$"):
         load_rules(bad)
 
 

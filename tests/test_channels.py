@@ -15,6 +15,7 @@ from productizar.cloud import aws, pipeline, repository, stack
 from productizar.cloud.repository import RepositoryRefused, Target
 from productizar.core import naming
 from productizar.core.environments import get_environment
+from productizar.core.errors import ProductizarError
 from productizar.core.hu import load_hu
 from productizar.run.endpoints import resolve
 from productizar.run.registry import spec
@@ -191,7 +192,7 @@ def test_a_failed_commit_leaves_the_clone_as_it_was(tmp_path, git_identity):
     hook = tmp_path / "hooks" / "pre-commit"
     hook.write_text("#!/bin/sh\necho rechazado por el hook >&2\nexit 1\n")
     hook.chmod(0o755)
-    with pytest.raises(Exception, match="rechazado por el hook"):
+    with pytest.raises(ProductizarError, match=r"^git commit .* falló en .*: rechazado por el hook$"):
         repository.commit(target, {"Api/API/cfg/t.json": "{}\n"}, "Feature HU1: x")
     assert git(clone, "status", "--porcelain") == "" and not (clone / "Api").exists()
 

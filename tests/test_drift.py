@@ -12,6 +12,7 @@ import yaml as pyyaml
 from productizar.cloud import aws, coordinators, stack, template
 from productizar.core import naming, paths
 from productizar.core.environments import get_environment
+from productizar.core.errors import UsageError
 from productizar.core.hu import load_hu
 from productizar.run import drift
 from productizar.run.endpoints import resolve
@@ -175,7 +176,9 @@ def test_an_environment_with_nothing_deployed_is_reported_as_such(rehearsal):
     report = report_of(lines)
     assert report["not_deployed"] == {"local": f"no hay stack {naming.stack_name(DEMO.api.slug)} desplegado"}
     assert report["rows"] == [] and any("local: sin nada desplegado" in line for line in lines)
-    with pytest.raises(Exception, match="two or more different environments"):
+    with pytest.raises(
+        UsageError, match=r"^--envs needs two or more different environments, comma-separated \(got 'local-dev'\)$"
+    ):
         drift.parse_envs("local-dev")
 
 

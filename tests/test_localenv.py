@@ -8,6 +8,7 @@ import pytest
 
 from productizar.cloud import aws
 from productizar.core.environments import get_environment
+from productizar.core.errors import LocalNotRunning
 from productizar.local import demo_data
 from productizar.local import embedded as localenv
 from productizar.run.endpoints import resolve
@@ -99,5 +100,5 @@ def test_demo_data_is_deterministic_and_sized():
 
 def test_moto_endpoint_says_what_to_do_when_down(tmp_path, monkeypatch):
     monkeypatch.setenv("PRODUCTIZAR_STATE_DIR", str(tmp_path))
-    with pytest.raises(Exception, match="productizar local up"):
+    with pytest.raises(LocalNotRunning, match=r"^El entorno local no está levantado: ejecute `productizar local up`"):
         localenv.moto_endpoint()

@@ -1,5 +1,6 @@
 """Start, find and stop of the loopback servers: a recorded pid is only acted on while it is still ours."""
 
+import signal
 import subprocess
 import sys
 import time
@@ -19,7 +20,7 @@ def test_stop_leaves_a_process_that_is_not_the_marked_server_alone():
         assert not loopback.stop(proc.pid, "productizar.local.motoserver")  # a reused pid: not ours to kill
         assert proc.poll() is None
         assert loopback.stop(proc.pid, "time.sleep(60)")
-        assert proc.wait(timeout=5) is not None
+        assert proc.wait(timeout=5) == -signal.SIGTERM  # ended by stop's SIGTERM to its group
         assert not loopback.runs(proc.pid, "time.sleep(60)")
     finally:
         if proc.poll() is None:

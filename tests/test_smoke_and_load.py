@@ -205,7 +205,11 @@ def test_a_locust_run_is_bounded_and_reports_percentiles(tables, tmp_path):
     total = table.loc["Aggregated"]
     assert total["Solicitudes"] > 10 and total["Fallas"] == 0
     assert 0 < total["p50 ms"] <= total["p95 ms"] <= total["p99 ms"] and total["req/s"] > 0
-    assert loadtest.plot(run, hu) is not None
+    (ax,) = loadtest.plot(run, hu).axes
+    assert ax.get_title() == "Prueba de carga local (Locust): percentiles por endpoint"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["límite p95 de la HU (300 ms)", "p50", "p95", "p99"]
+    assert len(ax.patches) == 3 * 3  # a bar per percentile for each of the three endpoints
+    assert loadtest.plot(None, hu) is None
 
 
 def test_a_local_load_test_refuses_anything_but_loopback(tmp_path):
