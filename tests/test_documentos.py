@@ -86,6 +86,21 @@ def test_every_mapped_value_lands_in_its_cell_and_the_form_keeps_its_look(tmp_pa
     assert ws["B15"].value == "/alter-ctra-score-delta/alter_ctra_score_delta/{num_documento}/{fecha_corte}"
     assert [ws.cell(38 + i, 3).value for i in range(2)] == ["analista@example.com", "lider@example.com"]
     assert ws["A18"].value is None  # rows beyond the items stay empty
+    # every column of every list, each item on its row
+    for name, spec in mapping.model.excel.tables.items():
+        first = ws[spec.at.split("!")[1]]
+        for i, item in enumerate(vals[name]):
+            got = [ws.cell(first.row + i, first.column + j).value for j in range(len(spec.columns))]
+            wanted = [item.get(col) if item.get(col) != "" else None for col in spec.columns]  # "" reads as empty
+            assert got == wanted, (name, i)
+    assert [ws.cell(15, c).value for c in range(1, 7)] == [
+        "GET",
+        "/alter-ctra-score-delta/alter_ctra_score_delta/{num_documento}/{fecha_corte}",
+        "dynamo-alter-ctra-score-delta-api",
+        "num_documento (S), fecha_corte (N)",
+        7,
+        40,
+    ]
     # the form as its author left it
     assert sorted(map(str, ws.merged_cells.ranges)) == sorted(map(str, tpl.merged_cells.ranges))
     assert {k: v.width for k, v in ws.column_dimensions.items()} == {
@@ -166,6 +181,32 @@ def test_the_word_form_gets_every_value_and_no_placeholder_is_left(tmp_path):
         assert value in text, value
     assert [e["path"] for e in vals["endpoints"]] == [c for c in cells if c.startswith("/")]
     assert "latencia p95 máxima: 300 ms" in text
+    # every placeholder's value at its place: the general data by its label, a row per endpoint and contact,
+    # the thresholds in their sentence
+    general, endpoints, contacts = ([[c.text for c in row.cells] for row in t.rows] for t in doc.tables)
+    assert general == [
+        ["API", vals["api_name"]],
+        ["HU", vals["hu_label"]],
+        ["Número de HA", vals["ha_label"]],
+        ["Célula", vals["celula"]],
+        ["Dependencia", vals["dependencia"]],
+        ["Fecha de solicitud", vals["fecha"]],
+        ["Solicitante", vals["sender_name"]],
+    ]
+    assert endpoints == [["Método", "Ruta", "Tabla DynamoDB", "Tráfico pico (req/s)"]] + [
+        [e["method"], e["path"], e["dynamo_table"], str(e["peak_rps"])] for e in vals["endpoints"]
+    ]
+    assert contacts == [["Rol", "Nombre", "Correo"]] + [[c["role"], c["name"], c["email"]] for c in vals["contacts"]]
+    assert (
+        f"TPS objetivo: {vals['target_tps']} · latencia p95 máxima: 300 ms · tasa de error máxima: "
+        f"{vals['error_rate_pct']} % · disponibilidad: {vals['availability_pct']} % · horario: 24x7." in text
+    )
+    assert f"El API {vals['api_name']} expone los siguientes endpoints" in text
+    assert [general[0][1], general[3][1], contacts[2][1]] == [
+        "AlterCtraScoreDelta",
+        "DAIA15 - DRACARYS",
+        "Líder Técnico Peña",
+    ]
 
 
 def test_a_placeholder_split_across_runs_and_markup_in_values_render(tmp_path):
