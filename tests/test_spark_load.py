@@ -23,8 +23,10 @@ from productizar.run.endpoints import resolve
 
 pytestmark = pytest.mark.spark
 ROOT = Path(__file__).resolve().parents[1]
-SOURCE = "resultados_riesgos.alter_ctra_segmento_cliente"  # 10^5 clean rows: decimals, dates, booleans
+SOURCE = "resultados_riesgos.alter_ctra_segmento_cliente"  # clean rows: decimals, dates, booleans
+SOURCE_ROWS = 20_000  # its first rows by key: both loaders and the comparison of every item, at a fifth of the cost
 SCORE = "resultados_riesgos.alter_ctra_score_delta"  # null, empty and repeated keys
+SPARK_SOURCE = "resultados_riesgos.segmento_para_spark"  # seeded for the batch through the Spark engine
 
 
 @pytest.fixture(scope="module")
@@ -33,11 +35,22 @@ def parquet(tmp_path_factory):
     folder = tmp_path_factory.mktemp("parquet")
     con = duckdb.connect(str(localenv.duckdb_path()), read_only=True)
     try:
-        for source in (SOURCE, SCORE):
-            con.execute(f"COPY (SELECT * FROM {source}) TO '{folder / source}.parquet' (FORMAT PARQUET)")
+        first = f"SELECT * FROM {SOURCE} ORDER BY id_cliente LIMIT {SOURCE_ROWS}"
+        con.execute(f"COPY ({first}) TO '{folder / SOURCE}.parquet' (FORMAT PARQUET)")
+        con.execute(f"COPY (SELECT * FROM {SCORE}) TO '{folder / SCORE}.parquet' (FORMAT PARQUET)")
     finally:
         con.close()
     return folder
+
+
+@pytest.fixture(scope="module")
+def source_zone(parquet, tmp_path_factory) -> DuckDBResultsZone:
+    """A results zone holding the same rows as the Parquet file, for the single-machine loader."""
+    path = tmp_path_factory.mktemp("zona") / "segmento.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE SCHEMA resultados_riesgos")
+        con.execute(f"CREATE TABLE {SOURCE} AS SELECT * FROM read_parquet('{parquet / SOURCE}.parquet')")
+    return DuckDBResultsZone(path)
 
 
 @pytest.fixture(scope="module")
@@ -78,17 +91,12 @@ def scan_all(client, table: str) -> dict[str, dict]:
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def test_the_job_script_writes_exactly_the_items_of_the_single_machine_loader(parquet, dynamo, tmp_path):
+def test_the_job_script_writes_exactly_the_items_of_the_single_machine_loader(parquet, source_zone, dynamo, tmp_path):
     spec = TableSpec(source=SOURCE, partition_key=Key(name="id_cliente", type="N"))
     single = create(dynamo, "unica", [spec.partition_key])
     on_spark = create(dynamo, "spark", [spec.partition_key])
-    done = load_table(
-        DuckDBResultsZone(localenv.duckdb_path()),
-        dynamo,
-        spec.model_copy(update={"dynamo_table": single}),
-        rate_wcu=None,
-    )
-    assert done.items_written == 100_000
+    done = load_table(source_zone, dynamo, spec.model_copy(update={"dynamo_table": single}), rate_wcu=None)
+    assert done.items_written == SOURCE_ROWS
     args = spark_load.JobArgs(
         SOURCE,
         on_spark,
@@ -107,11 +115,11 @@ def test_the_job_script_writes_exactly_the_items_of_the_single_machine_loader(pa
         aws.process_environment(resolve(get_environment("local"))),
     )
     assert len(tasks) == 2 and all(t.rows_read > 0 for t in tasks)  # both tasks worked
-    assert sum(t.rows_read for t in tasks) == sum(t.items_written for t in tasks) == 100_000
+    assert sum(t.rows_read for t in tasks) == sum(t.items_written for t in tasks) == SOURCE_ROWS
     assert sum(t.refused + t.duplicates for t in tasks) == 0
     assert [t.budget_wcu for t in tasks] == [2000, 2000]  # 8000 x 0.5, split between the two tasks
     a, b = scan_all(dynamo, single), scan_all(dynamo, on_spark)
-    assert len(a) == len(b) == 100_000
+    assert len(a) == len(b) == SOURCE_ROWS
     assert a == b  # the same keys, every attribute with the same DynamoDB type and value
 
 
@@ -231,19 +239,22 @@ def test_job_arguments_round_trip_and_ignore_glues_own():
 
 def test_carga_sends_a_table_to_spark_says_why_and_verificacion_agrees(tmp_path):
     """The batch with ``load.engine: spark``: carga runs the job script on local Spark, the evidence says so, and
-    the DynamoDB table verifies against the results zone."""
+    the DynamoDB table verifies against the results zone. The table is seeded (2·10⁴ rows, with the seed's null
+    and repeated keys): what the job does with them is what the single-machine loader does."""
+    import subprocess
+
     import yaml
 
     data = yaml.safe_load((ROOT / "parameters" / "hu" / "demo.yaml").read_text(encoding="utf-8"))
     data["load"]["engine"] = "spark"
-    data["tables"] = [t for t in data["tables"] if t["source"] == SOURCE]
+    data["tables"] = [{"source": SPARK_SOURCE, "partition_key": {"name": "id_cliente", "type": "N"}, "rows": 20_000}]
     data.pop("documents")
     hu_file = tmp_path / "hu.yaml"
     hu_file.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     env = dict(os.environ, PRODUCTIZAR_STATE_DIR=str(tmp_path / "state"), PRODUCTIZAR_OUTPUT_ROOT=str(tmp_path / "out"))
+    seeded = [sys.executable, "-m", "productizar", "local", "seed", str(hu_file)]
+    subprocess.run(seeded, env=env, check=True, capture_output=True, timeout=300)
     steps = "conteo,dimensionamiento,infraestructura,coordinadores,carga,verificacion"
-    import subprocess
-
     proc = subprocess.run(
         [sys.executable, "-m", "productizar", "run", str(hu_file), "--env", "local", "--steps", steps],
         env=env,
@@ -255,13 +266,15 @@ def test_carga_sends_a_table_to_spark_says_why_and_verificacion_agrees(tmp_path)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     out = tmp_path / "out" / "HU3575833" / "local"
     facts = {s["name"]: s["facts"] for s in json.loads((out / "summary.json").read_text())["steps"]}
-    assert facts["carga"]["engines"] == {SOURCE: {"engine": "spark", "reason": "la HU fija load.engine: spark"}}
-    loaded = facts["carga"]["tables"][SOURCE]
-    assert loaded["rows_read"] == loaded["items_written"] == 100_000
+    assert facts["carga"]["engines"] == {SPARK_SOURCE: {"engine": "spark", "reason": "la HU fija load.engine: spark"}}
+    loaded = facts["carga"]["tables"][SPARK_SOURCE]
+    assert loaded["rows_read"] == 20_000
+    # 2 null keys refused, 4 repeated keys collapsed: the items conteo expected
+    assert loaded["items_written"] == facts["conteo"]["tables"][SPARK_SOURCE]["expected_items"] == 19_994
     assert facts["verificacion"]["verdict"] == "pass"
     assert facts["coordinadores"]["glue_job"]["script"].endswith("/scripts/cargar_dynamo.py")
     html = (out / "carga.html").read_text(encoding="utf-8")
     assert "Glue/Spark" in html and "la HU fija load.engine: spark" in html and "Spark local" in html
     # the job's input (a copy of results-zone data) is kept with the step's state, not in the evidence
     assert not list((out / "carga").rglob("*.parquet"))
-    assert [p.name for p in (out / ".state" / "carga" / "parquet").iterdir()] == [f"{SOURCE}.parquet"]
+    assert [p.name for p in (out / ".state" / "carga" / "parquet").iterdir()] == [f"{SPARK_SOURCE}.parquet"]
