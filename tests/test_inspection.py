@@ -15,19 +15,10 @@ from productizar.core import naming
 from productizar.core.environments import get_environment
 from productizar.core.hu import HU
 from productizar.run.endpoints import resolve
+from tests.support.runbook import RUNBOOK_TAGS
 
 ROOT = Path(__file__).resolve().parents[1]
 STRICT = resolve(get_environment("local")).model_copy(update={"known_gaps": []})  # as against real AWS
-RUNBOOK_TAGS = {
-    "bancolombia:datos-personales": "clientes",
-    "bancolombia:dominio-informacion": "productos-canales",
-    "bancolombia:cumplimiento": "no",
-    "bancolombia:clasificacion-confidencialidad": "confidencial",
-    "bancolombia:clasificacion-integridad": "impacto tolerable",
-    "bancolombia:clasificacion-disponibilidad": "impacto moderado",
-    "bancolombia:bkmensual": "no",
-    "bancolombia:bkdiario": "no",
-}
 GLUE = {"NumberOfWorkers": 4, "MaxConcurrentRuns": 3}
 KEYS = ["exists", "keys", "billing_mode", "sse", "pitr", "tags", "initial_capacity"]
 KEYS += ["read_autoscaling", "read_policy", "write_autoscaling", "write_policy"]

@@ -12,18 +12,7 @@ from productizar.cloud import template
 from productizar.core import naming
 from productizar.core.hu import HU, load_hu
 from tests.support.cfn import load
-
-# the eight tags of every table, as the seed runbook writes them (not read from the module under test)
-RUNBOOK_TAGS = {
-    "bancolombia:datos-personales": "clientes",
-    "bancolombia:dominio-informacion": "productos-canales",
-    "bancolombia:cumplimiento": "no",
-    "bancolombia:clasificacion-confidencialidad": "confidencial",
-    "bancolombia:clasificacion-integridad": "impacto tolerable",
-    "bancolombia:clasificacion-disponibilidad": "impacto moderado",
-    "bancolombia:bkmensual": "no",
-    "bancolombia:bkdiario": "no",
-}
+from tests.support.runbook import RUNBOOK_TAGS
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = load_hu(ROOT / "parameters" / "hu" / "demo.yaml")
