@@ -54,6 +54,8 @@ def test_checkov_scans_without_asking_the_package_index(monkeypatch, tmp_path):
         # checkov keeps the answer an hour in its user cache: an empty cache, so a call could not hide behind it
         monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
         monkeypatch.delenv("CKV_SKIP_PACKAGE_UPDATE_CHECK", raising=False)
+        for name in ("NO_PROXY", "no_proxy"):  # nothing may bypass the probe
+            monkeypatch.delenv(name, raising=False)
         result = scans.checkov(TEMPLATE)[TEMPLATE]
         assert result.passed > 0  # it scanned
         assert proxy.seen == []
