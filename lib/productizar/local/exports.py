@@ -10,9 +10,10 @@ zeros kept). What cannot be read is refused with file, line and column. A Parque
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -56,6 +57,8 @@ class Header:
     columns: tuple[str, ...]
     encoding: str = ""
     separator: str = ""
+    digest: str = ""  # of the file's bytes: what the seeded table's origin names
+    text: str = field(default="", repr=False, compare=False)  # a CSV's decoded text, read once for its rows
 
     @property
     def how(self) -> str:
@@ -101,9 +104,12 @@ def find(folder: Path, tables: list[TableSpec]) -> tuple[dict[str, Path], list[s
 # ---------------------------------------------------------------------------------------------- CSV text
 
 
-def _decode(path: Path) -> tuple[str, str]:
-    """The file's text and the encoding it was read with (what Hue, Excel and Windows write)."""
-    data = path.read_bytes()
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:12]
+
+
+def _decode(data: bytes) -> tuple[str, str]:
+    """A file's text and the encoding it was read with (what Hue, Excel and Windows write)."""
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", errors="strict"), "UTF-8 con BOM"
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -141,21 +147,23 @@ def _reader(text: str, separator: str) -> Any:
 
 
 def header(path: Path) -> Header:
-    """The columns of an exported file, without reading its rows."""
+    """The columns of an exported file and how it is written; a CSV's text is decoded here, once, and kept
+    for ``read_csv``."""
     if path.suffix.lower() == ".parquet":
         try:
             with duckdb.connect() as con:
                 cols = con.execute("SELECT * FROM read_parquet(?) LIMIT 0", [str(path)]).description
         except duckdb.Error as exc:
             raise ExportRefused(path.parent, [f"{path.name}: no es un Parquet legible ({exc})"]) from None
-        return Header(path, tuple(str(c[0]).lower() for c in cols))
-    text, encoding = _decode(path)
+        return Header(path, tuple(str(c[0]).lower() for c in cols), digest=_digest(path.read_bytes()))
+    data = path.read_bytes()
+    text, encoding = _decode(data)
     first = text.split("\n", 1)[0]
     separator = _separator(first)
     row = next(_reader(text, separator), None)
     if not row or not any(c.strip() for c in row):
         raise ExportRefused(path.parent, [f"{path.name}:1: el archivo no tiene fila de encabezado"])
-    return Header(path, _names(row), encoding, separator)
+    return Header(path, _names(row), encoding, separator, _digest(data), text)
 
 
 # ---------------------------------------------------------------------------------------------- values
@@ -245,8 +253,7 @@ def _key_type(t: TableSpec, column: str) -> str | None:
 def read_csv(t: TableSpec, head: Header) -> ExportTable:
     """Every row of a CSV export as text that casts to its column's type; ``ExportRefused`` listing the
     lines and columns that cannot be read (the first 20)."""
-    text, _ = _decode(head.path)
-    reader = _reader(text, head.separator)
+    reader = _reader(head.text, head.separator)
     next(reader)
     width = len(head.columns)
     raw: list[list[str]] = []

@@ -65,8 +65,7 @@ def _synthetic_origin(hu: HU, t: DemoTable, rows: int) -> str:
 
 
 def _export_origin(e: exports.ExportTable) -> str:
-    digest = _digest(e.header.path.read_bytes())
-    return f"{ORIGIN_PREFIX} · exportado de {e.header.path.name} ({e.header.how}) · huella {digest}"
+    return f"{ORIGIN_PREFIX} · exportado de {e.header.path.name} ({e.header.how}) · huella {e.header.digest}"
 
 
 def existing_comments(con: duckdb.DuckDBPyConnection, sources: list[str]) -> dict[str, str | None]:
@@ -102,7 +101,7 @@ def _write(con: duckdb.DuckDBPyConnection, table: DemoTable, parquet: Path | Non
 
 def seed(hu: HU, zone_file: Path, folder: Path | None = None, replace: bool = False) -> list[Seeded]:
     """Write every HU table into the DuckDB results zone ``zone_file``: read from ``folder`` when given,
-    synthesized otherwise. All tables or none (one transaction); nothing is read twice."""
+    synthesized otherwise. All tables or none (one transaction)."""
     planned: list[tuple[DemoTable, Path | None, Seeded]] = []
     if folder is not None:
         for e in exports.read(folder, list(hu.tables)):

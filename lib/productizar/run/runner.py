@@ -229,7 +229,7 @@ class Runner:
         if not isinstance(self.env.results_zone, DuckDBZone):
             return []
         zone = open_zone(resolve(self.env).results_zone)
-        return [zone.origin(t.source) or "" for t in self.hu.tables if zone.table_exists(t.source)]
+        return [zone.origin(t.source) or "" for t in self.hu.tables]  # a missing table has none
 
     # ---------------------------------------------------------------------------------------- execution
     def _execute(
