@@ -15,7 +15,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from productizar.api import package as api_package
 from productizar.cloud import aws, snapshot
 from productizar.cloud.snapshot import Snapshot
 from productizar.core import naming, paths
@@ -24,10 +23,9 @@ from productizar.core.environments import EMBEDDED, Environment, get_environment
 from productizar.core.errors import UsageError
 from productizar.core.files import write_text
 from productizar.core.hu import HU, load_hu
-from productizar.local import api as local_api
 from productizar.local import embedded
 from productizar.run import templates
-from productizar.run.endpoints import resolve
+from productizar.run.endpoints import embedded_api, resolve
 
 MISSING = "(no está)"
 
@@ -99,8 +97,7 @@ def _api_url(hu: HU, hu_path: Path, env_name: str, env: Environment) -> str | No
         return None
     if env.api.base_url != EMBEDDED:
         return env.api.base_url
-    zip_path, reference = api_package.package_path(hu, hu_path, paths.hu_output_dir(hu.id, env_name))
-    return local_api.start(hu, zip_path, aws.process_environment(env), reference).base_url
+    return embedded_api(hu, hu_path, paths.hu_output_dir(hu.id, env_name), env)
 
 
 def collect(

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from productizar.api import package as api_package
+from productizar.cloud import aws
 from productizar.core import paths
 from productizar.core.environments import EMBEDDED, CapacityModel, DuckDBZone, Environment
+from productizar.core.hu import HU
+from productizar.local import api as local_api
 from productizar.local import embedded
 
 EMBEDDED_ZONE_LABEL = "DuckDB embebido (entorno local)"
@@ -40,3 +44,10 @@ def resolve(env: Environment) -> Environment:
             }
         )
     return env.model_copy(update=update) if update else env
+
+
+def embedded_api(hu: HU, hu_path: Path, output_dir: Path, env: Environment) -> str:
+    """The URL of the HU's API started on loopback against the (resolved) environment's endpoint: its delivered
+    package (``api.package``), or the reference API packed for it under ``output_dir``."""
+    zip_path, reference = api_package.package_path(hu, hu_path, output_dir)
+    return local_api.start(hu, zip_path, aws.process_environment(env), reference).base_url

@@ -15,7 +15,6 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from productizar.api import package as api_package
 from productizar.cloud import aws, repository
 from productizar.core import paths
 from productizar.core.environments import (
@@ -29,11 +28,10 @@ from productizar.core.environments import (
 )
 from productizar.core.errors import ProductizarError, StepNotApplicable
 from productizar.core.hu import HU, load_hu
-from productizar.local import api as local_api
 from productizar.results_zone import open_zone
 from productizar.results_zone.base import ResultsZone
 from productizar.run import approvals, evidence, facts, promotion
-from productizar.run.endpoints import resolve
+from productizar.run.endpoints import embedded_api, resolve
 from productizar.run.registry import StepSpec, not_applicable, spec
 
 M = TypeVar("M", bound=BaseModel)
@@ -133,8 +131,7 @@ class Step:
             raise ProductizarError(f"El entorno {self.env_name} no define api.base_url en environments.yaml.")
         if api.base_url != EMBEDDED:
             return api.base_url
-        zip_path, reference = api_package.package_path(self.hu, self.hu_path, self.output_dir)
-        return local_api.start(self.hu, zip_path, aws.process_environment(self.env), reference).base_url
+        return embedded_api(self.hu, self.hu_path, self.output_dir, self.env)
 
     def repositories(self) -> tuple[repository.Target, repository.Target]:
         """The clones of the cloud and coordinators repositories this run delivers to (``--infra-repo``,
