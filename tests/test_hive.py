@@ -196,3 +196,28 @@ def test_closing_a_session_the_server_never_answers_gives_up_after_the_close_tim
         results_zone._BoundedClose(Session(), sock).close()
         assert time.monotonic() - started < 5
         assert not sock.isOpen()
+
+
+def test_the_test_server_started_on_a_taken_port_starts_again_elsewhere_and_is_its_own(
+    hive_server, tmp_path, monkeypatch
+):
+    """The first port offered is the session's own HiveServer2: Spark cannot bind it while the other server
+    answers there. The start must not take that answer for its own server, and must end up on a port its own
+    process group listens on."""
+    from productizar.local import loopback
+    from tests.support import hive_server as hs
+
+    offered = iter([hive_server.port])
+    real = loopback.free_port
+    monkeypatch.setattr(loopback, "free_port", lambda: next(offered, None) or real())
+    second = hs.start(tmp_path / "second")
+    try:
+        assert second.port != hive_server.port
+        assert loopback.listening_groups(second.port) == {second.pid}
+        assert loopback.listening_groups(hive_server.port) == {hive_server.pid}
+        answer = HiveResultsZone(hive_settings(second.port)).query("SELECT 1 + 1 AS dos")
+        assert answer["dos"].tolist() == [2]
+    finally:
+        second.stop()
+    assert not loopback.runs(second.pid, hs.MARKER)
+    assert loopback.listening_groups(hive_server.port) == {hive_server.pid}  # the session's left running

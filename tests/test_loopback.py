@@ -1,5 +1,6 @@
 """Start, find and stop of the loopback servers: a recorded pid is only acted on while it is still ours."""
 
+import os
 import signal
 import subprocess
 import sys
@@ -52,3 +53,54 @@ def test_spawn_gives_up_on_a_server_that_never_answers(tmp_path):
         wait_s=0.5,
     )
     assert started is None
+
+
+_LINGERING_SERVER = """
+import http.server, sys, time
+try:
+    server = http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), http.server.SimpleHTTPRequestHandler)
+except OSError:
+    time.sleep(60)  # like Spark's Thrift server: the bind failed and the process stays up
+else:
+    server.serve_forever()
+"""
+
+
+def test_spawn_does_not_take_a_port_holders_answer_for_its_own_server(tmp_path, monkeypatch):
+    """A port found free and taken before the server binds it: the holder answers, and the server started
+    lingers without the port. spawn must see the answer is not its process's and start again elsewhere."""
+    holder = subprocess.Popen(
+        [sys.executable, "-m", "http.server", "--bind", loopback.HOST, "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=tmp_path,
+        start_new_session=True,
+        text=True,
+    )
+    started = None
+    try:
+        line = holder.stdout.readline()  # "Serving HTTP on 127.0.0.1 port N (...)"
+        taken = int(line.split(" port ")[1].split()[0])
+        assert loopback.listening_groups(taken) == {holder.pid}
+        ports = iter([taken])
+        real = loopback.free_port
+        monkeypatch.setattr(loopback, "free_port", lambda: next(ports, None) or real())
+        script = tmp_path / "server.py"
+        script.write_text(_LINGERING_SERVER)
+        started = loopback.spawn(
+            lambda port: [sys.executable, str(script), str(port)],
+            lambda port: f"http://{loopback.HOST}:{port}/",
+            tmp_path / "server.log",
+            wait_s=20,
+            cwd=tmp_path,
+        )
+        assert started is not None
+        pid, port = started
+        assert port != taken and pid != holder.pid
+        assert loopback.listening_groups(port) == {pid}
+        assert holder.poll() is None  # the holder is not ours: left alone
+    finally:
+        if started:
+            os.killpg(started[0], signal.SIGKILL)
+        holder.kill()
+        holder.wait()

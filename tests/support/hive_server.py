@@ -1,21 +1,26 @@
 """A real HiveServer2-protocol server for tests and benchmarks: Spark's HiveThriftServer2 from pip pyspark.
 
 Started on loopback with a private warehouse and Derby metastore in a work folder, stopped by its process
-group. The flags are the ones ``shared/notes/local-backends.md`` found to matter.
+group. The flags are the ones ``shared/notes/local-backends.md`` found to matter. It is started the way the
+tool starts its own servers (``local.loopback.spawn``): a port taken before Spark binds it is tried again on
+another, and the server counts as up only when its own process group listens on the port.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import socket
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-HOST = "127.0.0.1"
+from productizar.local import loopback
+
+HOST = loopback.HOST
+MARKER = "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2"
 
 
 def spark_home() -> Path:
@@ -24,36 +29,34 @@ def spark_home() -> Path:
     return Path(pyspark.__file__).resolve().parent
 
 
-def _free_port() -> int:
+def _accepts(address: str, timeout: float) -> bool:
+    """Whether ``host:port`` accepts a TCP connection (HiveServer2 speaks Thrift, not HTTP)."""
+    host, port = address.rsplit(":", 1)
     with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def _port_open(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex((HOST, port)) == 0
+        s.settimeout(timeout)
+        return s.connect_ex((host, int(port))) == 0
 
 
 @dataclass
 class HiveServer:
     workdir: Path
     port: int
-    proc: subprocess.Popen
+    pid: int  # leads the server's process group
 
     @property
     def log(self) -> Path:
         return self.workdir / "thriftserver.log"
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
+        """End the server's process group: politely, then for good after 30 s."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.pid, signal.SIGTERM)
+            deadline = time.monotonic() + 30
+            while loopback.runs(self.pid, MARKER) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            os.killpg(self.pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)
 
 
 def start(workdir: Path, timeout_s: float = 180.0) -> HiveServer:
@@ -61,10 +64,29 @@ def start(workdir: Path, timeout_s: float = 180.0) -> HiveServer:
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         raise RuntimeError("Java 17 is needed for the Hive test server (apt-get install openjdk-17-jre-headless)")
     workdir.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
     home = spark_home()
     java_opts = f"-Dderby.system.home={workdir} -XX:-UsePerfData"
-    cmd = [
+    env = dict(
+        os.environ, SPARK_HOME=str(home), SPARK_LOCAL_IP=HOST, SPARK_LOG_DIR=str(workdir), SPARK_SUBMIT_OPTS=java_opts
+    )
+    log = workdir / "thriftserver.log"
+    started = loopback.spawn(
+        lambda port: _command(home, workdir, java_opts, port),
+        lambda port: f"{HOST}:{port}",
+        log,
+        wait_s=timeout_s,
+        answered=_accepts,
+        cwd=workdir,
+        env=env,
+    )
+    if started is None:
+        raise RuntimeError(f"HiveThriftServer2 did not start on any of three ports; see {log}")
+    pid, port = started
+    return HiveServer(workdir, port, pid)
+
+
+def _command(home: Path, workdir: Path, java_opts: str, port: int) -> list[str]:
+    return [
         str(home / "bin" / "spark-submit"),
         "--master",
         "local[2]",
@@ -101,29 +123,6 @@ def start(workdir: Path, timeout_s: float = 180.0) -> HiveServer:
         f"hive.exec.stagingdir={workdir / 'staging'}",
         "spark-internal",
     ]
-    env = dict(
-        os.environ, SPARK_HOME=str(home), SPARK_LOCAL_IP=HOST, SPARK_LOG_DIR=str(workdir), SPARK_SUBMIT_OPTS=java_opts
-    )
-    log = open(workdir / "thriftserver.log", "wb")
-    proc = subprocess.Popen(
-        cmd,
-        cwd=workdir,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    server = HiveServer(workdir, port, proc)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"HiveThriftServer2 exited with {proc.returncode}; see {server.log}")
-        if _port_open(port):
-            return server
-        time.sleep(0.5)
-    server.stop()
-    raise RuntimeError(f"HiveThriftServer2 did not open port {port} in {timeout_s:.0f} s; see {server.log}")
 
 
 def load_demo(zone, workdir: Path) -> None:

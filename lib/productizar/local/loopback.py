@@ -69,6 +69,41 @@ def runs(pid: int, marker: str) -> bool:
     return marker.encode() in cmdline
 
 
+def listening_groups(port: int) -> set[int] | None:
+    """The process groups holding a socket that listens on TCP ``port`` (Linux's /proc), or None where the
+    kernel's tables cannot be read: a server that answers on a port is not proven to be the one started."""
+    tables = [Path("/proc/net/tcp"), Path("/proc/net/tcp6")]
+    if not tables[0].exists():
+        return None
+    inodes: set[str] = set()
+    for table in tables:
+        try:
+            rows = table.read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            # local address is hex "ADDR:PORT"; state 0A is LISTEN; the ninth column is the socket's inode
+            if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(f"socket:[{fields[9]}]")
+    groups: set[int] = set()
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if any(os.readlink(fd) in inodes for fd in (proc / "fd").iterdir()):
+                groups.add(os.getpgid(int(proc.name)))
+        except OSError:  # another user's process, or one that ended while it was read
+            continue
+    return groups
+
+
+def owns(pid: int, port: int) -> bool:
+    """Whether the process group led by ``pid`` listens on ``port`` (True where that cannot be known)."""
+    groups = listening_groups(port)
+    return groups is None or pid in groups
+
+
 def read_state(path: Path, kind: Callable[..., T]) -> T | None:
     """The state recorded at ``path``, or None when there is none (or it is unreadable)."""
     try:
@@ -93,7 +128,8 @@ def spawn(
     """Start ``argv(port)`` on a free port until ``health(port)`` is ``answered``; its (pid, port), or None.
 
     The process gets its own session, so it outlives the command that started it and ``stop`` can end
-    its whole group. A port found free can be taken before the server binds it: three ports are tried.
+    its whole group. A port found free can be taken before the server binds it: then whoever took it may be
+    the one answering, so an answer counts only from the started process's group, and three ports are tried.
     """
     for _ in range(3):
         port = free_port()
@@ -109,7 +145,9 @@ def spawn(
         deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline and proc.poll() is None:
             if answered(health(port), 0.5):
-                return proc.pid, port
+                if owns(proc.pid, port):
+                    return proc.pid, port
+                break  # another process holds the port: ours cannot bind it
             time.sleep(0.1)
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
