@@ -6,6 +6,7 @@ import zipfile
 from pathlib import Path
 from types import SimpleNamespace
 
+import boto3
 import pytest
 import yaml
 
@@ -58,34 +59,61 @@ def clients():
     return aws.client(env, "s3"), aws.client(env, "glue")
 
 
+STACK_JOB = {
+    "Role": "arn:aws:iam::123456789012:role/glue",
+    "Command": {"Name": "glueetl", "ScriptLocation": "s3://otro/viejo.py", "PythonVersion": "3"},
+    "Description": "Carga a DynamoDB (plantilla)",
+    "WorkerType": "G.1X",
+    "NumberOfWorkers": 4,
+    "DefaultArguments": {"--enable-metrics": "true"},
+    "NonOverridableArguments": {"--job-language": "python"},
+    "Connections": {"Connections": ["conexion-hive-vpc"]},
+    "ExecutionProperty": {"MaxConcurrentRuns": 3},
+    "NotificationProperty": {"NotifyDelayAfter": 10},
+    "SecurityConfiguration": "glue-kms",
+    "GlueVersion": "4.0",
+    "Timeout": 720,
+    "MaxRetries": 0,
+    "ExecutionClass": "STANDARD",
+}
+
+
 def test_the_script_and_package_are_uploaded_and_the_job_points_at_them(clients, tmp_path):
+    """UpdateJob runs for real on the embedded endpoint (moto's Glue backend, as AWS documents it: the whole
+    definition overwritten) and the job read back afterwards keeps every setting the stack gave it."""
     s3, glue_client = clients
     hu = hu_with()
     job = naming.glue_job_name(hu.api.slug)
     s3.create_bucket(Bucket="scripts-prueba")
     up = glue.upload(s3, glue_client, "scripts-prueba", hu)
     assert not up.job_updated  # no job yet: said, not hidden
-    glue_client.create_job(
-        Name=job,
-        Role="arn:aws:iam::123456789012:role/glue",
-        Command={"Name": "glueetl", "ScriptLocation": "s3://otro/viejo.py"},
-        WorkerType="G.1X",
-        NumberOfWorkers=4,
-        DefaultArguments={"--enable-metrics": "true"},
-    )
-    # moto answers UpdateJob with HTTP 500 (not implemented): the update is checked on the job as Glue returns it
-    update = glue.job_update(glue_client.get_job(JobName=job)["Job"], "scripts-prueba")
-    assert update["Command"] == {"Name": "glueetl", "ScriptLocation": "s3://scripts-prueba/scripts/cargar_dynamo.py"}
-    assert update["DefaultArguments"] == {
+    glue_client.create_job(Name=job, Tags={"proyecto": "ofertas"}, **STACK_JOB)
+    created = glue_client.get_job(JobName=job)["Job"]
+    up = glue.upload(s3, glue_client, "scripts-prueba", hu)
+    assert up.job_updated and up.job == job
+    after = glue_client.get_job(JobName=job)["Job"]
+    assert after["Command"] == {
+        "Name": "glueetl",
+        "ScriptLocation": "s3://scripts-prueba/scripts/cargar_dynamo.py",
+        "PythonVersion": "3",
+    }
+    assert after["DefaultArguments"] == {
         "--enable-metrics": "true",
         "--extra-py-files": "s3://scripts-prueba/scripts/productizar.zip",
-        "--additional-python-modules": glue.EXTRA_MODULES,
+        "--additional-python-modules": "pydantic>=2.7,<3,pyyaml>=6",
     }
-    assert (update["Role"], update["WorkerType"], update["NumberOfWorkers"]) == (
-        "arn:aws:iam::123456789012:role/glue",
-        "G.1X",
-        4,
-    )  # the stack's settings are kept
+    kept = {k: v for k, v in STACK_JOB.items() if k not in ("Command", "DefaultArguments")}
+    assert {k: after.get(k) for k in kept} == kept  # the stack's settings, every one
+    assert after["CreatedOn"] == created["CreatedOn"] and after["LastModifiedOn"] >= created["LastModifiedOn"]
+    assert glue_client.get_tags(ResourceArn=f"arn:aws:glue:us-east-1:123456789012:job/{job}")["Tags"] == {
+        "proyecto": "ofertas"
+    }
+    # a second upload changes nothing more: the same definition
+    glue.upload(s3, glue_client, "scripts-prueba", hu)
+    again = glue_client.get_job(JobName=job)["Job"]
+    assert {k: again.get(k) for k in (*kept, "Command", "DefaultArguments")} == {
+        k: after.get(k) for k in (*kept, "Command", "DefaultArguments")
+    }
     body = s3.get_object(Bucket="scripts-prueba", Key=glue.SCRIPT_KEY)["Body"].read()
     assert body == glue.script_path().read_bytes()
     package = tmp_path / "productizar.zip"
@@ -98,6 +126,27 @@ def test_the_script_and_package_are_uploaded_and_the_job_points_at_them(clients,
         "assert not [m for m in sys.modules if m.split('.')[0] in ('duckdb', 'sqlalchemy', 'sqlglot', 'pyhive')]"
     )
     subprocess.run([sys.executable, "-c", probe, str(package)], check=True, cwd=tmp_path)
+
+
+def test_the_embedded_update_job_overwrites_the_definition_as_aws_documents(clients):
+    """The control for the test above: an UpdateJob that gives back only the role and the command loses
+    every other setting, so keeping them is the updater's doing; an unknown job is Glue's own error."""
+    _, glue_client = clients
+    glue_client.create_job(Name="sobrescrita", **STACK_JOB)
+    glue_client.update_job(
+        JobName="sobrescrita",
+        JobUpdate={"Role": STACK_JOB["Role"], "Command": {"Name": "glueetl", "ScriptLocation": "s3://b/n.py"}},
+    )
+    job = glue_client.get_job(JobName="sobrescrita")["Job"]
+    assert job["Command"] == {"Name": "glueetl", "ScriptLocation": "s3://b/n.py"}
+    assert (job.get("Description"), job.get("Connections"), job.get("WorkerType"), job["DefaultArguments"]) == (
+        None,
+        None,
+        None,
+        {},
+    )
+    with pytest.raises(glue_client.exceptions.EntityNotFoundException, match="Job no-existe not found"):
+        glue_client.update_job(JobName="no-existe", JobUpdate={"Role": "r", "Command": {"Name": "glueetl"}})
 
 
 def test_a_run_is_followed_to_its_end(clients):
@@ -143,3 +192,90 @@ def test_a_failed_run_fails_with_the_jobs_own_message():
     )
     assert "/aws-glue/jobs/error" in str(err.value)
     assert len(lines) == 2  # RUNNING once, then FAILED: one line per state change
+
+
+REMOTE_ACCOUNT = "444444444444"
+
+
+@pytest.fixture
+def remote_like(tmp_path, monkeypatch):
+    """An environment that reaches the session's moto server as if it were AWS: its URL written out (not
+    ``embedded``, so nothing local is started or resolved), credentials from the standard chain (a key that
+    names its own account on that server), the DuckDB zone by path, and Glue jobs not declared a gap."""
+    from productizar.local import embedded as localenv
+
+    envs = yaml.safe_load((DEMO.parents[1] / "environments.yaml").read_text(encoding="utf-8"))
+    envs["remota"] = dict(
+        envs["local"],
+        description="endpoint escrito como el de AWS (el moto de la sesión)",
+        aws={"region": "us-east-1", "endpoint": localenv.moto_endpoint()},
+        results_zone={"backend": "duckdb", "path": str(localenv.duckdb_path())},
+        known_gaps=["sse", "pitr"],
+        api={"base_url": "http://127.0.0.1:9"},
+    )
+    path = tmp_path / "environments.yaml"
+    path.write_text(yaml.safe_dump(envs, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setenv("PRODUCTIZAR_ENVIRONMENTS", str(path))
+    monkeypatch.setenv("PRODUCTIZAR_OUTPUT_ROOT", str(tmp_path / "out"))
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", f"productizar-local-{REMOTE_ACCOUNT}")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "no-secreta")
+    hu = tmp_path / "hu.yaml"
+    hu.write_text(yaml.safe_dump(DATA | {"load": dict(DATA["load"], engine="spark")}, allow_unicode=True))
+    return hu
+
+
+@pytest.mark.e2e
+def test_carga_starts_and_follows_a_glue_run_per_table_where_the_endpoint_runs_glue_jobs(remote_like):
+    """The non-local branch of the Spark engine, through the runner: coordinadores updates the job the stack's
+    pipeline created (UpdateJob for real), and carga starts one run of it per table with that table's
+    arguments and follows each to SUCCEEDED, with no spark-submit on this machine."""
+    from productizar.cloud import aws as aws_mod
+    from productizar.run import facts
+    from productizar.run.runner import Runner
+
+    first = Runner(remote_like, "remota", ["conteo", "dimensionamiento"], echo=lambda line: None).run()
+    assert first.exit_code == 0
+    plan = facts.load(first.output_dir, "dimensionamiento")["glue"]
+    env = get_environment("remota")
+    glue_client = aws_mod.client(env, "glue")
+    hu = hu_with(engine="spark")
+    job = naming.glue_job_name(hu.api.slug)
+    glue_client.create_job(  # what the pipeline's stack creates (moto's CloudFormation skips Glue jobs)
+        Name=job,
+        Role=f"arn:aws:iam::{REMOTE_ACCOUNT}:role/glue",
+        Command={"Name": "glueetl", "ScriptLocation": "s3://sin-subir/cargar_dynamo.py"},
+        WorkerType=plan["WorkerType"],
+        NumberOfWorkers=plan["NumberOfWorkers"],
+        ExecutionProperty={"MaxConcurrentRuns": plan["MaxConcurrentRuns"]},
+        GlueVersion="4.0",
+    )
+    lines: list[str] = []
+    rest = Runner(remote_like, "remota", ["infraestructura", "coordinadores", "carga"], echo=lines.append).run()
+    assert rest.exit_code == 0, "\n".join(lines)
+    updated = glue_client.get_job(JobName=job)["Job"]
+    assert updated["Command"]["ScriptLocation"].endswith("/scripts/cargar_dynamo.py")
+    assert not updated["Command"]["ScriptLocation"].startswith("s3://sin-subir/")
+    assert updated["DefaultArguments"]["--extra-py-files"].endswith("/scripts/productizar.zip")
+    assert (updated["WorkerType"], updated["NumberOfWorkers"]) == (plan["WorkerType"], plan["NumberOfWorkers"])
+    runs = glue_client.get_job_runs(JobName=job)["JobRuns"]
+    by_source = {r["Arguments"]["--source"]: r for r in runs}
+    assert sorted(by_source) == sorted(t.source for t in hu.tables) and len(runs) == len(hu.tables)
+    for t in hu.tables:
+        run = by_source[t.source]
+        assert run["JobRunState"] == "SUCCEEDED"
+        assert run["Arguments"]["--dynamo_table"] == t.names.dynamo_table
+        assert "--endpoint" not in run["Arguments"] and "--parquet" not in run["Arguments"]  # Glue's own reach
+    carga = facts.load(rest.output_dir, "carga")
+    assert carga is not None
+    assert not (rest.output_dir / "carga" / "spark").exists()  # nothing ran on this machine
+    # the account the runs went to is the environment's own: the session's default account has no such job
+    default = boto3.client(
+        "glue",
+        endpoint_url=env.aws.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="productizar-local",
+        aws_secret_access_key="productizar-local",
+    )
+    with pytest.raises(default.exceptions.EntityNotFoundException):
+        default.get_job(JobName=job)

@@ -59,25 +59,39 @@ class Upload:
     job_updated: bool
 
 
+#: what ``UpdateJob`` takes (``JobUpdate``); it overwrites the whole definition, so each one the job has is
+#: given back. AllocatedCapacity is left out: deprecated, and refused beside a worker type.
+JOB_UPDATE_FIELDS = (
+    "Description",
+    "LogUri",
+    "Role",
+    "ExecutionProperty",
+    "Command",
+    "DefaultArguments",
+    "NonOverridableArguments",
+    "Connections",
+    "MaxRetries",
+    "Timeout",
+    "MaxCapacity",
+    "WorkerType",
+    "NumberOfWorkers",
+    "SecurityConfiguration",
+    "NotificationProperty",
+    "GlueVersion",
+    "CodeGenConfigurationNodes",
+    "ExecutionClass",
+    "SourceControlDetails",
+)
+
+
 def job_update(current: dict[str, Any], bucket: str) -> dict[str, Any]:
-    """``UpdateJob`` replaces the whole definition: keep what the stack set, change the script and the package."""
-    args = dict(current.get("DefaultArguments", {}))
+    """``UpdateJob`` replaces the whole definition: keep what the stack set, change the script and the package.
+    ``GetJob`` reports a MaxCapacity for a job sized by workers, which ``UpdateJob`` refuses beside them."""
+    update = {k: current[k] for k in JOB_UPDATE_FIELDS if current.get(k) is not None}
+    if "WorkerType" in update or "NumberOfWorkers" in update:
+        update.pop("MaxCapacity", None)
+    args = dict(current.get("DefaultArguments") or {})
     args |= {"--extra-py-files": f"s3://{bucket}/{PACKAGE_KEY}", "--additional-python-modules": EXTRA_MODULES}
-    update = {
-        k: current[k]
-        for k in (
-            "Role",
-            "Command",
-            "WorkerType",
-            "NumberOfWorkers",
-            "ExecutionProperty",
-            "GlueVersion",
-            "SecurityConfiguration",
-            "Timeout",
-            "MaxRetries",
-        )
-        if k in current
-    }
     update["Command"] = dict(update.get("Command", {}), ScriptLocation=f"s3://{bucket}/{SCRIPT_KEY}")
     return update | {"DefaultArguments": args}
 
@@ -131,8 +145,10 @@ def follow(
     out: Callable[[str], None] = print,
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any]:
-    """Poll the run until it ends; one line per state change; the run on success, GlueJobFailed otherwise."""
-    t0, last = time.monotonic(), None
+    """Poll the run until it ends; one line per state change; the run on success, GlueJobFailed otherwise.
+    The first polls come after 1, 2, 4... seconds, up to ``poll_s``: a short run is seen ending at once, a
+    long one is not asked about more than every ``poll_s``."""
+    t0, last, wait = time.monotonic(), None, min(1.0, poll_s)
     while True:
         run = glue.get_job_run(JobName=job, RunId=run_id)["JobRun"]
         state = run["JobRunState"]
@@ -149,7 +165,8 @@ def follow(
             )
         if time.monotonic() - t0 > timeout_s:
             raise GlueJobFailed(f"El job {job} ({label}) sigue en {state} después de {timeout_s / 3600:.0f} h.")
-        sleep(poll_s)
+        sleep(wait)
+        wait = min(poll_s, wait * 2)
 
 
 def scripts_bucket(cfn: Any, hu: HU) -> str:

@@ -9,6 +9,7 @@ the endpoint serializes instead. moto's work is bound by the GIL anyway, so litt
 With ``--capacity-rules`` it also meters DynamoDB as AWS does (``capacity_endpoint``): moto never throttles.
 A request signed with a key that names an account (``productizar-local-<12 digits>``) is served in that
 account (``AccountFromKey``): one server holds several environments apart, each with its own credentials.
+Glue's ``UpdateJob``, which moto's server lacks, is answered on moto's Glue backend (``glue_update``).
 
 Run as ``python -m productizar.local.motoserver -H 127.0.0.1 -p PORT`` (what ``localenv`` starts).
 """
@@ -29,6 +30,7 @@ from typing import Any
 from productizar.core.capacity import load_rules
 from productizar.core.environments import ACCOUNT_KEY_PREFIX
 from productizar.local.capacity_endpoint import Metered
+from productizar.local.glue_update import GlueUpdateJob
 
 MARKER = "productizar.local.motoserver"  # in the process's command line: how localenv recognises its server
 
@@ -85,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     moto_app: Callable[..., Iterable[bytes]] = DomainDispatcherApplication(create_backend_app)
     if args.capacity_rules:  # DynamoDB's metering in front of moto, which never throttles
         moto_app = Metered(moto_app, load_rules(Path(args.capacity_rules), args.time_scale))
-    app = AccountFromKey(Serialized(moto_app))
+    app = AccountFromKey(Serialized(GlueUpdateJob(moto_app)))
     # threaded: connections are accepted while a request runs; the lock decides who runs
     run_simple(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
 
