@@ -1,7 +1,6 @@
 """Step 1: counts against the demo data, computed here independently with pandas."""
 
 import threading
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -82,28 +81,36 @@ def test_every_missing_table_is_named_before_counting(zone):
 
 
 class SlowZone(DuckDBResultsZone):
-    """Records how many queries run at once."""
+    """Records how many queries run at once. Each counting query (the pool's; the checks before it run in the
+    caller's thread) waits on an event, not a clock, until ``bound`` are running, so a busy machine cannot make
+    the count look serial; then it stays a moment more, so a count that lets more through is caught at it."""
 
-    def __init__(self, path):
+    def __init__(self, path, bound: int):
         super().__init__(path)
-        self.lock = threading.Lock()
+        self.bound = bound
+        self.changed = threading.Condition()
         self.active = self.peak = 0
 
     def query(self, hive_sql):
-        with self.lock:
+        if threading.current_thread() is threading.main_thread():
+            return super().query(hive_sql)
+        with self.changed:
             self.active += 1
             self.peak = max(self.peak, self.active)
+            self.changed.notify_all()
+            assert self.changed.wait_for(lambda: self.peak >= self.bound, timeout=60), "the bound was never reached"
+            self.changed.wait_for(lambda: self.active > self.bound, timeout=0.3)
         try:
-            time.sleep(0.2)
             return super().query(hive_sql)
         finally:
-            with self.lock:
+            with self.changed:
                 self.active -= 1
+                self.changed.notify_all()
 
 
 @pytest.mark.parametrize("bound", [1, 2])
 def test_tables_are_counted_concurrently_within_the_bound(bound):
-    zone = SlowZone(localenv.duckdb_path())
+    zone = SlowZone(localenv.duckdb_path(), bound)
     profile.count_tables(zone, HU.tables, max_workers=bound)
     assert zone.peak == bound
 

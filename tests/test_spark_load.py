@@ -20,6 +20,7 @@ from productizar.dynamo.loader import Controller, load_table
 from productizar.local import embedded as localenv
 from productizar.results_zone.duckdb import DuckDBResultsZone
 from productizar.run.endpoints import resolve
+from tests.support.clock import FakeClock
 
 pytestmark = pytest.mark.spark
 ROOT = Path(__file__).resolve().parents[1]
@@ -212,11 +213,11 @@ def test_each_task_takes_its_share_and_the_shares_sum_to_the_table_budget():
         spark_load.JobArgs("z.t", "t", Key(name="k", type="S"), None, 3000, 0.4, n).task_wcu * n for n in (1, 3, 7, 12)
     ]
     assert budgets == pytest.approx([1200] * 4)
-    limiter = Controller(spark_load.task_budget(1000, 0.5, 4))  # 125 units/s for this task
-    t0 = time.monotonic()
+    clock = FakeClock()
+    limiter = Controller(spark_load.task_budget(1000, 0.5, 4), clock=clock, sleep=clock.sleep)  # 125 units/s
     for _ in range(6):
         limiter.acquire(50)
-    assert time.monotonic() - t0 == pytest.approx(6 * 50 / 125, abs=0.25)  # nothing saved up at the start
+    assert clock.now == pytest.approx(6 * 50 / 125, abs=1e-6)  # nothing saved up at the start
 
 
 def test_job_arguments_round_trip_and_ignore_glues_own():

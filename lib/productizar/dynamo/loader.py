@@ -136,8 +136,8 @@ class Controller:
                 cap = max(units, self.rate * 0.5)
                 self.tokens = min(cap, self.tokens + (now - self.stamp) * self.rate)
                 self.stamp = now
-                if self.tokens >= units:
-                    self.tokens -= units
+                if self.tokens >= units - 1e-9:  # a wait computed to the token leaves a rounding error short
+                    self.tokens = max(0.0, self.tokens - units)
                     return
                 wait = (units - self.tokens) / self.rate if self.rate else self.refresh_s
             self.sleep(min(wait, self.refresh_s))
