@@ -10,9 +10,18 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pytest
+
 _TMP = Path(tempfile.mkdtemp(prefix="productizar-tests-"))
 os.environ["PRODUCTIZAR_STATE_DIR"] = str(_TMP / "state")
 os.environ["PRODUCTIZAR_OUTPUT_ROOT"] = str(_TMP / "outputs")
+
+from tests.support.notebook_world import World  # noqa: E402  (after the variables it reads)
+
+_WORLD = World()
+_NOTEBOOKS: dict[Path, dict] = {}  # the notebook being run: its cells run so far, and whether one failed
+_CELLS: dict[Path, int] = {}  # how many cells of each notebook this session selected
+_FIRST: dict[Path, str] = {}  # the first of them
 
 
 def pytest_sessionstart(session):
@@ -21,23 +30,76 @@ def pytest_sessionstart(session):
     localenv.up()
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(session, config, items):
-    """Notebooks run in runbook order, after the other tests: each step uses what the earlier ones left
-    (facts, the deployed stack, the loaded tables), as in a batch run."""
+    """A notebook's cells stay together and in their order, whatever reorders the tests (a notebook is one
+    kernel: its cells are not independent tests). In the default order the notebooks come after the other
+    tests and in runbook order, so each finds the world the one before it left and nothing is redone; under
+    ``--random-order`` they keep the place their first cell was dealt, and ``tests/support/notebook_world``
+    brings about what each one needs."""
     from productizar.run.registry import STEPS
 
-    order = {name: i for i, name in enumerate(STEPS)}
-    items.sort(key=lambda item: (1, order.get(item.path.stem, len(STEPS))) if item.path.suffix == ".ipynb" else (0, 0))
+    if not _shuffled(config):
+        order = {name: i for i, name in enumerate(STEPS)}
+        items.sort(key=lambda item: (1, order.get(item.path.stem, len(STEPS))) if _is_cell(item) else (0, 0))
+    place: dict[Path, int] = {}
+    keys = {}
+    for i, item in enumerate(items):
+        if _is_cell(item):
+            keys[item.nodeid] = (place.setdefault(item.path, i), _cell_index(item))
+        else:
+            keys[item.nodeid] = (i, 0)
+    items.sort(key=lambda item: keys[item.nodeid])
+    _CELLS.clear()
+    _FIRST.clear()
+    for item in items:
+        if _is_cell(item):
+            _CELLS[item.path] = _CELLS.get(item.path, 0) + 1
+            _FIRST.setdefault(item.path, item.nodeid)
+
+
+def _shuffled(config) -> bool:
+    """Whether pytest-random-order (``--random-order``, ``-p random_order``) deals the tests this session."""
+    if not config.pluginmanager.hasplugin("random_order"):
+        return False
+    from random_order.config import Config
+
+    return bool(Config(config).is_enabled)
+
+
+def _is_cell(item) -> bool:
+    return item.path.suffix == ".ipynb"
+
+
+def _cell_index(item) -> int:
+    return int(item.name.rsplit(" ", 1)[-1])
 
 
 def pytest_runtest_setup(item):
-    """The notebook batch starts from an empty AWS, as it did when the golden outputs were recorded."""
-    from productizar.run.registry import STEPS
+    """Before a notebook's first cell, the world it was recorded on: its upstream steps run, from an empty
+    AWS when what is there would change what it sees (``tests/support/notebook_world``)."""
+    if _is_cell(item) and _FIRST.get(item.path) == item.nodeid:
+        _NOTEBOOKS[item.path] = {"cells": 0, "failed": False}
+        _WORLD.prepare(item.path.stem)
 
-    if item.path.suffix == ".ipynb" and item.path.stem == STEPS[0] and item.name.endswith("Cell 0"):
-        from productizar.local import embedded as localenv
 
-        localenv.reset()
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Each cell's outcome, for whether its notebook ran whole."""
+    outcome = yield
+    report = outcome.get_result()
+    ran = _NOTEBOOKS.get(item.path) if _is_cell(item) else None
+    if ran is not None:
+        ran["failed"] = ran["failed"] or report.failed
+        ran["cells"] += report.when == "call" and report.passed
+
+
+def pytest_runtest_teardown(item, nextitem):
+    """After a notebook's last cell: the world holds its step when every one of its cells ran and passed."""
+    if _is_cell(item) and (nextitem is None or nextitem.path != item.path) and item.path in _NOTEBOOKS:
+        ran = _NOTEBOOKS.pop(item.path)
+        whole = not ran["failed"] and ran["cells"] == _CELLS[item.path]
+        _WORLD.finished(item.path.stem, whole)
 
 
 def pytest_sessionfinish(session, exitstatus):
