@@ -29,7 +29,12 @@ def clients(service):
 
 @pytest.fixture(scope="module")
 def loaded(small_zone):
-    """A fresh stack for the score table only, loaded from the small results zone."""
+    """A fresh stack for the score table only, loaded from the small results zone; never changed by a test
+    (the one that breaks a table gets its own), so the tests pass in any order."""
+    return deploy_and_load(small_zone)
+
+
+def deploy_and_load(small_zone):
     data = pyyaml.safe_load((ROOT / "parameters" / "hu" / "demo.yaml").read_text())
     suffix = uuid.uuid4().hex[:6]
     data["api"] = {"name": f"VerificaPrueba{suffix.capitalize()}", "slug": f"verifica-prueba-{suffix}"}
@@ -75,8 +80,8 @@ def test_a_faithful_load_passes(loaded, small_zone):
     assert {c.status for c in checks.values()} <= {"pass", "not_checkable"}
 
 
-def test_missing_item_changed_attribute_missing_tag_and_pitr(loaded, small_zone):
-    hu, counts = loaded
+def test_missing_item_changed_attribute_missing_tag_and_pitr(small_zone):
+    hu, counts = deploy_and_load(small_zone)  # its own: it deletes, changes and untags
     table = hu.tables[0].names.dynamo_table
     ddb = clients("dynamodb")
     items = ddb.scan(TableName=table, Limit=2)["Items"]
