@@ -12,18 +12,28 @@ writers must come after every writer already there. Otherwise AWS is reset, the 
 the upstream steps run again, headless, through the runner (as ``productizar run --steps`` would).
 
 ``consecutivo`` counts as a reader: nbval runs it without confirmation, a dry run that writes nothing.
+
+Other tests share the session's embedded default. What the notebooks see of it (the demo's stack and tables:
+their status, creation and item counts) is observed after each notebook; a notebook that finds it changed
+does not trust the world and starts from an empty AWS.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from productizar.core import paths
+from botocore.exceptions import ClientError
+
+from productizar.cloud import aws
+from productizar.core import naming, paths
+from productizar.core.environments import get_environment
 from productizar.core.hu import load_hu
 from productizar.local import embedded
+from productizar.run.endpoints import resolve
 from productizar.run.registry import STEPS, spec
 from productizar.run.runner import Runner
 
@@ -49,12 +59,35 @@ def writes(step: str) -> bool:
     return spec(step).writes_shared and not spec(step).always_confirm
 
 
+def observe() -> str:
+    """What the demo's notebooks see of the shared embedded default, as text to compare: the stack's status
+    and last change, each table's status, creation and item count (not its capacity, which autoscaling
+    moves on its own)."""
+    hu = load_hu(DEMO_HU)
+    env = resolve(get_environment(ENV))
+    cfn, ddb = aws.client(env, "cloudformation"), aws.client(env, "dynamodb")
+    seen: list[object] = []
+    try:
+        stack = cfn.describe_stacks(StackName=naming.stack_name(hu.api.slug))["Stacks"][0]
+        seen.append([stack["StackStatus"], stack.get("LastUpdatedTime") or stack["CreationTime"]])
+    except ClientError:
+        seen.append(None)
+    for table in hu.tables:
+        try:
+            found = ddb.describe_table(TableName=table.names.dynamo_table)["Table"]
+            seen.append([found["TableStatus"], found["CreationDateTime"], found["ItemCount"]])
+        except ClientError:
+            seen.append(None)
+    return json.dumps(seen, default=str)
+
+
 @dataclass
 class World:
     """What the session's embedded default holds, as the steps run into it; ``None``: not known."""
 
     steps: list[str] | None = None
     rebuilt: list[tuple[str, list[str]]] = field(default_factory=list)  # (notebook, steps run for it)
+    seen: str = ""  # what the world looked like when the last notebook left it (``observe``)
 
     def plan(self, step: str) -> tuple[bool, list[str]]:
         """Whether AWS must be reset first, and the steps to run before ``step``'s notebook."""
@@ -71,6 +104,8 @@ class World:
 
     def prepare(self, step: str) -> None:
         """Bring the world to what ``step``'s notebook was recorded on."""
+        if self.steps is not None and observe() != self.seen:  # another test changed it
+            self.steps = None
         reset, run = self.plan(step)
         if reset:
             embedded.reset()
@@ -86,10 +121,12 @@ class World:
             print(f"\n[{step}: ran {', '.join(run)} first]", file=sys.stderr)
         assert self.steps is not None
         self.steps.extend(run)
+        self.seen = observe()
 
     def finished(self, step: str, whole: bool) -> None:
         """The notebook ran: every cell passed (``whole``), or the world is no longer known."""
         if whole and self.steps is not None:
             self.steps.append(step)
+            self.seen = observe()
         else:
             self.steps = None
