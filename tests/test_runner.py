@@ -22,6 +22,13 @@ DEMO = ROOT / "parameters" / "hu" / "demo.yaml"
 PARAMS = 'hu_path = ""\nenv = ""\noutput_dir = ""\nconfirm = ""'
 
 
+@pytest.fixture(autouse=True)
+def own_evidence(tmp_path, monkeypatch):
+    """Each test's runs write their own evidence folder: the session's is the notebooks' (and a test that
+    reads a summary must find only its own runs in it)."""
+    monkeypatch.setenv("PRODUCTIZAR_OUTPUT_ROOT", str(tmp_path / "evidencia"))
+
+
 def notebook(path: Path, *cells: str) -> None:
     nb = new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}

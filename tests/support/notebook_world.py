@@ -13,13 +13,14 @@ the upstream steps run again, headless, through the runner (as ``productizar run
 
 ``consecutivo`` counts as a reader: nbval runs it without confirmation, a dry run that writes nothing.
 
-Other tests share the session's embedded default. What the notebooks see of it (the demo's stack and tables:
-their status, creation and item counts) is observed after each notebook; a notebook that finds it changed
-does not trust the world and starts from an empty AWS.
+Other tests share the session's embedded default and evidence folder. What the notebooks see of them (the
+demo's stack and tables: their status, creation and item counts; the steps' facts) is observed after each
+notebook; a notebook that finds it changed does not trust the world and starts from an empty AWS.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import sys
@@ -60,13 +61,14 @@ def writes(step: str) -> bool:
 
 
 def observe() -> str:
-    """What the demo's notebooks see of the shared embedded default, as text to compare: the stack's status
-    and last change, each table's status, creation and item count (not its capacity, which autoscaling
-    moves on its own)."""
+    """What the demo's notebooks see of the shared embedded default and evidence folder, as text to compare:
+    the stack's status and last change, each table's status, creation and item count (not its capacity,
+    which autoscaling moves on its own), and the steps' facts."""
     hu = load_hu(DEMO_HU)
+    facts = paths.hu_output_dir(hu.id, ENV) / "facts"
+    seen: list[object] = [[f.name, hashlib.sha256(f.read_bytes()).hexdigest()] for f in sorted(facts.glob("*.json"))]
     env = resolve(get_environment(ENV))
     cfn, ddb = aws.client(env, "cloudformation"), aws.client(env, "dynamodb")
-    seen: list[object] = []
     try:
         stack = cfn.describe_stacks(StackName=naming.stack_name(hu.api.slug))["Stacks"][0]
         seen.append([stack["StackStatus"], stack.get("LastUpdatedTime") or stack["CreationTime"]])
