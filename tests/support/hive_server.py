@@ -11,9 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
 import socket
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,13 +46,9 @@ class HiveServer:
         return self.workdir / "thriftserver.log"
 
     def stop(self) -> None:
-        """End the server's process group: politely, then for good after 30 s."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.pid, signal.SIGTERM)
-            deadline = time.monotonic() + 30
-            while loopback.runs(self.pid, MARKER) and time.monotonic() < deadline:
-                time.sleep(0.2)
-            os.killpg(self.pid, signal.SIGKILL)
+        """End the server's process group as the tool ends its own servers (SIGTERM, then SIGKILL after 30 s),
+        and reap it: it is this process's child."""
+        loopback.stop(self.pid, MARKER, grace_s=30)
         with contextlib.suppress(ChildProcessError):
             os.waitpid(self.pid, 0)
 
