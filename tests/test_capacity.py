@@ -113,6 +113,25 @@ def test_target_tracking_scales_up_after_two_minutes_above_target_and_down_after
     assert seen[-1] == 10  # back at the minimum, never below
 
 
+def test_loads_at_warmed_capacity_given_back_in_their_minute_never_raise_the_table():
+    """Target tracking weighs what a minute consumed against the capacity the table had in that minute: two
+    loads a minute apart, each warmed to 8,000 WCU and given back to 1 WCU as it ends, used a fraction of what
+    they had and raise nothing (read against the 1 WCU they were given back to, they looked 33 times over the
+    target two minutes running, and the table rose to 56 WCU: the any-HU run failed its capacity check so)."""
+    given_back = {WRITE: Scaling(1, 8000, 0.6)}
+    m = TableMeter(RULES, now=0.0)
+    seen = []
+    for second in range(0, 400):
+        if second in (10, 70):  # warmed: the target's minimum and the table raised at once, then 2,000 items
+            m.settle(provisioned(8000, scaling={WRITE: Scaling(8000, 8000, 0.6)}), float(second))
+            for i in range(2000):
+                now = second + i / 4000
+                m.settle(provisioned(8000, scaling={WRITE: Scaling(8000, 8000, 0.6)}), now)
+                assert m.admit_write(1, i, now)
+        seen.append(m.settle(provisioned(1, scaling=given_back), second + 0.6).get(WRITE, 1))
+    assert set(seen) == {1}
+
+
 def test_a_scalable_targets_minimum_applies_at_once():
     m = TableMeter(RULES, now=0.0)
     assert m.settle(provisioned(1, scaling={WRITE: Scaling(800, 8000, 0.6)}), 0.0) == {WRITE: 800}

@@ -5,7 +5,10 @@ Per table and dimension (write, read): a token bucket refilled at the provisione
 beyond the per-partition limit); on-demand tables up to their warm throughput or double their recent peak,
 within the table quota; and target tracking from the table's scalable targets and policies, read from
 CloudWatch-like datapoints: up after ``scale_up_delay_s`` above the target, to consumed / target; down after
-``scale_down_delay_s`` well below it. Pure: the caller gives the time and the table's settings.
+``scale_down_delay_s`` well below it. A minute's consumption is weighed against the capacity the table had in
+that minute (its time average), not the capacity at the moment the minute is read: a load warmed to 8,000
+WCU and given back to 1 WCU as it ends used a fraction of what it had. Pure: the caller gives the time and
+the table's settings.
 """
 
 from __future__ import annotations
@@ -71,6 +74,9 @@ class Dimension:
     below: int = 0
     consumed_total: float = 0.0
     throttled_requests: int = 0
+    held: float = 0.0  # the provisioned capacity since ``held_since`` (the last settle)
+    held_since: float = 0.0
+    capacity_s: float = 0.0  # capacity-seconds held in the current period up to ``held_since``
 
 
 class TableMeter:
@@ -78,7 +84,7 @@ class TableMeter:
 
     def __init__(self, rules: CapacityRules, now: float):
         self.rules = rules
-        self.dims = {d: Dimension(Bucket(0.0, 0.0, 0.0, now), period_start=now) for d in (WRITE, READ)}
+        self.dims = {d: Dimension(Bucket(0.0, 0.0, 0.0, now), period_start=now, held_since=now) for d in (WRITE, READ)}
         self.capacity = {WRITE: 0.0, READ: 0.0}
         self.settings: Settings | None = None
 
@@ -109,6 +115,8 @@ class TableMeter:
         effective = Settings(s.on_demand, s.provisioned | changes, s.warm, s.scaling)
         self.settings = effective
         for dim in (WRITE, READ):
+            self.dims[dim].held = effective.provisioned.get(dim, 0.0)
+        for dim in (WRITE, READ):
             limit = self._limit(dim, effective)
             burst = 1.0 if effective.on_demand else max(1.0, self.rules.real_s(self.rules.burst_s))
             bucket = self.dims[dim].bucket
@@ -123,27 +131,34 @@ class TableMeter:
 
     def _close_periods(self, dim: str, s: Settings, now: float, changes: dict[str, float]) -> None:
         """One datapoint per elapsed metric period (the first holds what was consumed, later ones are idle),
-        each read by target tracking's alarms as CloudWatch would."""
+        each read by target tracking's alarms as CloudWatch would, against the period's average capacity."""
         d, r = self.dims[dim], self.rules
         period = r.real_s(r.metric_period_s)
         elapsed = math.floor((now - d.period_start) / period)
         for i in range(min(elapsed, MAX_PERIODS_AT_ONCE)):
-            self._datapoint(dim, d.consumed / period if i == 0 else 0.0, s, changes)
-            d.consumed, d.period_start = 0.0, d.period_start + period
+            end = d.period_start + period
+            average = (d.capacity_s + d.held * (end - d.held_since)) / period
+            self._datapoint(dim, d.consumed / period if i == 0 else 0.0, average, s, changes)
+            d.held = changes.get(dim, d.held)
+            d.consumed, d.capacity_s, d.period_start, d.held_since = 0.0, 0.0, end, end
         if elapsed > MAX_PERIODS_AT_ONCE:  # a long idle gap: the same as that many idle datapoints
             idle = elapsed - MAX_PERIODS_AT_ONCE
             d.period_start += idle * period
+            d.held_since = d.period_start
             d.below += idle
-            self._datapoint(dim, 0.0, s, changes)
+            self._datapoint(dim, 0.0, d.held, s, changes)
+            d.held = changes.get(dim, d.held)
+        d.capacity_s += d.held * (now - d.held_since)
+        d.held_since = now
 
-    def _datapoint(self, dim: str, rate: float, s: Settings, changes: dict[str, float]) -> None:
+    def _datapoint(self, dim: str, rate: float, average: float, s: Settings, changes: dict[str, float]) -> None:
         d, r = self.dims[dim], self.rules
         d.points.append(rate)
         scaling = s.scaling.get(dim)
         if s.on_demand or not scaling or scaling.target is None:
             return
         capacity = changes.get(dim, s.provisioned.get(dim, 0.0))
-        utilization = rate / capacity if capacity else 0.0
+        utilization = rate / average if average else 0.0
         d.above = d.above + 1 if utilization > scaling.target else 0
         d.below = d.below + 1 if utilization < scaling.target * (1 - r.scale_down_margin) else 0
         wanted = min(scaling.maximum, max(scaling.minimum, math.ceil(rate / scaling.target)))
