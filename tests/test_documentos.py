@@ -338,7 +338,9 @@ def test_a_failure_midway_keeps_the_previous_set_whole(tmp_path):
     with pytest.raises(InputFileError):
         documentos.produce(step, mapping_path=bad, today=TODAY)
     assert {f.name: f.read_bytes() for f in first.folder.iterdir()} == before
-    assert sorted(p.name for p in step.output_dir.iterdir()) == ["documentos", "facts"]
+    # nothing half-written beside them (.state holds the steps' own bookkeeping: here the swap's lock)
+    assert sorted(p.name for p in step.output_dir.iterdir()) == [".state", "documentos", "facts"]
+    assert [p.name for p in (step.output_dir / ".state").rglob("*")] == ["documentos", "documentos.lock"]
 
 
 # ----------------------------------------------------------------------------------------- rendering

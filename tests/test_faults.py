@@ -6,6 +6,7 @@ Every test here failed on the code before its fix.
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -495,6 +496,40 @@ def test_concurrent_documentos_never_share_a_staging_folder(tmp_path, monkeypatc
         produced = list(pool.map(lambda _: documentos.produce(step), range(8)))
     names = sorted(p.name for p in (first.output_dir / "documentos").iterdir())
     assert names == sorted(p.name for p in produced[0].files.values())
+    assert not [p for p in first.output_dir.iterdir() if p.name.startswith(".documentos")]
+
+
+def test_concurrent_documentos_swap_their_sets_one_at_a_time(tmp_path, monkeypatch):
+    """Each call moves the earlier set aside and its own into place: two calls doing so at once took each
+    other's folder (a rename found nothing to move, or a non-empty folder in the way). A slow rename (a busy
+    disk) makes the overlap certain; every call must still end whole, one after the other."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from productizar.run.step import start
+    from productizar.steps import documentos
+
+    monkeypatch.setenv("PRODUCTIZAR_OUTPUT_ROOT", str(tmp_path / "out"))
+    first, _ = _run(["conteo"])
+    step = start("documentos", str(DEMO), "local", str(first.output_dir))
+    rename, together = Path.rename, threading.Barrier(4, timeout=5)
+
+    def slow_rename(self, target):
+        time.sleep(0.2)
+        return rename(self, target)
+
+    def produce(_):
+        try:
+            together.wait()  # the four calls start their sets at once
+        except threading.BrokenBarrierError:
+            pass
+        return documentos.produce(step)
+
+    monkeypatch.setattr(Path, "rename", slow_rename)
+    with ThreadPoolExecutor(4) as pool:
+        produced = list(pool.map(produce, range(4)))
+    names = sorted(p.name for p in (first.output_dir / "documentos").iterdir())
+    assert len(produced) == 4 and names == sorted(p.name for p in produced[0].files.values())
     assert not [p for p in first.output_dir.iterdir() if p.name.startswith(".documentos")]
 
 

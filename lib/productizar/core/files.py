@@ -3,6 +3,7 @@ that still holds a known secret in any text part (a zip member, an e-mail attach
 
 from __future__ import annotations
 
+import fcntl
 import io
 import json
 import os
@@ -14,6 +15,19 @@ from pathlib import Path
 from typing import Any
 
 from productizar.core.scrub import Scrubber, check_clean, default_scrubber
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the file ``path`` (made if missing) for the block: threads and processes
+    that lock the same file run their blocks one at a time."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 @contextmanager

@@ -12,8 +12,6 @@ of output, within a time limit, and leaves nothing running.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -24,13 +22,14 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from productizar.core import paths
 from productizar.core.errors import ProductizarError
+from productizar.core.files import locked
 from productizar.local import loopback
 
 HEALTH_PATH = "/"  # a delivered API has no agreed health page: any HTTP answer means it is serving
@@ -161,17 +160,6 @@ def _run_limited(argv: list[str], log: Path, timeout_s: float, what: str, **pope
         raise ApiStartFailed(f"{what}: falló (código {code}); {loopback.tail(log)}")
 
 
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def virtualenv(requirements: Path, timeout_s: float = INSTALL_TIMEOUT_S, echo: Callable[[str], None] = print) -> Path:
     """The python of an isolated virtual environment with ``requirements`` installed, built once per
     content of the file (and Python version) and reused after; a failed build is removed whole."""
@@ -179,7 +167,7 @@ def virtualenv(requirements: Path, timeout_s: float = INSTALL_TIMEOUT_S, echo: C
     root = paths.state_dir() / "venvs"
     target = root / key
     python = target / "bin" / "python"
-    with _locked(root / f"{key}.lock"):
+    with locked(root / f"{key}.lock"):
         if (target / ".ready").exists():
             return python
         shutil.rmtree(target, ignore_errors=True)

@@ -22,6 +22,7 @@ import duckdb
 from productizar.core import paths
 from productizar.core.capacity import load_rules
 from productizar.core.errors import LocalNotRunning
+from productizar.core.files import locked
 from productizar.local import api as local_api
 from productizar.local import demo_data, loopback, motoserver
 
@@ -54,16 +55,9 @@ def duckdb_file(variant: str = "local") -> Path:
     return paths.state_dir() / f"results_zone_v{demo_data.VERSION}{suffix}.duckdb"
 
 
-@contextlib.contextmanager
-def _lock() -> Iterator[None]:
+def _lock() -> contextlib.AbstractContextManager[None]:
     """Serialize up/down between processes (two runs starting at once must share one server)."""
-    paths.state_dir().mkdir(parents=True, exist_ok=True)
-    with open(paths.state_dir() / "lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    return locked(paths.state_dir() / "lock")
 
 
 def _read_state() -> LocalState | None:

@@ -23,7 +23,7 @@ import pandas as pd
 
 from productizar.core import naming, paths
 from productizar.core.errors import ProductizarError
-from productizar.core.files import write_text
+from productizar.core.files import locked, write_text
 from productizar.core.hu import HU, hu_file
 from productizar.core.scrub import default_scrubber
 from productizar.paperwork import emails, forms, preview, texts
@@ -236,18 +236,19 @@ def produce(step: Step, mapping_path: Path | None = None, today: date | None = N
         files[PR] = write_text(staging / "pull_request.md", texts.pr_text(hu, infra["template"] if infra else None))
         gates = texts.manual_gates(hu, ahp is not None)
         files[GATES] = write_text(staging / "compuertas_manuales.csv", _csv(gates.reset_index()))
-        # the whole set, or the earlier one untouched
-        old = Path(tempfile.mkdtemp(prefix=".documentos.", suffix=".old", dir=step.output_dir)) / "documentos"
-        if final.exists():
-            final.rename(old)
-        try:
-            staging.rename(final)
-        except OSError:
-            if old.exists():
-                old.rename(final)  # the earlier set back in place
-            raise
-        finally:
-            shutil.rmtree(old.parent, ignore_errors=True)
+        # the whole set, or the earlier one untouched; one call at a time swaps (threads, a notebook, a batch)
+        with locked(step.state_dir / "documentos.lock"):
+            old = Path(tempfile.mkdtemp(prefix=".documentos.", suffix=".old", dir=step.output_dir)) / "documentos"
+            if final.exists():
+                final.rename(old)
+            try:
+                staging.rename(final)
+            except OSError:
+                if old.exists():
+                    old.rename(final)  # the earlier set back in place
+                raise
+            finally:
+                shutil.rmtree(old.parent, ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     moved = {label: final / p.name for label, p in files.items()}
