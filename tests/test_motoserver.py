@@ -106,12 +106,13 @@ def _lost_in_a_round(port: int, table: str) -> int:
 
 
 def test_the_workload_loses_items_on_motos_own_server(tmp_path):
-    """The control: without the lock the same workload does lose items (about one round in two or three
-    shows it; six rounds miss it with a chance near one in a thousand)."""
+    """The control: without the lock the same workload does lose items. Alone, about two rounds in three
+    show it; on a machine busy with another test suite fewer do (measured: none in six rounds once, two in
+    four another time), so it tries up to twelve rounds and stops at the first loss."""
     pid, port = _start(_MOTO_OWN, tmp_path / "moto.log")
     try:
         lost = []
-        for n in range(6):
+        for n in range(12):
             lost.append(_lost_in_a_round(port, f"carrera{n}"))
             if lost[-1]:
                 break
