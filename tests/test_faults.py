@@ -483,26 +483,11 @@ def test_the_embedded_default_is_stopped_by_the_last_run_that_uses_it(tmp_path, 
         embedded.down()
 
 
-def test_concurrent_documentos_never_share_a_staging_folder(tmp_path, monkeypatch):
-    from concurrent.futures import ThreadPoolExecutor
-
-    from productizar.run.step import start
-    from productizar.steps import documentos
-
-    monkeypatch.setenv("PRODUCTIZAR_OUTPUT_ROOT", str(tmp_path / "out"))
-    first, _ = _run(["conteo"])
-    step = start("documentos", str(DEMO), "local", str(first.output_dir))
-    with ThreadPoolExecutor(4) as pool:
-        produced = list(pool.map(lambda _: documentos.produce(step), range(8)))
-    names = sorted(p.name for p in (first.output_dir / "documentos").iterdir())
-    assert names == sorted(p.name for p in produced[0].files.values())
-    assert not [p for p in first.output_dir.iterdir() if p.name.startswith(".documentos")]
-
-
-def test_concurrent_documentos_swap_their_sets_one_at_a_time(tmp_path, monkeypatch):
-    """Each call moves the earlier set aside and its own into place: two calls doing so at once took each
-    other's folder (a rename found nothing to move, or a non-empty folder in the way). A slow rename (a busy
-    disk) makes the overlap certain; every call must still end whole, one after the other."""
+def test_concurrent_documentos_never_share_a_staging_folder_and_swap_one_at_a_time(tmp_path, monkeypatch):
+    """Eight calls on four threads: each stages privately, then moves the earlier set aside and its own into
+    place. Two calls swapping at once took each other's folder (a rename found nothing to move, or a non-empty
+    folder in the way); a slow rename (a busy disk) and four calls starting together make the overlap certain.
+    Every call must end whole, one after the other, and leave no staging behind."""
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
@@ -520,16 +505,16 @@ def test_concurrent_documentos_swap_their_sets_one_at_a_time(tmp_path, monkeypat
 
     def produce(_):
         try:
-            together.wait()  # the four calls start their sets at once
+            together.wait()  # four calls start their sets at once
         except threading.BrokenBarrierError:
             pass
         return documentos.produce(step)
 
     monkeypatch.setattr(Path, "rename", slow_rename)
     with ThreadPoolExecutor(4) as pool:
-        produced = list(pool.map(produce, range(4)))
+        produced = list(pool.map(produce, range(8)))
     names = sorted(p.name for p in (first.output_dir / "documentos").iterdir())
-    assert len(produced) == 4 and names == sorted(p.name for p in produced[0].files.values())
+    assert len(produced) == 8 and names == sorted(p.name for p in produced[0].files.values())
     assert not [p for p in first.output_dir.iterdir() if p.name.startswith(".documentos")]
 
 
