@@ -36,11 +36,13 @@ promotion: $(STAMP) $(CHECKOV)
 	tools/system-deps demo
 	$(BIN)/python tools/promotion.py $(ARGS)
 
-## lint first, then unit tests, notebook regression (nbval) and the end-to-end run
+## lint first, then unit tests, notebook regression (nbval) and the end-to-end run, on $(WORKERS) workers
+# (pytest-xdist; each worker has its own embedded default; the notebooks and the Hive tests stay together)
+WORKERS ?= 2
 test: $(STAMP) $(CHECKOV)
 	tools/system-deps test
 	$(MAKE) --no-print-directory lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup
 
 ## ruff (lint, import order, format) and mypy on lib/, configured in pyproject.toml
 lint: $(STAMP)

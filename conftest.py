@@ -2,7 +2,9 @@
 
 Every test session gets its own embedded default (moto server + DuckDB demo data) and its own evidence
 folder, both in a temporary directory, so tests never touch a developer's running environment or outputs.
-The variables are set before any kernel starts, and notebook kernels inherit them.
+The variables are set before any kernel starts, and notebook kernels inherit them. Under pytest-xdist
+(``make test`` runs two workers) each worker is such a session: this module runs in each worker process,
+and the controller, which runs no test, starts no server.
 """
 
 import os
@@ -27,7 +29,23 @@ _FIRST: dict[Path, str] = {}  # the first of them
 def pytest_sessionstart(session):
     from productizar.local import embedded as localenv
 
-    localenv.up()
+    if not _controller(session.config):
+        localenv.up()
+
+
+def _controller(config) -> bool:
+    """Whether this process only hands tests to pytest-xdist's workers (``-n N``) and runs none itself."""
+    return config.pluginmanager.hasplugin("dsession")
+
+
+def pytest_itemcollected(item):
+    """Tests that share one world run on one worker under ``--dist loadgroup``: the notebooks' cells (a
+    chain of kernels on one embedded default) and the tests of the HiveServer2 (one Spark server a
+    session, not one a worker). Marked as collected, before xdist names the groups."""
+    if _is_cell(item):
+        item.add_marker(pytest.mark.xdist_group("notebooks"))
+    elif "hive_server" in getattr(item, "fixturenames", ()):
+        item.add_marker(pytest.mark.xdist_group("hive"))
 
 
 @pytest.hookimpl(trylast=True)
