@@ -37,12 +37,13 @@ promotion: $(STAMP) $(CHECKOV)
 	$(BIN)/python tools/promotion.py $(ARGS)
 
 ## lint first, then unit tests, notebook regression (nbval) and the end-to-end run, on $(WORKERS) workers
-# (pytest-xdist; each worker has its own embedded default; the notebooks and the Hive tests stay together)
+# (pytest-xdist; each worker has its own embedded default; the notebooks and the Hive tests stay together:
+# tests/support/scheduling.py)
 WORKERS ?= 2
 test: $(STAMP) $(CHECKOV)
 	tools/system-deps test
 	$(MAKE) --no-print-directory lint
-	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -n $(WORKERS)
 
 ## ruff (lint, import order, format) and mypy on lib/, configured in pyproject.toml
 lint: $(STAMP)

@@ -38,14 +38,15 @@ def _controller(config) -> bool:
     return config.pluginmanager.hasplugin("dsession")
 
 
-def pytest_itemcollected(item):
-    """Tests that share one world run on one worker under ``--dist loadgroup``: the notebooks' cells (a
-    chain of kernels on one embedded default) and the tests of the HiveServer2 (one Spark server a
-    session, not one a worker). Marked as collected, before xdist names the groups."""
-    if _is_cell(item):
-        item.add_marker(pytest.mark.xdist_group("notebooks"))
-    elif "hive_server" in getattr(item, "fixturenames", ()):
-        item.add_marker(pytest.mark.xdist_group("hive"))
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Under ``-n N`` the notebooks and the Hive tests each stay on one worker (``tests/support/scheduling``);
+    another ``--dist`` than the default ``load`` is xdist's own."""
+    if config.getvalue("dist") != "load":
+        return None
+    from tests.support.scheduling import SharedWorldScheduling
+
+    return SharedWorldScheduling(config, log)
 
 
 @pytest.hookimpl(trylast=True)
@@ -59,7 +60,14 @@ def pytest_collection_modifyitems(session, config, items):
 
     if not _shuffled(config):
         order = {name: i for i, name in enumerate(STEPS)}
-        items.sort(key=lambda item: (1, order.get(item.path.stem, len(STEPS))) if _is_cell(item) else (0, 0))
+        # on an xdist worker the slowest tests come first among the others, so the last ones dealt are short
+        # and the two workers finish together
+        slow_first = hasattr(config, "workerinput")
+        items.sort(
+            key=lambda item: (
+                (1, order.get(item.path.stem, len(STEPS))) if _is_cell(item) else (0, -int(slow_first and _slow(item)))
+            )
+        )
     place: dict[Path, int] = {}
     keys = {}
     for i, item in enumerate(items):
@@ -83,6 +91,11 @@ def _shuffled(config) -> bool:
     from random_order.config import Config
 
     return bool(Config(config).is_enabled)
+
+
+def _slow(item) -> bool:
+    """Whether a test runs the productizar command end to end or Spark: minutes each, not seconds."""
+    return any(item.get_closest_marker(name) for name in ("e2e", "spark"))
 
 
 def _is_cell(item) -> bool:
