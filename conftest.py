@@ -3,7 +3,7 @@
 Every test session gets its own embedded default (moto server + DuckDB demo data) and its own evidence
 folder, both in a temporary directory, so tests never touch a developer's running environment or outputs.
 The variables are set before any kernel starts, and notebook kernels inherit them. Under pytest-xdist
-(``make test`` runs two workers) each worker is such a session: this module runs in each worker process,
+(``make test WORKERS=2``) each worker is such a session: this module runs in each worker process,
 and the controller, which runs no test, starts no server.
 """
 

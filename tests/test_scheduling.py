@@ -1,4 +1,4 @@
-"""How ``make test`` deals the suite to two pytest-xdist workers (``tests/support/scheduling``): a notebook
+"""How ``make test WORKERS=2`` deals the suite to two pytest-xdist workers (``tests/support/scheduling``): a notebook
 runs whole on one worker, and every Hive test shares one HiveServer2."""
 
 import re

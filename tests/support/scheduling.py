@@ -1,4 +1,4 @@
-"""How ``make test`` deals the suite to its pytest-xdist workers.
+"""How ``make test WORKERS=2`` deals the suite to its pytest-xdist workers.
 
 Each test is its own unit of work, except two groups that share one world and go whole to one worker: every
 notebook cell (the notebooks are a chain of kernels on one embedded default, and a notebook's cells are one
