@@ -1,5 +1,5 @@
-"""How ``make test WORKERS=2`` deals the suite to two pytest-xdist workers (``tests/support/scheduling``): a notebook
-runs whole on one worker, and every Hive test shares one HiveServer2."""
+"""How ``make test WORKERS=2`` deals the suite to two pytest-xdist workers (``tests/support/scheduling``):
+a notebook runs whole on one worker, and every Hive test shares one HiveServer2."""
 
 import re
 import subprocess
@@ -35,9 +35,15 @@ def test_every_cell_is_dealt_with_the_notebooks_and_every_hive_test_with_the_hiv
     assert len(cells) == 99 and len(hive) == 19
     assert {unit(nodeid) for nodeid in cells} == {"notebooks"}
     assert {unit(nodeid) for nodeid in hive} == {"hive"}
-    # the other tests go one at a time, but for a few quick ones whose name says hive (Hive's SQL text)
+    # the other tests go one at a time, but for the quick ones whose name says hive: Hive's SQL text, and this one
     grouped = [nodeid for nodeid in others if unit(nodeid) != nodeid]
-    assert {unit(nodeid) for nodeid in grouped} <= {"hive"} and len(grouped) < 20
+    assert {unit(nodeid) for nodeid in grouped} == {"hive"}
+    assert {nodeid.split("::")[0] for nodeid in grouped} == {
+        "tests/test_conteo.py",
+        "tests/test_hivesql.py",
+        "tests/test_inventory.py",
+        "tests/test_scheduling.py",
+    }
 
 
 def test_two_workers_run_a_notebook_whole_on_one_of_them():
