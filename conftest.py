@@ -60,14 +60,7 @@ def pytest_collection_modifyitems(session, config, items):
 
     if not _shuffled(config):
         order = {name: i for i, name in enumerate(STEPS)}
-        # on an xdist worker the slowest tests come first among the others, so the last ones dealt are short
-        # and the two workers finish together
-        slow_first = hasattr(config, "workerinput")
-        items.sort(
-            key=lambda item: (
-                (1, order.get(item.path.stem, len(STEPS))) if _is_cell(item) else (0, -int(slow_first and _slow(item)))
-            )
-        )
+        items.sort(key=lambda item: (1, order.get(item.path.stem, len(STEPS))) if _is_cell(item) else (0, 0))
     place: dict[Path, int] = {}
     keys = {}
     for i, item in enumerate(items):
@@ -91,11 +84,6 @@ def _shuffled(config) -> bool:
     from random_order.config import Config
 
     return bool(Config(config).is_enabled)
-
-
-def _slow(item) -> bool:
-    """Whether a test runs the productizar command end to end or Spark: minutes each, not seconds."""
-    return any(item.get_closest_marker(name) for name in ("e2e", "spark"))
 
 
 def _is_cell(item) -> bool:
