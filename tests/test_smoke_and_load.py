@@ -215,3 +215,54 @@ def test_a_locust_run_is_bounded_and_reports_percentiles(tables, tmp_path):
 def test_a_local_load_test_refuses_anything_but_loopback(tmp_path):
     with pytest.raises(ProductizarError, match="solo corre contra loopback"):
         loadtest.run_locust(tmp_path, "https://api-qa.example.internal")
+
+
+def test_a_short_run_on_a_slow_api_still_calls_every_endpoint(tmp_path):
+    """Each Locust user calls every endpoint once before its weighted tasks, the n-th user from the n-th
+    endpoint. With weighted random choice alone, an endpoint of weight 10 against two of 5000 got no request in
+    a run this short (about six requests), and its line was missing from the results."""
+    import csv
+    import http.server
+    import threading
+
+    hu = small_hu("lenta")
+    hu = hu.model_copy(
+        update={
+            "tables": [
+                hu.tables[0].model_copy(update={"traffic": hu.tables[0].traffic.model_copy(update={"peak_rps": 1000})}),
+                hu.tables[1].model_copy(update={"traffic": hu.tables[1].traffic.model_copy(update={"peak_rps": 1})}),
+            ]
+        }
+    )
+    assert [round(w * 10) for w in loadtest.query_tps(hu).values()] == [5000, 5000, 10]  # the tasks' weights
+
+    class Slow(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            time.sleep(1)
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        for spec, row in zip(hu.tables, (["D001", "20260131"], ["7"])):
+            with open(tmp_path / loadtest.csv_name(spec), "w", newline="", encoding="utf-8") as fh:
+                csv.writer(fh).writerows([spec.key_names, row])
+        (tmp_path / "locustfile.py").write_text(loadtest.locustfile(hu), encoding="utf-8")
+        host = f"http://127.0.0.1:{server.server_port}"
+        run = loadtest.run_locust(tmp_path, host, users=3, spawn_rate=3, run_time_s=2)
+    finally:
+        server.shutdown()
+    table = loadtest.results(run).set_index("Endpoint")
+    assert table.loc["/prueba-humo/segmento/{id}", "Solicitudes"] >= 1
+    assert set(table.index) == {
+        "/prueba-humo/puntaje/{doc}",
+        "/prueba-humo/puntaje/{doc}/{fecha}",
+        "/prueba-humo/segmento/{id}",
+        "Aggregated",
+    }
