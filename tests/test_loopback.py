@@ -28,6 +28,34 @@ def test_stop_leaves_a_process_that_is_not_the_marked_server_alone():
             proc.kill()
 
 
+def test_stop_returns_when_the_whole_group_has_ended_not_only_its_leader(tmp_path):
+    """A server whose leader ends at once on SIGTERM while its child takes a moment (Django's runserver
+    serves from its autoreloader's child): stop returns only when the child has ended too. Before, it
+    returned when the leader was gone and the child still ran (seen as a test's leftover process)."""
+    ready = tmp_path / "hijo-listo"
+    child = (
+        "import pathlib, signal, sys, time\n"
+        "signal.signal(signal.SIGTERM, lambda *_: (time.sleep(1), sys.exit(0)))\n"
+        f"pathlib.Path({str(ready)!r}).touch()\n"
+        "time.sleep(60)\n"
+    )
+    leader = f"import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', {child!r}]); time.sleep(60)"
+    proc = subprocess.Popen([sys.executable, "-c", leader, "servidor-de-prueba"], start_new_session=True)
+    try:
+        deadline = time.monotonic() + 20
+        while not (ready.exists() and loopback.runs(proc.pid, "servidor-de-prueba")):
+            assert time.monotonic() < deadline, "the child never started"
+            time.sleep(0.01)
+        members = loopback.group_members(proc.pid)
+        assert proc.pid in members and len(members) == 2
+        assert loopback.stop(proc.pid, "servidor-de-prueba")
+        assert loopback.group_members(proc.pid) == []
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+
+
 @dataclass(frozen=True)
 class _State:
     pid: int

@@ -155,18 +155,46 @@ def spawn(
     return None
 
 
+def group_members(pgid: int) -> list[int]:
+    """The live processes of process group ``pgid`` (Linux's /proc; zombies, already ended, are left out)."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if len(fields) > 2 and fields[0] != "Z" and int(fields[2]) == pgid:
+            members.append(int(entry.name))
+    return members
+
+
 def stop(pid: int, marker: str, grace_s: float = 5.0) -> bool:
-    """End the process group of ``pid`` if ``pid`` is still the server marked ``marker``; True if it was."""
+    """End the process group of ``pid`` if ``pid`` is still the server marked ``marker``; True if it was.
+
+    Returns once every process of the group has ended, not only its leader: a server's leader may exit at
+    once and leave a child still serving (Django's runserver serves from its autoreloader's child)."""
     if not runs(pid, marker):
         return False
     try:
         os.killpg(pid, signal.SIGTERM)
-        deadline = time.monotonic() + grace_s
-        while runs(pid, marker):
-            if time.monotonic() > deadline:
-                os.killpg(pid, signal.SIGKILL)
-                break
-            time.sleep(0.05)
     except ProcessLookupError:
-        pass
+        return True
+    deadline = time.monotonic() + grace_s
+    while runs(pid, marker) or group_members(pid):
+        if time.monotonic() > deadline:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            _wait_until(lambda: not group_members(pid), 2.0)  # SIGKILL is not refused, only not instant
+            break
+        time.sleep(0.05)
     return True
+
+
+def _wait_until(done: Callable[[], bool], within_s: float) -> None:
+    deadline = time.monotonic() + within_s
+    while not done() and time.monotonic() < deadline:
+        time.sleep(0.05)
