@@ -127,3 +127,38 @@ def test_concurrent_batch_writes_to_the_same_new_partitions_lose_nothing(tmp_pat
         assert [_lost_in_a_round(port, f"carrera{n}") for n in range(2)] == [0, 0]
     finally:
         assert loopback.stop(pid, "productizar.local.motoserver")
+
+
+def test_dynamodb_calls_skip_motos_service_lookup_and_every_other_call_takes_it():
+    """DynamoDBFirst resolves moto's DynamoDB app once and sends every DynamoDB call there; the rest (S3,
+    CloudFormation, Glue) go through moto's dispatcher, which looks their service up each time."""
+    from productizar.local.motoserver import DynamoDBFirst
+
+    class Dispatcher:
+        def __init__(self):
+            self.looked_up, self.dispatched = 0, []
+
+        def get_application(self, environ):
+            self.looked_up += 1
+            return lambda environ, start_response: [b"dynamodb:" + environ["HTTP_X_AMZ_TARGET"].encode()]
+
+        def __call__(self, environ, start_response):
+            self.dispatched.append(environ["PATH_INFO"])
+            return [b"moto"]
+
+    dispatcher = Dispatcher()
+    app = DynamoDBFirst(dispatcher)
+    calls = [
+        {"HTTP_X_AMZ_TARGET": "DynamoDB_20120810.BatchWriteItem", "PATH_INFO": "/"},
+        {"HTTP_X_AMZ_TARGET": "DynamoDB_20120810.Scan", "PATH_INFO": "/"},
+        {"PATH_INFO": "/bucket/scripts/cargar_dynamo.py"},
+        {"HTTP_X_AMZ_TARGET": "AWSGlue.UpdateJob", "PATH_INFO": "/"},
+    ]
+    answers = [b"".join(app(environ, lambda *_: None)) for environ in calls]
+    assert answers == [
+        b"dynamodb:DynamoDB_20120810.BatchWriteItem",
+        b"dynamodb:DynamoDB_20120810.Scan",
+        b"moto",
+        b"moto",
+    ]
+    assert dispatcher.looked_up == 1 and dispatcher.dispatched == ["/bucket/scripts/cargar_dynamo.py", "/"]

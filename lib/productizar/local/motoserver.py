@@ -17,6 +17,7 @@ Run as ``python -m productizar.local.motoserver -H 127.0.0.1 -p PORT`` (what ``l
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import re
 import signal
@@ -70,6 +71,25 @@ class AccountFromKey:
         return self.app(environ, start_response)
 
 
+class DynamoDBFirst:
+    """WSGI middleware: DynamoDB's calls go straight to moto's DynamoDB app. moto's dispatcher finds a
+    request's service anew each time, listing its own package folder on the way (about 6% of the server's
+    time in a load); DynamoDB's calls say theirs in ``X-Amz-Target``. Every other call takes moto's way."""
+
+    TARGET = "DynamoDB_20120810."
+
+    def __init__(self, dispatcher: Any):
+        self.dispatcher = dispatcher
+        self.dynamodb: Callable[..., Iterable[bytes]] | None = None
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith(self.TARGET):
+            return self.dispatcher(environ, start_response)
+        if self.dynamodb is None:
+            self.dynamodb = self.dispatcher.get_application(environ)
+        return self.dynamodb(environ, start_response)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Parse ``-H/--host`` and ``-p/--port`` and serve moto there until SIGTERM or SIGINT."""
     from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
@@ -84,7 +104,8 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("MOTO_PORT", str(args.port))  # as moto's own launcher: URLs it builds name this port
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: sys.exit(0))
-    moto_app: Callable[..., Iterable[bytes]] = DomainDispatcherApplication(create_backend_app)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line on stderr for each of a load's requests
+    moto_app: Callable[..., Iterable[bytes]] = DynamoDBFirst(DomainDispatcherApplication(create_backend_app))
     if args.capacity_rules:  # DynamoDB's metering in front of moto, which never throttles
         moto_app = Metered(moto_app, load_rules(Path(args.capacity_rules), args.time_scale))
     app = AccountFromKey(Serialized(GlueUpdateJob(moto_app)))
