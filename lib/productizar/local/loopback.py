@@ -182,7 +182,7 @@ def stop(pid: int, marker: str, grace_s: float = 5.0) -> bool:
     except ProcessLookupError:
         return True
     deadline = time.monotonic() + grace_s
-    while runs(pid, marker) or group_members(pid):
+    while group_members(pid):  # the leader too, while it lives
         if time.monotonic() > deadline:
             try:
                 os.killpg(pid, signal.SIGKILL)
