@@ -10,6 +10,8 @@ With ``--capacity-rules`` it also meters DynamoDB as AWS does (``capacity_endpoi
 A request signed with a key that names an account (``productizar-local-<12 digits>``) is served in that
 account (``AccountFromKey``): one server holds several environments apart, each with its own credentials.
 Glue's ``UpdateJob``, which moto's server lacks, is answered on moto's Glue backend (``glue_update``).
+A Scan page starts from each table's key order kept between pages (``scan_order``), not from a sort of the
+whole table for every page as moto does.
 
 Run as ``python -m productizar.local.motoserver -H 127.0.0.1 -p PORT`` (what ``localenv`` starts).
 """
@@ -32,6 +34,7 @@ from productizar.core.capacity import load_rules
 from productizar.core.environments import ACCOUNT_KEY_PREFIX
 from productizar.local.capacity_endpoint import Metered
 from productizar.local.glue_update import GlueUpdateJob
+from productizar.local.scan_order import KeptScanOrder, install
 
 MARKER = "productizar.local.motoserver"  # in the process's command line: how localenv recognises its server
 
@@ -100,6 +103,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("-p", "--port", type=int, required=True)
     parser.add_argument("--capacity-rules", help="meter DynamoDB with the capacity_model of this sizing file")
     parser.add_argument("--time-scale", type=float, help="override the rules' time_scale")
+    parser.add_argument(
+        "--scan-as-moto", action="store_true", help="sort the whole table for every Scan page, as moto does"
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("MOTO_PORT", str(args.port))  # as moto's own launcher: URLs it builds name this port
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -108,7 +114,11 @@ def main(argv: list[str] | None = None) -> None:
     moto_app: Callable[..., Iterable[bytes]] = DynamoDBFirst(DomainDispatcherApplication(create_backend_app))
     if args.capacity_rules:  # DynamoDB's metering in front of moto, which never throttles
         moto_app = Metered(moto_app, load_rules(Path(args.capacity_rules), args.time_scale))
-    app = AccountFromKey(Serialized(GlueUpdateJob(moto_app)))
+    app: Callable[..., Iterable[bytes]] = GlueUpdateJob(moto_app)
+    if not args.scan_as_moto:
+        install()
+        app = KeptScanOrder(app)
+    app = AccountFromKey(Serialized(app))
     # threaded: connections are accepted while a request runs; the lock decides who runs
     run_simple(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
 
