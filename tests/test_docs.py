@@ -27,3 +27,19 @@ def test_the_readme_opens_with_the_two_commands_and_stays_short():
     assert len(lines) <= 200
     for link in re.findall(r"\]\((docs/[^)]+)\)", "\n".join(lines)):
         assert (ROOT / link).is_file(), link
+
+
+def test_no_file_of_the_project_cites_a_path_outside_the_repository():
+    """The facts the code relies on live in ``docs/`` (``docs/backends.md``), not in a folder beside the clone."""
+    import subprocess
+
+    outside = re.compile("(" + r"\.\./|\b" + ")" + "shared/(notes|contracts|seed|hooks)")
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    citing = []
+    for name in tracked.splitlines():
+        try:
+            text = (ROOT / name).read_text(encoding="utf-8")
+        except (UnicodeDecodeError, FileNotFoundError, IsADirectoryError):
+            continue
+        citing += [f"{name}:{n}" for n, line in enumerate(text.splitlines(), 1) if outside.search(line)]
+    assert citing == []

@@ -1,7 +1,7 @@
 """A real HiveServer2-protocol server for tests and benchmarks: Spark's HiveThriftServer2 from pip pyspark.
 
 Started on loopback with a private warehouse and Derby metastore in a work folder, stopped by its process
-group. The flags are the ones ``shared/notes/local-backends.md`` found to matter. It is started the way the
+group. The flags are the ones ``docs/backends.md`` lists as the ones that mattered. It is started the way the
 tool starts its own servers (``local.loopback.spawn``): a port taken before Spark binds it is tried again on
 another, and the server counts as up only when its own process group listens on the port.
 """

@@ -89,8 +89,8 @@ class CapacityRulesError(ProductizarError):
 
 @dataclass(frozen=True)
 class CapacityRules:
-    """How DynamoDB meters throughput (AWS's documentation, ``shared/notes`` and the sizing file say where
-    each figure comes from). ``time_scale`` divides the durations AWS waits (burst retention, metric periods,
+    """How DynamoDB meters throughput (AWS's documentation, ``docs/backends.md`` and the sizing file say
+    where each figure comes from). ``time_scale`` divides the durations AWS waits (burst retention, metric periods,
     scaling delays) so that minutes of behaviour take seconds; it never changes a rate."""
 
     burst_s: float = 300.0

@@ -1,6 +1,6 @@
 """Hive SQL made safe to send, whatever engine answers it.
 
-The team writes and pastes Hive SQL; engines differ in what they accept (``shared/notes/local-backends.md``):
+The team writes and pastes Hive SQL; engines differ in what they accept (``docs/backends.md``, "Hive"):
 real Hive rejects a trailing ``;``, needs ``hive.groupby.position.alias`` for ``GROUP BY 1,2``, and every
 engine names an unaliased ``count(*)`` differently (``_c3``, ``count(1)``, ``count_star()``). ``prepare``
 removes those traps once, for every backend, and leaves a statement that needs no change untouched.

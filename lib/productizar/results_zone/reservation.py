@@ -1,7 +1,7 @@
 """Reserving consecutives in the inventory so that two analysts at once never get the same number.
 
 Hive has no unique constraint and a plain table cannot delete a losing row, so read-max-then-insert gives
-two analysts the same number (``shared/notes/local-backends.md``). The protocol, on every engine:
+two analysts the same number (``docs/backends.md``, "Reserving consecutives"). The protocol, on every engine:
 
 1. claim: ``n = max(last consecutive of the inventory, every claim ever made) + 1``; append a row
    ``(n, token, 'reclamo')`` to an append-only claims table;
