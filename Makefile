@@ -41,14 +41,10 @@ promotion: $(STAMP) $(CHECKOV)
 	$(BIN)/python tools/promotion.py $(ARGS)
 
 ## lint first, then unit tests, notebook regression (nbval) and the end-to-end run
-# WORKERS=2 runs pytest on two pytest-xdist workers, each with its own embedded default (the notebooks and the
-# Hive tests stay together: tests/support/scheduling.py); 0, one process, is the default: two workers were
-# not measured faster on a 2-core machine (docs/testing.md, "Time")
-WORKERS ?= 0
 test: $(STAMP) $(CHECKOV)
 	tools/system-deps test
 	$(MAKE) --no-print-directory lint
-	$(BIN)/python -m pytest -n $(WORKERS)
+	$(BIN)/python -m pytest
 
 ## ruff (lint, import order, format) and mypy on lib/, configured in pyproject.toml
 lint: $(STAMP)

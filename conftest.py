@@ -1,10 +1,11 @@
 """Test session set-up shared by the unit tests and the nbval notebook regression.
 
-Every test session gets its own embedded default (moto server + DuckDB demo data) and its own evidence
-folder, both in a temporary directory, so tests never touch a developer's running environment or outputs.
-The variables are set before any kernel starts, and notebook kernels inherit them. Under pytest-xdist
-(``make test WORKERS=2``) each worker is such a session: this module runs in each worker process,
-and the controller, which runs no test, starts no server.
+Every test session has its own state and evidence folders in a temporary directory, so tests never touch a
+developer's running environment or outputs; the variables are set before any kernel starts, and notebook
+kernels inherit them. The session's embedded default (moto server + DuckDB demo data) is started by the
+first test that asks for it (the ``embedded`` fixture, which marks the tests that use it ``embedded``; a
+notebook's cells, and the ``e2e``, ``spark`` and ``browser`` tests, ask for it too), so the tests that need
+no server (``make check``) start none.
 """
 
 import os
@@ -26,27 +27,33 @@ _CELLS: dict[Path, int] = {}  # how many cells of each notebook this session sel
 _FIRST: dict[Path, str] = {}  # the first of them
 
 
-def pytest_sessionstart(session):
+_SERVED = {"up": False}  # whether this session started its embedded default
+# the markers of tests that use the embedded default without asking for the fixture themselves
+_NEEDS_EMBEDDED = ("e2e", "spark", "browser")
+
+
+def _embedded_up() -> None:
+    if not _SERVED["up"]:
+        from productizar.local import embedded as localenv
+
+        localenv.up()
+        _SERVED["up"] = True
+
+
+@pytest.fixture(scope="session")
+def embedded():
+    """The session's embedded default, up: moto on loopback and the demo's DuckDB files."""
     from productizar.local import embedded as localenv
 
-    if not _controller(session.config):
-        localenv.up()
+    _embedded_up()
+    return localenv.running_state()
 
 
-def _controller(config) -> bool:
-    """Whether this process only hands tests to pytest-xdist's workers (``-n N``) and runs none itself."""
-    return config.pluginmanager.hasplugin("dsession")
-
-
-@pytest.hookimpl(optionalhook=True, tryfirst=True)
-def pytest_xdist_make_scheduler(config, log):
-    """Under ``-n N`` the notebooks and the Hive tests each stay on one worker (``tests/support/scheduling``);
-    another ``--dist`` than the default ``load`` is xdist's own."""
-    if config.getvalue("dist") != "load":
-        return None
-    from tests.support.scheduling import SharedWorldScheduling
-
-    return SharedWorldScheduling(config, log)
+@pytest.fixture(autouse=True)
+def _embedded_for_marked(request):
+    """Tests marked ``e2e``, ``spark`` or ``browser`` run the tool as a person would: on the embedded default."""
+    if any(request.node.get_closest_marker(m) for m in _NEEDS_EMBEDDED):
+        request.getfixturevalue("embedded")
 
 
 @pytest.hookimpl(trylast=True)
@@ -72,6 +79,8 @@ def pytest_collection_modifyitems(session, config, items):
     _CELLS.clear()
     _FIRST.clear()
     for item in items:
+        if "embedded" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.embedded)
         if _is_cell(item):
             _CELLS[item.path] = _CELLS.get(item.path, 0) + 1
             _FIRST.setdefault(item.path, item.nodeid)
@@ -99,6 +108,7 @@ def pytest_runtest_setup(item):
     AWS when what is there would change what it sees (``tests/support/notebook_world``)."""
     if _is_cell(item) and _FIRST.get(item.path) == item.nodeid:
         _NOTEBOOKS[item.path] = {"cells": 0, "failed": False}
+        _embedded_up()
         _WORLD.prepare(item.path.stem)
 
 
@@ -122,7 +132,8 @@ def pytest_runtest_teardown(item, nextitem):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    from productizar.local import embedded as localenv
+    if _SERVED["up"]:
+        from productizar.local import embedded as localenv
 
-    localenv.down()
+        localenv.down()
     shutil.rmtree(_TMP, ignore_errors=True)
