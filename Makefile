@@ -16,7 +16,7 @@ CHECKOV_ENV := .tools/checkov
 CHECKOV := $(CHECKOV_ENV)/bin/checkov
 LINTED := lib tests benchmarks tools jobs conftest.py
 
-.PHONY: demo promotion test lint golden lock clean
+.PHONY: demo promotion test check lint golden lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,12 @@ test: $(STAMP) $(CHECKOV)
 	tools/system-deps test
 	$(MAKE) --no-print-directory lint
 	$(BIN)/python -m pytest
+
+## the loop to run while working: lint, then every test that needs no server, no kernel and no JVM
+FAST := not embedded and not server and not hive and not spark and not e2e and not browser
+check: $(STAMP)
+	$(MAKE) --no-print-directory lint
+	$(BIN)/python -m pytest tests -q -m "$(FAST)"
 
 ## ruff (lint, import order, format) and mypy on lib/, configured in pyproject.toml
 lint: $(STAMP)

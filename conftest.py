@@ -56,6 +56,13 @@ def _embedded_for_marked(request):
         request.getfixturevalue("embedded")
 
 
+def pytest_itemcollected(item):
+    """A test that asks for the embedded default, itself or through a fixture, is marked ``embedded`` before
+    ``-m`` selects (``make check`` leaves those out)."""
+    if "embedded" in getattr(item, "fixturenames", ()):
+        item.add_marker(pytest.mark.embedded)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(session, config, items):
     """A notebook's cells stay together and in their order, whatever reorders the tests (a notebook is one
@@ -79,8 +86,6 @@ def pytest_collection_modifyitems(session, config, items):
     _CELLS.clear()
     _FIRST.clear()
     for item in items:
-        if "embedded" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.embedded)
         if _is_cell(item):
             _CELLS[item.path] = _CELLS.get(item.path, 0) + 1
             _FIRST.setdefault(item.path, item.nodeid)

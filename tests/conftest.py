@@ -59,7 +59,7 @@ def environments_with_hive(hive_server, tmp_path, monkeypatch) -> str:
 
 
 @pytest.fixture(scope="session")
-def small_zone(tmp_path_factory):
+def small_zone(tmp_path_factory, embedded):
     """The demo's score table cut to its first 2,000 rows in key order (with its planted defects)."""
     path = tmp_path_factory.mktemp("zone") / "small.duckdb"
     con = duckdb.connect(str(path))

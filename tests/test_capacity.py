@@ -179,6 +179,7 @@ def items(n, key=lambda i: f"c{i:06d}"):
     return [{"id": {"S": key(i)}, "n": {"N": str(i)}, "texto": {"S": "x" * 100}} for i in range(n)]
 
 
+@pytest.mark.server
 def test_the_endpoint_throttles_a_provisioned_table_and_reports_consumed_capacity(url):
     name = metered.table(url, wcu=10)
     ddb = metered.client(url)
@@ -209,6 +210,7 @@ def test_the_endpoint_throttles_a_provisioned_table_and_reports_consumed_capacit
     assert size > 4096 and scan["ConsumedCapacity"]["CapacityUnits"] == math.ceil(size / 4096) / 2
 
 
+@pytest.mark.server
 def test_the_loader_rides_throttling_to_the_last_item(url, small_zone):
     """Asked for 20 times what the table has, the loader backs off to what it accepts and loses nothing."""
     from tests.test_loader import spec_for
@@ -280,6 +282,7 @@ class Dropping:
             upstream.close()
 
 
+@pytest.mark.server
 def test_a_dropped_connection_is_retried_and_no_item_is_lost(url):
     name = metered.table(url)  # on demand: only the connections fail
     relay = Dropping(url, every=7)
@@ -292,6 +295,7 @@ def test_a_dropped_connection_is_retried_and_no_item_is_lost(url):
     assert metered.count(url, name) == 2000
 
 
+@pytest.mark.server
 def test_a_hot_partition_key_is_held_to_its_ceiling_and_still_lands(url):
     name = metered.table(url)  # on demand, 4,000 WCU at once: only the key's partition limits
     ddb = metered.client(url)
@@ -400,6 +404,7 @@ def wcu(url, name):
     return metered.client(url).describe_table(TableName=name)["Table"]["ProvisionedThroughput"]["WriteCapacityUnits"]
 
 
+@pytest.mark.server
 def test_autoscaling_comes_from_the_stacks_template_and_raises_the_table_during_a_load(tmp_path):
     scale = 30  # a minute of CloudWatch in 2 s (a batch of 25 units must come more often than that)
     with metered.server(tmp_path / "moto.log", scale) as url:
@@ -429,6 +434,7 @@ def test_autoscaling_comes_from_the_stacks_template_and_raises_the_table_during_
         assert 0.75 < measured / predicted < 1.35, (measured, predicted)
 
 
+@pytest.mark.server
 def test_warmed_capacity_is_given_back_when_the_load_fails(url, small_zone, tmp_path):
     from tests.test_loader import spec_for
 
@@ -453,6 +459,7 @@ def test_warmed_capacity_is_given_back_when_the_load_fails(url, small_zone, tmp_
     assert "restituida a 5 WCU y el autoescalado a 5,100" in recorded[0].sentence()
 
 
+@pytest.mark.server
 def test_a_warming_left_by_a_killed_run_is_given_back_by_the_next(url, tmp_path):
     name = metered.table(url, wcu=5)
     ddb, aas = metered.client(url), metered.client(url, "application-autoscaling")

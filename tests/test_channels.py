@@ -231,6 +231,7 @@ def play_pipeline(step: Step, body: str, values: dict[str, str], after_s: float)
     return thread
 
 
+@pytest.mark.usefixtures("embedded")
 def test_a_pipeline_environment_waits_for_the_stack_the_pipeline_deploys_and_verifies_it(pipeline_environment):
     step = pipeline_environment
     plan = infraestructura.prepare(step)
@@ -255,6 +256,7 @@ def test_a_pipeline_environment_waits_for_the_stack_the_pipeline_deploys_and_ver
     assert found and {c.status for c in found} <= {"pass", "not_checkable"}, [c for c in found if c.status == "fail"]
 
 
+@pytest.mark.usefixtures("embedded")
 @pytest.mark.parametrize("pipeline_environment", ["555555555555"], indirect=True)
 def test_a_pipeline_stack_with_other_parameters_fails_and_one_that_never_comes_times_out(pipeline_environment):
     step = pipeline_environment

@@ -70,6 +70,7 @@ def assert_reserved_once(record: dict, zone: ResultsZone, status: str) -> None:
     assert [found.get(p) for p, _ in RESERVED] == [1, 1, 1]
 
 
+@pytest.mark.usefixtures("embedded")
 def test_the_confirmed_reservation_runs_end_to_end_on_duckdb_once(duck_copy):
     env, zone = duck_copy
     before = packages_of(zone)
@@ -79,6 +80,7 @@ def test_the_confirmed_reservation_runs_end_to_end_on_duckdb_once(duck_copy):
     assert packages_of(zone) == before | {p: 1 for p, _ in RESERVED}  # three rows added, nothing else touched
 
 
+@pytest.mark.usefixtures("embedded")
 def test_a_second_confirmed_run_finds_the_reservations_and_inserts_nothing(duck_copy):
     env, zone = duck_copy
     confirmed_run(env)
@@ -94,6 +96,7 @@ def _step(env: str, tmp_path: Path):
     return start("consecutivo", str(DEMO), env, str(tmp_path / "evidencia"), HU_ID)
 
 
+@pytest.mark.usefixtures("embedded")
 def test_the_read_back_reports_a_rival_row_with_the_same_package(duck_copy, tmp_path, monkeypatch):
     env, zone = duck_copy
     step = _step(env, tmp_path)
@@ -116,6 +119,7 @@ def test_the_read_back_reports_a_rival_row_with_the_same_package(duck_copy, tmp_
     assert packages_of(zone)["SQOOPDI1937"] == 2
 
 
+@pytest.mark.usefixtures("embedded")
 def test_the_read_back_reports_an_insert_the_engine_lost(duck_copy, tmp_path, monkeypatch):
     env, zone = duck_copy
     step = _step(env, tmp_path)

@@ -129,6 +129,7 @@ def test_sql_is_hive_with_every_count_aliased_and_no_positional_group_by():
             assert "`" in sql  # Hive identifiers, transpiled for DuckDB only when run there
 
 
+@pytest.mark.usefixtures("embedded")
 def test_observations_say_what_the_load_will_lose(zone):
     counts = profile.count_tables(zone, HU.tables)
     text = conteo.observations(counts).splitlines()

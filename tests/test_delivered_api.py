@@ -93,6 +93,7 @@ def test_table_variables_come_from_the_packages_config_json(tmp_path):
     assert delivered.table_variables(root, TABLES)["TABLA_SCORE"] == "dynamo-alter-ctra-score-delta-api"
 
 
+@pytest.mark.server
 def test_a_sqlite_project_is_migrated_then_served_by_runserver(tmp_path):
     settings = reference_files(DEMO)["api_productizar/settings.py"].replace(
         b"DATABASES: dict = {}",
@@ -128,6 +129,7 @@ def test_requirements_that_do_not_install_fail_with_their_output_and_leave_no_en
     assert running_in(root) == []
 
 
+@pytest.mark.server
 def test_a_project_that_crashes_on_start_fails_with_its_own_error(tmp_path):
     settings = reference_files(DEMO)["api_productizar/settings.py"] + b'\nraise RuntimeError("falta CONFIG_API")\n'
     root = project(tmp_path, **{"api_productizar/settings.py": settings})
@@ -142,6 +144,7 @@ def test_a_project_that_crashes_on_start_fails_with_its_own_error(tmp_path):
     assert running_in(root) == []
 
 
+@pytest.mark.server
 def test_a_project_that_never_answers_is_stopped_at_the_time_limit(tmp_path):
     wsgi = b"import time\ntime.sleep(600)\n"
     dockerfile = (
@@ -153,6 +156,7 @@ def test_a_project_that_never_answers_is_stopped_at_the_time_limit(tmp_path):
     assert running_in(root) == []
 
 
+@pytest.mark.server
 def test_local_api_runs_the_delivered_package_and_stops_it(tmp_path):
     from tests.support.delivered import package
 

@@ -234,6 +234,7 @@ def test_a_word_placeholder_without_a_field_is_an_error(tmp_path):
 # ----------------------------------------------------------------------------------------- the step
 
 
+@pytest.mark.usefixtures("embedded")
 def test_the_demo_produces_every_document_and_the_emails_parse_back(tmp_path):
     step = step_for(tmp_path)
     p = documentos.produce(step, today=TODAY)
@@ -284,6 +285,7 @@ def test_the_demo_produces_every_document_and_the_emails_parse_back(tmp_path):
     assert "Feature HU3575833: Despliegue API Alter Ctra Score Delta" in documentos.text_of(p, "Texto del PR")
 
 
+@pytest.mark.usefixtures("embedded")
 def test_without_the_ahp_matrix_the_email_says_so_and_attaches_nothing(tmp_path):
     data = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
     del data["documents"]["ahp_matrix"]
@@ -294,6 +296,7 @@ def test_without_the_ahp_matrix_the_email_says_so_and_attaches_nothing(tmp_path)
     assert list(e2e.iter_attachments()) == [] and "la envío por separado" in e2e.get_body().get_content()
 
 
+@pytest.mark.usefixtures("embedded")
 def test_missing_values_are_one_error_listing_all_and_nothing_is_written(tmp_path):
     data = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
     del data["nfr"]
@@ -327,6 +330,7 @@ def test_without_a_documents_section_the_step_is_skipped_saying_what_to_add(tmp_
     assert not (tmp_path / "evidencia" / "documentos").exists()
 
 
+@pytest.mark.usefixtures("embedded")
 def test_a_failure_midway_keeps_the_previous_set_whole(tmp_path):
     step = step_for(tmp_path)
     first = documentos.produce(step, today=TODAY)
@@ -346,6 +350,7 @@ def test_a_failure_midway_keeps_the_previous_set_whole(tmp_path):
 # ----------------------------------------------------------------------------------------- rendering
 
 
+@pytest.mark.usefixtures("embedded")
 def test_libreoffice_renders_the_filled_forms_and_the_page_names_the_api(tmp_path):
     preview.tools()  # LibreOffice and poppler are part of the test set-up (.ci/run installs them)
     p = documentos.render_previews(documentos.produce(step_for(tmp_path), today=TODAY))

@@ -101,6 +101,7 @@ def report_of(lines):
     return json.loads((paths.output_root() / f"HU{DEMO.id}" / "drift" / "drift.json").read_text())
 
 
+@pytest.mark.usefixtures("embedded")
 def test_environments_deployed_alike_differ_only_where_expected(rehearsal):
     lines: list[str] = []
     assert drift.run(str(DEMO_PATH), ",".join(ENVS), echo=lines.append) == 0
@@ -118,6 +119,7 @@ def test_environments_deployed_alike_differ_only_where_expected(rehearsal):
     assert "detección de deriva de CloudFormation en local-dev: no disponible en este endpoint" in lines[-2]
 
 
+@pytest.mark.usefixtures("embedded")
 def test_planted_differences_are_drift_and_prds_larger_capacity_is_expected(rehearsal):
     table = SCORE.names.dynamo_table
     qa, prd = clients("local-qa"), clients("local-prd")
@@ -174,6 +176,7 @@ def test_planted_differences_are_drift_and_prds_larger_capacity_is_expected(rehe
     prd("application-autoscaling").register_scalable_target(**reads(table), MinCapacity=READ, MaxCapacity=50)
 
 
+@pytest.mark.usefixtures("embedded")
 def test_an_environment_with_nothing_deployed_is_reported_as_such(rehearsal):
     lines: list[str] = []
     assert drift.run(str(DEMO_PATH), "local-dev,local", echo=lines.append) == 0

@@ -62,6 +62,7 @@ qa:
     assert "prd: required environment is missing" in text
 
 
+@pytest.mark.usefixtures("embedded")
 def test_child_processes_get_placeholder_credentials_only_for_the_embedded_endpoint():
     from productizar.cloud import aws
     from productizar.core.environments import get_environment

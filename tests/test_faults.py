@@ -244,6 +244,7 @@ def test_a_key_column_the_table_lacks_names_the_hu_field_on_hive(hive_zone):
 # ------------------------------------------------------------------------------------------- loads
 
 
+@pytest.mark.usefixtures("embedded")
 def test_a_load_resumed_into_a_recreated_table_writes_every_item(small_zone, tmp_path):
     """Killed after some chunks, the table recreated (a stack rolled back and deployed again): the checkpoint
     belongs to the old table instance, so the load starts over and the table gets every item."""
@@ -293,6 +294,7 @@ def test_a_load_resumed_into_a_recreated_table_writes_every_item(small_zone, tmp
     assert after.items_written == 1995 and count_items(name) == 1995
 
 
+@pytest.mark.usefixtures("embedded")
 def test_an_item_over_400_kb_is_refused_by_name_and_the_load_goes_on(tmp_path):
     import uuid
 
@@ -348,6 +350,7 @@ def _run(steps, notebooks=None, **kw):
     return runner.run(), lines
 
 
+@pytest.mark.usefixtures("embedded")
 def test_a_dead_kernel_is_a_recorded_failure_and_the_step_runs_again(tmp_path, monkeypatch):
     import json
 
@@ -375,6 +378,7 @@ def test_a_dead_kernel_is_a_recorded_failure_and_the_step_runs_again(tmp_path, m
     assert json.loads((out / "facts" / "dimensionamiento.json").read_text())["write_plans"]
 
 
+@pytest.mark.usefixtures("embedded")
 def test_a_write_error_of_the_evidence_is_a_recorded_failure(tmp_path, monkeypatch):
     import json
 
@@ -390,6 +394,7 @@ def test_a_write_error_of_the_evidence_is_a_recorded_failure(tmp_path, monkeypat
     assert not (out / "facts" / "conteo.json").exists()
 
 
+@pytest.mark.usefixtures("embedded")
 def test_a_summary_that_says_ok_without_facts_is_not_up_to_date(tmp_path, monkeypatch):
     monkeypatch.setenv("PRODUCTIZAR_OUTPUT_ROOT", str(tmp_path / "out"))
     first, _ = _run(["conteo"])
@@ -412,6 +417,7 @@ def _wait_for(predicate, timeout=60.0, what="condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+@pytest.mark.usefixtures("embedded")
 def test_a_second_run_of_the_same_hu_is_refused_and_a_killed_run_is_recorded(tmp_path, monkeypatch):
     """Run A (a real process, in a slow conteo) holds the lock: run B is refused naming A. A is killed
     with SIGKILL: its summary says conteo was running, the lock is free, and the next run runs conteo again."""
@@ -458,6 +464,7 @@ def test_a_second_run_of_the_same_hu_is_refused_and_a_killed_run_is_recorded(tmp
     assert again.exit_code == 0 and not any("up to date" in line for line in lines)
 
 
+@pytest.mark.usefixtures("embedded")
 def test_the_embedded_default_is_stopped_by_the_last_run_that_uses_it(tmp_path, monkeypatch):
     from productizar.local import embedded
 
@@ -483,6 +490,7 @@ def test_the_embedded_default_is_stopped_by_the_last_run_that_uses_it(tmp_path, 
         embedded.down()
 
 
+@pytest.mark.usefixtures("embedded")
 def test_concurrent_documentos_never_share_a_staging_folder_and_swap_one_at_a_time(tmp_path, monkeypatch):
     """Eight calls on four threads: each stages privately, then moves the earlier set aside and its own into
     place. Two calls swapping at once took each other's folder (a rename found nothing to move, or a non-empty
@@ -584,6 +592,7 @@ def _hu_with_secrets(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.usefixtures("embedded")
 def test_planted_secrets_reach_no_file_of_the_evidence(tmp_path, monkeypatch):
     """Four secrets in the environment, three of them also typed into HU fields, and an AWS key id: after
     conteo, infraestructura, api and documentos no file of any type holds any of them in any form."""
@@ -616,6 +625,7 @@ def test_planted_secrets_reach_no_file_of_the_evidence(tmp_path, monkeypatch):
     assert "«redactado»" in next(t for w, t in _parts(eml, "correo_monitoreo.eml") if "cuerpo" in w)
 
 
+@pytest.mark.usefixtures("embedded")
 def test_an_attachment_that_holds_a_secret_is_not_written(tmp_path, monkeypatch):
     import openpyxl
 
@@ -697,6 +707,7 @@ def test_a_runner_killed_mid_load_then_a_new_server_loads_every_item(tmp_path, m
     print(f"killed after {killed_at:,} rows; after a new server: {total:,} items of {sum(expected.values()):,}")
 
 
+@pytest.mark.usefixtures("embedded")
 def test_a_summary_that_cannot_be_written_ends_in_a_sentence(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("PRODUCTIZAR_OUTPUT_ROOT", str(tmp_path / "out"))
     first, _ = _run(["conteo"])
@@ -709,6 +720,7 @@ def test_a_summary_that_cannot_be_written_ends_in_a_sentence(tmp_path, monkeypat
     assert "cannot write the evidence in" in err and "Traceback" not in err
 
 
+@pytest.mark.usefixtures("embedded")
 def test_force_discards_what_a_step_kept_and_a_plain_run_keeps_it(tmp_path, monkeypatch):
     from productizar.run.evidence import state_dir
 

@@ -78,6 +78,7 @@ STACK_JOB = {
 }
 
 
+@pytest.mark.usefixtures("embedded")
 def test_the_script_and_package_are_uploaded_and_the_job_points_at_them(clients, tmp_path):
     """UpdateJob runs for real on the embedded endpoint (moto's Glue backend, as AWS documents it: the whole
     definition overwritten) and the job read back afterwards keeps every setting the stack gave it."""
@@ -128,6 +129,7 @@ def test_the_script_and_package_are_uploaded_and_the_job_points_at_them(clients,
     subprocess.run([sys.executable, "-c", probe, str(package)], check=True, cwd=tmp_path)
 
 
+@pytest.mark.usefixtures("embedded")
 def test_the_embedded_update_job_overwrites_the_definition_as_aws_documents(clients):
     """The control for the test above: an UpdateJob that gives back only the role and the command loses
     every other setting, so keeping them is the updater's doing; an unknown job is Glue's own error."""
@@ -149,6 +151,7 @@ def test_the_embedded_update_job_overwrites_the_definition_as_aws_documents(clie
         glue_client.update_job(JobName="no-existe", JobUpdate={"Role": "r", "Command": {"Name": "glueetl"}})
 
 
+@pytest.mark.usefixtures("embedded")
 def test_a_run_is_followed_to_its_end(clients):
     _, glue_client = clients
     hu = hu_with()

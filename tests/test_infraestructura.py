@@ -12,15 +12,14 @@ from productizar.core import naming
 from productizar.core.environments import get_environment
 from productizar.core.errors import ProductizarError
 from productizar.core.hu import HU, load_hu
-from productizar.run.endpoints import resolve
 from productizar.run.registry import spec
 from productizar.run.step import Step
 from productizar.steps import infraestructura
+from tests.support.dynamo import local
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_PATH = ROOT / "parameters" / "hu" / "demo.yaml"
 DEMO = load_hu(DEMO_PATH)
-LOCAL = resolve(get_environment("local"))
 
 
 def unique_hu(**api) -> HU:
@@ -33,8 +32,8 @@ def unique_hu(**api) -> HU:
     return HU.model_validate(data)
 
 
-def clients(env=LOCAL):
-    return lambda service: aws.client(env, service)
+def clients(env=None):
+    return lambda service: aws.client(env or local(), service)
 
 
 # ------------------------------------------------------------------------------------------------ scans
@@ -83,23 +82,24 @@ def deploy(hu: HU):
     text = template.patch(template.new_api_template(hu), hu).text
     lines: list[str] = []
     result = stack.deploy(
-        aws.client(LOCAL, "cloudformation"),
+        aws.client(local(), "cloudformation"),
         naming.stack_name(hu.api.slug),
         text,
-        stack.parameters(hu, "local", LOCAL),
+        stack.parameters(hu, "local", local()),
         poll_s=0.2,
         progress=lines.append,
     )
     return result, lines
 
 
+@pytest.mark.usefixtures("embedded")
 def test_deploy_on_moto_and_every_check_passes_or_is_a_known_gap():
     hu = unique_hu()
     result, lines = deploy(hu)
     assert result.action == "created" and result.status == "CREATE_COMPLETE"
     assert f"{naming.stack_name(hu.api.slug)}: CREATE_COMPLETE" in lines  # moto reports stack events only
     assert set(result.resources["Tipo"]) >= {"AWS::DynamoDB::Table", "AWS::KMS::Key", "AWS::IAM::Policy"}
-    checks = inspection.inspect(hu, LOCAL, clients(), template.glue_settings(hu))
+    checks = inspection.inspect(hu, local(), clients(), template.glue_settings(hu))
     by_status = {s: [c for c in checks if c.status == s] for s in ("pass", "fail", "not_checkable")}
     assert by_status["fail"] == []
     assert {c.check for c in by_status["pass"]} >= {
@@ -126,17 +126,18 @@ def test_deploy_on_moto_and_every_check_passes_or_is_a_known_gap():
     assert again.action in {"updated", "unchanged"}
 
 
+@pytest.mark.usefixtures("embedded")
 def test_checks_catch_a_removed_tag_and_what_an_environment_without_gaps_lacks():
     hu = unique_hu()
     deploy(hu)
-    ddb = aws.client(LOCAL, "dynamodb")
+    ddb = aws.client(local(), "dynamodb")
     first = hu.tables[0].names.dynamo_table
     arn = ddb.describe_table(TableName=first)["Table"]["TableArn"]
     ddb.untag_resource(ResourceArn=arn, TagKeys=["bancolombia:bkdiario"])
     ddb.update_continuous_backups(
         TableName=first, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
     )
-    strict = LOCAL.model_copy(update={"known_gaps": []})  # as against real AWS: a missing property fails
+    strict = local().model_copy(update={"known_gaps": []})  # as against real AWS: a missing property fails
     checks = {(c.table, c.key): c for c in inspection.inspect(hu, strict, clients(), template.glue_settings(hu))}
     assert checks[(first, "tags")].status == "fail"
     assert "bancolombia:bkdiario" in checks[(first, "tags")].found
@@ -149,10 +150,11 @@ def test_checks_catch_a_removed_tag_and_what_an_environment_without_gaps_lacks()
     assert f"{second}: cifrado SSE con KMS (se esperaba" in str(failed.value)  # what to look at, not only where
 
 
+@pytest.mark.usefixtures("embedded")
 def test_a_failing_stack_is_reported_with_its_resource_and_reason():
     hu = unique_hu()
     taken = hu.tables[0].names.dynamo_table
-    aws.client(LOCAL, "dynamodb").create_table(
+    aws.client(local(), "dynamodb").create_table(
         TableName=taken,
         KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
@@ -196,8 +198,9 @@ def test_qa_without_confirmation_stops_after_the_scan(tmp_path):
 # -------------------------------------------------------------------------------------------- companions
 
 
+@pytest.mark.usefixtures("embedded")
 def test_first_deployment_runs_only_dev_and_the_files_land_as_in_the_repository(tmp_path):
-    step = Step(spec("infraestructura"), DEMO, DEMO_PATH, "local", LOCAL, tmp_path, "")
+    step = Step(spec("infraestructura"), DEMO, DEMO_PATH, "local", local(), tmp_path, "")
     plan = infraestructura.prepare(step)
     folder = tmp_path / "infraestructura" / "AlterCtraScoreDelta"
     assert (
@@ -234,6 +237,7 @@ def test_first_deployment_runs_only_dev_and_the_files_land_as_in_the_repository(
     assert names["Pipeline (carpeta)"] == "\\Cloud_nu0044001_productizar\\AlterCtraScoreDelta"
 
 
+@pytest.mark.usefixtures("embedded")
 def test_an_existing_api_keeps_qa_and_prd_on(tmp_path):
     hu_file = tmp_path / "hu.yaml"
     data = pyyaml.safe_load(DEMO_PATH.read_text())
@@ -242,7 +246,7 @@ def test_an_existing_api_keeps_qa_and_prd_on(tmp_path):
     data["infrastructure"] = {"template": "template.yaml"}
     hu_file.write_text(pyyaml.safe_dump(data, allow_unicode=True))
     hu = load_hu(hu_file)
-    plan = infraestructura.prepare(Step(spec("infraestructura"), hu, hu_file, "local", LOCAL, tmp_path / "out", ""))
+    plan = infraestructura.prepare(Step(spec("infraestructura"), hu, hu_file, "local", local(), tmp_path / "out", ""))
     assert plan.pipeline.tags() == "#DEV #QA #PRD"
     assert sorted(plan.patch.not_in_hu) == ["DynamoAlterCtraHistoricoapi", "Dynamoalterctraalertasapi"]
     assert "no se borran" in infraestructura.summary(plan)

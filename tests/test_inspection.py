@@ -12,20 +12,20 @@ import yaml as pyyaml
 from productizar.cloud import aws
 from productizar.cloud.inspection import Checker
 from productizar.core import naming
-from productizar.core.environments import get_environment
 from productizar.core.hu import HU
-from productizar.run.endpoints import resolve
+from tests.support.dynamo import strict
 from tests.support.runbook import RUNBOOK_TAGS
 
+pytestmark = pytest.mark.usefixtures("embedded")
+
 ROOT = Path(__file__).resolve().parents[1]
-STRICT = resolve(get_environment("local")).model_copy(update={"known_gaps": []})  # as against real AWS
 GLUE = {"NumberOfWorkers": 4, "MaxConcurrentRuns": 3}
 KEYS = ["exists", "keys", "billing_mode", "sse", "pitr", "tags", "initial_capacity"]
 KEYS += ["read_autoscaling", "read_policy", "write_autoscaling", "write_policy"]
 
 
 def clients(service):
-    return aws.client(STRICT, service)
+    return aws.client(strict(), service)
 
 
 def one_table_hu() -> HU:
@@ -104,7 +104,7 @@ def deploy(hu: HU, **wrong) -> None:
 
 
 def checks_of(hu: HU) -> dict[str, str]:
-    checker = Checker(STRICT, clients)
+    checker = Checker(strict(), clients)
     checker.table(hu, hu.tables[0])
     checker.glue_job(hu, GLUE)
     return {c.key: c.status.value for c in checker.results}

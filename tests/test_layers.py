@@ -92,6 +92,7 @@ def test_every_notebook_starts_then_only_calls_its_step_module(name):
     assert cells[-1] == f"print(paso.record({name}.facts(" + cells[-1].split(".facts(", 1)[1]
 
 
+@pytest.mark.usefixtures("embedded")
 def test_a_step_reads_only_the_facts_it_declares(tmp_path):
     assert spec("verificacion").upstream == ("conteo", "infraestructura", "carga")
     step = start("verificacion", str(DEMO), "local", str(tmp_path))
@@ -101,6 +102,7 @@ def test_a_step_reads_only_the_facts_it_declares(tmp_path):
         step.facts_of("conteo")  # declared, but it has not run in this folder
 
 
+@pytest.mark.usefixtures("embedded")
 def test_only_a_step_declared_to_write_asks_for_the_write_mode(tmp_path):
     assert start("carga", str(DEMO), "local", str(tmp_path)).write_mode.apply
     assert start("consecutivo", str(DEMO), "local", str(tmp_path)).write_mode.dry_run  # confirmed everywhere
@@ -109,6 +111,7 @@ def test_only_a_step_declared_to_write_asks_for_the_write_mode(tmp_path):
         _ = conteo.write_mode
 
 
+@pytest.mark.usefixtures("embedded")
 def test_a_started_step_sees_the_embedded_default_resolved(tmp_path):
     from productizar.local import embedded
 

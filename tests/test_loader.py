@@ -44,6 +44,7 @@ def scan_all(table: str) -> list[dict]:
             return sorted(items, key=lambda i: sorted((k, str(v)) for k, v in i.items()))
 
 
+@pytest.mark.usefixtures("embedded")
 def test_values_arrive_exactly():
     spec = TableSpec(source="r.t", partition_key={"name": "id", "type": "S"}, sort_key={"name": "n", "type": "N"})
     table = create_table(spec)
@@ -59,6 +60,7 @@ def test_values_arrive_exactly():
     assert back == item
 
 
+@pytest.mark.usefixtures("embedded")
 def test_at_most_25_items_a_call():
     with pytest.raises(ValueError, match="25"):
         BatchWriter(client(), "x", Controller(None)).write([{"k": {"S": str(i)}} for i in range(BATCH + 1)])
@@ -89,6 +91,7 @@ class Flaky:
         return self.inner.batch_write_item(RequestItems=RequestItems)
 
 
+@pytest.mark.usefixtures("embedded")
 def test_throttling_and_unprocessed_items_are_retried_and_counted():
     spec = TableSpec(source="r.t", partition_key={"name": "id", "type": "S"})
     table = create_table(spec)
@@ -99,6 +102,7 @@ def test_throttling_and_unprocessed_items_are_retried_and_counted():
     assert writer.counters.items_written == 20 and len(scan_all(table)) == 20
 
 
+@pytest.mark.usefixtures("embedded")
 def test_a_table_that_never_accepts_fails_clearly_after_the_stall_time_not_a_count_of_attempts():
     writer = BatchWriter(Flaky(client(), throttle_first=10**6), "x", Controller(None), stall_s=0.5)
     t0 = time.monotonic()
@@ -126,6 +130,7 @@ def test_a_fixed_ceiling_holds_the_rate():
     assert 800 / 400 - 0.01 <= time.monotonic() - t0 < 30
 
 
+@pytest.mark.usefixtures("embedded")
 def test_load_refuses_bad_keys_keeps_the_last_repeated_row_and_resumes(small_zone, tmp_path):
     first = create_table(DEMO.tables[0])
     spec = spec_for("resultados_riesgos.alter_ctra_score_delta", first)
@@ -169,6 +174,7 @@ def test_checkpoint_of_another_table_is_ignored(tmp_path):
     assert cp.rows_done() == 0  # a finished load starts again from the beginning
 
 
+@pytest.mark.usefixtures("embedded")
 def test_a_key_repeated_across_chunks_keeps_the_later_row(tmp_path):
     import duckdb
 

@@ -14,6 +14,7 @@ from productizar.local import embedded as localenv
 from productizar.run.endpoints import resolve
 
 
+@pytest.mark.usefixtures("embedded")
 def test_second_up_finds_the_running_server():
     first, _ = localenv.up()
     again, started = localenv.up()
@@ -21,6 +22,7 @@ def test_second_up_finds_the_running_server():
     assert again.endpoint.startswith("http://127.0.0.1:")
 
 
+@pytest.mark.usefixtures("embedded")
 def test_local_environment_talks_to_moto_through_its_endpoint():
     ddb = aws.client(resolve(get_environment("local")), "dynamodb")
     assert ddb.meta.endpoint_url == localenv.moto_endpoint()
@@ -36,6 +38,7 @@ def test_local_environment_talks_to_moto_through_its_endpoint():
         ddb.delete_table(TableName="prueba-endpoint")
 
 
+@pytest.mark.usefixtures("embedded")
 def test_up_status_down_in_a_fresh_state_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("PRODUCTIZAR_STATE_DIR", str(tmp_path))
     assert localenv.status()["moto"] == {"running": False}
@@ -98,6 +101,7 @@ def test_demo_data_is_deterministic_and_sized():
     assert len(inventory.columns) == 12
 
 
+@pytest.mark.usefixtures("embedded")
 def test_moto_endpoint_says_what_to_do_when_down(tmp_path, monkeypatch):
     monkeypatch.setenv("PRODUCTIZAR_STATE_DIR", str(tmp_path))
     with pytest.raises(LocalNotRunning, match=r"^El entorno local no está levantado: ejecute `productizar local up`"):

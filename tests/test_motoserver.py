@@ -12,6 +12,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import boto3
+import pytest
 
 from productizar.local import loopback
 from productizar.local.loopback import HOST
@@ -105,6 +106,7 @@ def _lost_in_a_round(port: int, table: str) -> int:
     return len(batches) * 25 - _count(ddb, table)
 
 
+@pytest.mark.server
 def test_the_workload_loses_items_on_motos_own_server(tmp_path):
     """The control: without the lock the same workload does lose items. Alone, about two rounds in three
     show it; on a machine busy with another test suite fewer do (measured: none in six rounds once, two in
@@ -121,6 +123,7 @@ def test_the_workload_loses_items_on_motos_own_server(tmp_path):
         assert loopback.stop(pid, "moto.server")
 
 
+@pytest.mark.server
 def test_concurrent_batch_writes_to_the_same_new_partitions_lose_nothing(tmp_path):
     pid, port = _start(_OURS, tmp_path / "moto.log")
     try:

@@ -1,5 +1,7 @@
 """The world each notebook's test is given: what must run first, and when AWS must be reset before it."""
 
+import pytest
+
 from productizar.run.registry import STEPS
 from tests.support.notebook_world import World, closure
 
@@ -42,6 +44,7 @@ def test_missing_writers_run_only_after_the_writers_already_there():
     assert World(steps=["consecutivo"]).plan("conteo") == (False, [])
 
 
+@pytest.mark.usefixtures("embedded")
 def test_a_notebook_that_did_not_run_whole_leaves_the_world_unknown():
     world = World(steps=["conteo"])
     world.finished("dimensionamiento", whole=False)

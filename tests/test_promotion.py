@@ -122,6 +122,7 @@ def shutil_copy_ahp(folder: Path) -> None:
 # ---------------------------------------------------------------------------------------- real runs
 
 
+@pytest.mark.usefixtures("embedded")
 def test_qa_before_a_green_dev_is_refused_before_anything_is_written(outputs):
     with pytest.raises(PromotionRefused) as refused:
         Runner(DEMO, "local-qa", ["conteo"], confirm=HU_ID, echo=lambda _: None)
@@ -145,6 +146,7 @@ def test_qa_before_a_green_dev_is_refused_before_anything_is_written(outputs):
     assert "conteo" not in str(refused.value).split("where:")[1]
 
 
+@pytest.mark.usefixtures("embedded")
 def test_a_changed_capacity_must_go_through_dev_again(outputs, tmp_path):
     run("local-dev", ["conteo"])
     changed = tmp_path / "hu" / "demo.yaml"
@@ -157,6 +159,7 @@ def test_a_changed_capacity_must_go_through_dev_again(outputs, tmp_path):
     run("local-qa", ["conteo"], hu=changed, confirm=HU_ID)
 
 
+@pytest.mark.usefixtures("embedded")
 def test_prd_waits_for_every_gate_and_a_stale_or_unknown_approval_is_refused(outputs):
     hu, prd = load_hu(DEMO), get_environment("local-prd")
     run("local-dev", ["conteo"])
@@ -203,6 +206,7 @@ def test_prd_waits_for_every_gate_and_a_stale_or_unknown_approval_is_refused(out
     assert "Compuertas manuales" in index and "correo de nuevo" in index
 
 
+@pytest.mark.usefixtures("embedded")
 def test_the_approvals_command_lists_every_gate_as_json(outputs, tmp_path):
     env = dict(os.environ, PRODUCTIZAR_OUTPUT_ROOT=str(outputs))
 
@@ -225,6 +229,7 @@ def test_the_approvals_command_lists_every_gate_as_json(outputs, tmp_path):
     assert "[x] monitoreo: aprobada por Mesa" in cli("approvals", str(DEMO), "--env", "local-prd").stdout
 
 
+@pytest.mark.usefixtures("embedded")
 def test_each_rehearsal_is_its_own_account_on_the_one_embedded_server():
     from productizar.cloud import aws
     from productizar.run.endpoints import resolve

@@ -184,6 +184,7 @@ def _until_contended(one_round, rounds: int = 3) -> None:
     pytest.fail(f"in {rounds} rounds no claim was ever retried: the processes never contended")
 
 
+@pytest.mark.server
 def test_concurrent_reservations_on_duckdb_get_distinct_numbers(tmp_path):
     def one_round(r: int) -> bool:
         path = tmp_path / f"zona{r}.duckdb"

@@ -64,6 +64,7 @@ def test_steps_are_named_and_ordered_as_the_runbook():
         parse_steps("contéo")
 
 
+@pytest.mark.usefixtures("embedded")
 def test_conteo_evidence_summary_and_skip_when_unchanged():
     result, lines = run(["conteo"], force=True)
     assert result.exit_code == 0, lines
@@ -97,6 +98,7 @@ def test_conteo_evidence_summary_and_skip_when_unchanged():
     assert any(" ok (" in line for line in lines)
 
 
+@pytest.mark.usefixtures("embedded")
 def test_a_new_embedded_server_runs_the_steps_again(tmp_path, monkeypatch):
     """What ran against a moto that has since stopped (its stack and tables gone) is not 'up to date'."""
     monkeypatch.setenv("PRODUCTIZAR_STATE_DIR", str(tmp_path / "state"))
@@ -107,6 +109,7 @@ def test_a_new_embedded_server_runs_the_steps_again(tmp_path, monkeypatch):
     assert again.exit_code == 0 and not any("up to date" in line for line in lines)
 
 
+@pytest.mark.usefixtures("embedded")
 def test_a_failing_step_stops_the_batch_and_says_why(tmp_path, capsys):
     nbs = tmp_path / "nbs"
     nbs.mkdir()
@@ -143,6 +146,7 @@ def test_a_failing_step_stops_the_batch_and_says_why(tmp_path, capsys):
     assert errors and errors[0].traceback == ["ProductizarError: faltan precios para us-east-1"]
 
 
+@pytest.mark.usefixtures("embedded")
 def test_planted_secrets_never_reach_the_evidence(tmp_path, monkeypatch, capsys):
     secret_key = "Zq9" + "xW2vB7nK4mP1sT6yR3uE8" + "oA5cD0fG2hJ4kL6nQ8r"  # 40 chars, built at run time
     key_id = "ASIA" + "ZZ7TESTPLANTED" + "42"
@@ -179,6 +183,7 @@ def test_planted_secrets_never_reach_the_evidence(tmp_path, monkeypatch, capsys)
     assert "fallo con" in err and secret_key not in err
 
 
+@pytest.mark.usefixtures("embedded")
 def test_run_with_local_already_up_leaves_it_running():
     before = localenv.running()
     assert before is not None  # the test session's
@@ -226,6 +231,7 @@ def test_cli_runs_the_demo_from_scratch_and_leaves_the_machine_as_it_found_it(tm
     assert state["moto"] == {"running": False} and state["reference_api"] == {"running": False}
 
 
+@pytest.mark.usefixtures("embedded")
 def test_a_step_runs_again_when_a_declared_upstream_changes_and_only_then(tmp_path, monkeypatch):
     """The fingerprint hashes the facts of the steps the registry declares upstream, not every earlier
     step: api declares none, dimensionamiento declares conteo."""

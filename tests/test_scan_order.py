@@ -116,6 +116,7 @@ SCANS = {
 }
 
 
+@pytest.mark.server
 @pytest.mark.parametrize("scan", SCANS.values(), ids=SCANS.keys())
 def test_every_page_is_the_one_motos_own_scan_answers(servers, scan):
     moto_pages, kept_pages = (_pages(ddb, **scan) for ddb in servers)
@@ -123,6 +124,7 @@ def test_every_page_is_the_one_motos_own_scan_answers(servers, scan):
     assert kept_pages == moto_pages
 
 
+@pytest.mark.server
 def test_a_table_changed_between_two_pages_is_scanned_as_moto_scans_it(servers):
     def change(ddb, page):
         """Before each page: a new item after the last one read, the next one deleted, one rewritten."""

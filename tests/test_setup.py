@@ -6,6 +6,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from productizar.dynamo.loader import LoadResult, ProgressPrinter
 from productizar.run import progress
 from productizar.run.runner import Runner
@@ -74,6 +76,7 @@ def test_a_kernel_that_jupyterlab_opened_gets_a_live_bar_and_a_batch_gets_lines(
     bar(r, 1000, True)
 
 
+@pytest.mark.usefixtures("embedded")
 def test_a_batch_never_passes_the_jupyter_session_to_its_kernels(tmp_path, monkeypatch):
     monkeypatch.setenv("JPY_SESSION_NAME", "/somewhere/else.ipynb")  # a run started from inside a kernel
     nbs = tmp_path / "nbs"

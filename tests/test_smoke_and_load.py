@@ -48,7 +48,7 @@ def small_hu(suffix: str) -> HU:
 
 
 @pytest.fixture(scope="module")
-def tables():
+def tables(embedded):
     """Two small tables in the session's moto: one with a sort key, decimals and accents in the values."""
     env = resolve(get_environment("local"))
     client = aws.client(env, "dynamodb")
@@ -99,6 +99,7 @@ def start(hu: HU, tmp_path: Path, patch=None) -> str:
     return localapi.start(hu, path, aws.process_environment(resolve(get_environment("local")))).base_url
 
 
+@pytest.mark.usefixtures("embedded")
 def test_the_reference_api_passes_every_call(tables, tmp_path):
     hu, client = tables
     result = smoke.run(hu, client, smoke.Client(start(hu, tmp_path), 10), per_table=5)
@@ -111,6 +112,7 @@ def test_the_reference_api_passes_every_call(tables, tmp_path):
     assert smoke.facts(result)["verdict"] == "pass"
 
 
+@pytest.mark.usefixtures("embedded")
 def test_an_api_that_returns_a_wrong_attribute_is_caught(tables, tmp_path):
     hu, client = tables
 
@@ -129,6 +131,7 @@ def test_an_api_that_returns_a_wrong_attribute_is_caught(tables, tmp_path):
         smoke_step.verdict(result)
 
 
+@pytest.mark.usefixtures("embedded")
 def test_an_api_that_cannot_reach_its_table_is_caught(tables, tmp_path):
     hu, client = tables
 
@@ -187,6 +190,7 @@ def test_the_key_csvs_and_the_jmeter_plan_cover_every_table(tables, tmp_path):
     assert sum(per_minute) == pytest.approx(40 * 60, abs=0.1)  # the HU's TPS (sum of peaks), per minute
 
 
+@pytest.mark.usefixtures("embedded")
 def test_a_locust_run_is_bounded_and_reports_percentiles(tables, tmp_path):
     hu, client = tables
     base = start(hu, tmp_path)
@@ -217,6 +221,7 @@ def test_a_local_load_test_refuses_anything_but_loopback(tmp_path):
         loadtest.run_locust(tmp_path, "https://api-qa.example.internal")
 
 
+@pytest.mark.server
 def test_a_short_run_on_a_slow_api_still_calls_every_endpoint(tmp_path):
     """Each Locust user calls every endpoint once before its weighted tasks, the n-th user from the n-th
     endpoint. With weighted random choice alone, an endpoint of weight 10 against two of 5000 got no request in

@@ -10,21 +10,20 @@ import yaml as pyyaml
 
 from productizar.cloud import aws, stack, template
 from productizar.core import naming
-from productizar.core.environments import get_environment
 from productizar.core.hu import HU
 from productizar.dynamo import verify, warming
 from productizar.dynamo.loader import load_table
 from productizar.results_zone import profile
-from productizar.run.endpoints import resolve
 from productizar.steps import verificacion
+from tests.support.dynamo import local, strict
+
+pytestmark = pytest.mark.usefixtures("embedded")
 
 ROOT = Path(__file__).resolve().parents[1]
-LOCAL = resolve(get_environment("local"))
-STRICT = LOCAL.model_copy(update={"known_gaps": []})  # as against real AWS
 
 
 def clients(service):
-    return aws.client(LOCAL, service)
+    return aws.client(local(), service)
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +44,7 @@ def deploy_and_load(small_zone):
         clients("cloudformation"),
         naming.stack_name(hu.api.slug),
         text,
-        stack.parameters(hu, "local", LOCAL),
+        stack.parameters(hu, "local", local()),
         poll_s=0.2,
         progress=lambda line: None,
     )
@@ -53,7 +52,7 @@ def deploy_and_load(small_zone):
     journal = warming.Journal(Path(tempfile.mkdtemp()) / "warming")
     name = hu.tables[0].names.dynamo_table
     with warming.warmed(clients("dynamodb"), clients("application-autoscaling"), name, warming.WRITE, 2000, journal):
-        load_table(small_zone, aws.client(LOCAL, "dynamodb", max_attempts=1), hu.tables[0], share=0.5, chunk_rows=500)
+        load_table(small_zone, aws.client(local(), "dynamodb", max_attempts=1), hu.tables[0], share=0.5, chunk_rows=500)
     counts = {c.source: c.expected_items for c in profile.count_tables(small_zone, hu.tables)}
     return hu, counts
 
@@ -65,8 +64,8 @@ def warm_reads(table, size_bytes):
     return warming.warmed(clients("dynamodb"), clients("application-autoscaling"), table, warming.READ, units, journal)
 
 
-def checks_of(hu, zone, counts, env=LOCAL):
-    found = verificacion.check_tables(hu, env, zone, clients, counts, sample_rows=5000, warm=warm_reads)
+def checks_of(hu, zone, counts, env=None):
+    found = verificacion.check_tables(hu, env or local(), zone, clients, counts, sample_rows=5000, warm=warm_reads)
     return {c.key: c for c in found.checks}, found.mismatches
 
 
@@ -95,7 +94,7 @@ def test_missing_item_changed_attribute_missing_tag_and_pitr(small_zone):
     )
     arn = ddb.describe_table(TableName=table)["Table"]["TableArn"]
     ddb.untag_resource(ResourceArn=arn, TagKeys=["bancolombia:cumplimiento"])
-    checks, mismatches = checks_of(hu, small_zone, counts, STRICT)
+    checks, mismatches = checks_of(hu, small_zone, counts, strict())
     assert checks["item_count"].status == "fail" and checks["item_count"].found == "1994"
     assert checks["sample"].status == "fail"
     gone_key = f"{gone['num_documento']['S']} / {gone['fecha_corte']['N']}"
@@ -109,9 +108,9 @@ def test_missing_item_changed_attribute_missing_tag_and_pitr(small_zone):
     ddb.update_continuous_backups(
         TableName=table, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
     )
-    checks, _ = checks_of(hu, small_zone, counts, STRICT)
+    checks, _ = checks_of(hu, small_zone, counts, strict())
     assert checks["pitr"].status == "pass"
-    on_local, _ = checks_of(hu, small_zone, counts, LOCAL)
+    on_local, _ = checks_of(hu, small_zone, counts, local())
     assert on_local["sse"].status == "not_checkable"  # a known gap of the emulator, never a pass
 
 

@@ -1,16 +1,28 @@
-"""The session's moto server as the load tests use it: one client, tables keyed as an HU table, item counts."""
+"""The session's embedded default as the tests use it: the resolved environment, clients, tables keyed as an
+HU table, item counts. Resolved when called, never at import: a module that only imports this starts no
+server (the tests that call it ask for the ``embedded`` fixture)."""
 
 import uuid
 
 from productizar.cloud import aws
-from productizar.core.environments import get_environment
+from productizar.core.environments import Environment, get_environment
 from productizar.core.hu import TableSpec
 from productizar.run.endpoints import resolve
 
 
+def local(name: str = "local") -> Environment:
+    """An embedded environment, resolved against the running server."""
+    return resolve(get_environment(name))
+
+
+def strict() -> Environment:
+    """The embedded default checked as against real AWS: a missing property fails, none is a known gap."""
+    return local().model_copy(update={"known_gaps": []})
+
+
 def client():
     """A DynamoDB client of the embedded endpoint with one attempt: the loader under test does the retrying."""
-    return aws.client(resolve(get_environment("local")), "dynamodb", max_attempts=1)
+    return aws.client(local(), "dynamodb", max_attempts=1)
 
 
 def create_table(spec: TableSpec, name: str | None = None) -> str:
