@@ -47,7 +47,7 @@ test: $(STAMP) $(CHECKOV)
 	$(BIN)/python -m pytest
 
 ## the loop to run while working: lint, then every test that needs no server, no kernel and no JVM
-FAST := not embedded and not server and not hive and not spark and not e2e and not browser
+FAST := not embedded and not server and not scale and not hive and not spark and not e2e and not browser
 check: $(STAMP)
 	$(MAKE) --no-print-directory lint
 	$(BIN)/python -m pytest tests -q -m "$(FAST)"

@@ -48,6 +48,7 @@ def two_hus(outputs: Path, tmp_path: Path) -> None:
     assert Runner(other_hu(tmp_path), "local-dev", ["conteo"], echo=lambda _: None).run().exit_code == 1
 
 
+@pytest.mark.usefixtures("embedded")
 def test_the_board_shows_two_hus_in_different_states_with_headlines_and_dry_runs(outputs, tmp_path):
     two_hus(outputs, tmp_path)
     shown = status(outputs)
@@ -70,6 +71,7 @@ def test_the_board_shows_two_hus_in_different_states_with_headlines_and_dry_runs
     assert (outputs / "index.html").is_file()
 
 
+@pytest.mark.usefixtures("embedded")
 def test_the_index_says_what_changed_since_the_previous_run(outputs, tmp_path):
     hu = tmp_path / "hu" / "demo.yaml"
     hu.parent.mkdir()
@@ -129,3 +131,13 @@ def test_a_writing_step_that_ran_dry_says_simulacion_with_its_reason_in_its_head
     assert line.text.startswith("simulación: comprobaciones: 0 pasan")
     wrote = verificacion.facts(verificacion.Verification([], [], mode=WriteMode(True, "confirmado")))
     assert not Headline.from_fact(wrote["headline"]).dry_run
+
+
+def test_the_regression_hu_is_left_off_the_board(outputs, embedded):
+    """The project's own regression HU runs like any HU, but it is nobody's work: the board leaves it out."""
+    assert Runner(paths.regression_hu(), "local", ["conteo"], echo=lambda _: None).run().exit_code == 0
+    summary = json.loads((paths.hu_output_dir(9000001, "local") / "summary.json").read_text())
+    assert summary["regression"] is True and summary["steps"][0]["status"] == "ok"
+    assert board.collect(outputs) == []
+    shown = status(outputs)
+    assert shown.returncode == 0 and "9000001" not in shown.stdout

@@ -124,8 +124,8 @@ def test_conteo_runs_cell_by_cell_in_jupyterlab(browser, jupyterlab):
         time.sleep(0.5)
     counts = page.locator(".jp-OutputArea-output table").first
     assert "Ítems esperados en Dynamo" in counts.inner_text()
-    assert "resultados_riesgos.alter_ctra_score_delta" in counts.inner_text()
-    assert "99.991" in counts.inner_text()  # the demo's score table, planted defects taken away
+    assert "resultados_riesgos.regresion_score_delta" in counts.inner_text()  # the notebooks' regression HU
+    assert "3.991" in counts.inner_text()  # its score table, planted defects taken away
     assert page.locator('[data-mime-type="application/vnd.jupyter.stderr"]').count() == 0
     assert "Traceback" not in page.locator(".jp-Notebook").inner_text()
     counts.scroll_into_view_if_needed()

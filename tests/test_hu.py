@@ -182,3 +182,28 @@ tables:
     assert any(":21: documents.manager.email:" in p for p in got)
     assert any(":23: documents.contacts[0].phone:" in p for p in got)
     assert len(got) == 4
+
+
+def test_the_regression_hu_keeps_the_demos_shapes_and_its_tables_list_their_columns():
+    """The small HU of the golden notebooks: the demo's three key shapes, columns typed as the demo's DDL,
+    loaded warm, and marked so that the board leaves it out."""
+    regression, demo = (
+        load_hu(ROOT / "parameters" / "hu" / "regresion.yaml"),
+        load_hu(ROOT / "parameters" / "hu" / "demo.yaml"),
+    )
+    assert regression.hu.regression and not demo.hu.regression
+    assert [(t.partition_key, t.sort_key, t.name_style) for t in regression.tables] == [
+        (t.partition_key, t.sort_key, t.name_style) for t in demo.tables
+    ]
+    assert regression.load.warm == "always"
+    assert dict(regression.tables[0].column_types())["score"] == "DECIMAL(9,4)"
+
+
+def test_a_table_that_lists_its_columns_can_key_a_load_test():
+    """A table spec is a dict key (the load test's rates per query): its columns made it unhashable, and
+    ``pruebas`` failed on any HU that listed them (``TypeError: unhashable type: 'list'``)."""
+    from productizar.api.loadtest import query_tps
+
+    hu = load_hu(ROOT / "parameters" / "hu" / "regresion.yaml")
+    assert len({t: t.source for t in hu.tables}) == 3
+    assert sum(query_tps(hu).values()) == pytest.approx(sum(t.traffic.peak_rps for t in hu.tables))

@@ -194,14 +194,16 @@ def test_run_with_local_already_up_leaves_it_running():
 
 
 @pytest.mark.e2e
-def test_cli_runs_the_demo_from_scratch_and_leaves_the_machine_as_it_found_it(tmp_path):
+def test_cli_runs_the_runbook_from_scratch_and_leaves_the_machine_as_it_found_it(tmp_path):
+    """The README's main job on the regression HU (the demo's shapes, small): every step from a stopped
+    embedded default, then nothing left running. The demo's full size is ``tests/test_scale.py``'s."""
     env = dict(os.environ, PRODUCTIZAR_STATE_DIR=str(tmp_path / "state"), PRODUCTIZAR_OUTPUT_ROOT=str(tmp_path / "out"))
-    cmd = [sys.executable, "-m", "productizar", "run", str(DEMO), "--env", "local"]
+    cmd = [sys.executable, "-m", "productizar", "run", str(paths.regression_hu()), "--env", "local"]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "started the embedded default" in proc.stdout and "stopped the embedded default" in proc.stdout
     assert "[ 1/11] conteo           ok" in proc.stdout
-    out = tmp_path / "out" / "HU3575833" / "local"
+    out = tmp_path / "out" / "HU9000001" / "local"
     summary = json.loads((out / "summary.json").read_text())
     assert [(s["name"], s["status"]) for s in summary["steps"]] == [(name, "ok") for name in STEPS]
     assert all((out / f"{name}.html").is_file() for name in STEPS)

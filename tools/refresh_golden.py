@@ -1,4 +1,5 @@
-"""Re-execute the step notebooks on the demo HU (embedded default) and keep their outputs as nbval golden.
+"""Re-execute the step notebooks on the regression HU (embedded default), their parameters cell's default,
+and keep their outputs as nbval golden.
 
 Run it after changing a notebook or what it shows (``make golden``), then review the diff of the outputs
 like code: nbval fails when a fresh run differs from what is committed. The notebooks run in runbook

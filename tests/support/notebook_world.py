@@ -14,7 +14,7 @@ the upstream steps run again, headless, through the runner (as ``productizar run
 ``consecutivo`` counts as a reader: nbval runs it without confirmation, a dry run that writes nothing.
 
 Other tests share the session's embedded default and evidence folder. What the notebooks see of them (the
-demo's stack and tables: their status, creation and item counts; the steps' facts) is observed after each
+regression HU's stack and tables: their status, creation and item counts; the steps' facts) is observed after each
 notebook; a notebook that finds it changed does not trust the world and starts from an empty AWS.
 """
 
@@ -25,7 +25,6 @@ import json
 import shutil
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from botocore.exceptions import ClientError
 
@@ -38,7 +37,7 @@ from productizar.run.endpoints import resolve
 from productizar.run.registry import STEPS, spec
 from productizar.run.runner import Runner
 
-DEMO_HU = Path(__file__).resolve().parents[2] / "parameters" / "hu" / "demo.yaml"
+HU_FILE = paths.regression_hu()  # the notebooks' default
 ENV = "local"
 POSITION = {name: i for i, name in enumerate(STEPS)}
 
@@ -61,10 +60,10 @@ def writes(step: str) -> bool:
 
 
 def observe() -> str:
-    """What the demo's notebooks see of the shared embedded default and evidence folder, as text to compare:
+    """What the notebooks see of the shared embedded default and evidence folder, as text to compare:
     the stack's status and last change, each table's status, creation and item count (not its capacity,
     which autoscaling moves on its own), and the steps' facts."""
-    hu = load_hu(DEMO_HU)
+    hu = load_hu(HU_FILE)
     facts = paths.hu_output_dir(hu.id, ENV) / "facts"
     seen: list[object] = [[f.name, hashlib.sha256(f.read_bytes()).hexdigest()] for f in sorted(facts.glob("*.json"))]
     env = resolve(get_environment(ENV))
@@ -111,12 +110,12 @@ class World:
         reset, run = self.plan(step)
         if reset:
             embedded.reset()
-            shutil.rmtree(paths.hu_output_dir(load_hu(DEMO_HU).id, ENV), ignore_errors=True)
+            shutil.rmtree(paths.hu_output_dir(load_hu(HU_FILE).id, ENV), ignore_errors=True)
             self.steps = []
         if run:
             self.rebuilt.append((step, run))
             lines: list[str] = []
-            result = Runner(DEMO_HU, ENV, run, force=True, echo=lines.append).run()
+            result = Runner(HU_FILE, ENV, run, force=True, echo=lines.append).run()
             if result.exit_code != 0:
                 self.steps = None
                 raise RuntimeError(f"the steps before {step} failed to run: " + " | ".join(lines))

@@ -126,7 +126,7 @@ class TableSpec(_Strict):
     # the rows the table holds (or is expected to): what `productizar local seed` synthesizes
     rows: Annotated[int | None, Field(ge=1, le=10_000_000)] = None
     # the table's other columns (keys may be listed too): what the synthesizer makes besides the keys
-    columns: list[Column] | None = None
+    columns: tuple[Column, ...] | None = None  # a tuple: a table spec is hashable (a dict key)
 
     def column_types(self) -> list[tuple[str, str]]:
         """Every column with its Hive type: the keys first (typed from the HU's S/N unless listed), then the
@@ -170,6 +170,8 @@ class HUInfo(_Strict):
     title: Annotated[str, Field(min_length=3)]
     slug: Annotated[str, Field(pattern=r"^[a-z0-9]+(_[a-z0-9]+)*$")]
     requested_by: Annotated[str, Field(pattern=EMAIL)]
+    # the project's own regression HU (parameters/hu/regresion.yaml): the board does not show it as work
+    regression: bool = False
 
 
 class ApiInfo(_Strict):

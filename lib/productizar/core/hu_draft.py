@@ -121,6 +121,7 @@ hu:
   title: {title:<33} # título de la HU, como está en el tablero
   slug: {hu_slug:<34} # rama de infraestructura: feature/HU{d.hu_id}_{hu_slug}
   requested_by: {_scalar(d.requested_by):<26} # correo de quien pide: va a inventario_lz.solicita_ingestion
+  # regression: true                       # solo la HU de regresión del proyecto: el tablero no la muestra
 api:
   name: {d.api:<34} # <ApiName> en CamelCase: carpetas, recursos y job de Glue
   slug: {api_slug:<34} # variables de VSTS dy-<slug>-api-tables-read-cu / -write-cu, nombre del stack

@@ -39,6 +39,12 @@ def hu_output_dir(hu_id: int, env: str) -> Path:
     return output_root() / f"HU{hu_id}" / env
 
 
+def regression_hu() -> Path:
+    """``parameters/hu/regresion.yaml``: the small HU the golden notebooks and most tests run on; its
+    exported tables are in the folder of the same name beside it."""
+    return project_root() / "parameters" / "hu" / "regresion.yaml"
+
+
 def notebooks_dir() -> Path:
     return project_root() / "notebooks"
 

@@ -18,7 +18,7 @@ from productizar.core import naming
 
 SEED = 20261129
 ROWS = 100_000
-VERSION = 1  # bump when the data changes, so `local up` rebuilds the file
+VERSION = 2  # bump when the data changes (the regression HU's exports too), so `local up` rebuilds the file
 
 
 @dataclass(frozen=True)
@@ -264,6 +264,15 @@ def _inventario(rng: np.random.Generator) -> DemoTable:
 
 def demo_tables(variant: str = "local") -> list[DemoTable]:
     """The demo HU's three results-zone tables plus the inventory, always the same values for a variant."""
-    v = VARIANTS[variant]
     rng = np.random.default_rng(SEED)
-    return [_score_delta(rng, v), _segmento_cliente(rng, v), _oferta_producto(rng, v), _inventario(rng)]
+    return _shaped(rng, VARIANTS[variant]) + [_inventario(rng)]
+
+
+def shaped_tables(v: Variant) -> list[DemoTable]:
+    """The demo HU's three tables at ``v``'s size, planted defects included: the regression HU's exports
+    are these at a few thousand rows (``tools/regression_exports.py``)."""
+    return _shaped(np.random.default_rng(SEED), v)
+
+
+def _shaped(rng: np.random.Generator, v: Variant) -> list[DemoTable]:
+    return [_score_delta(rng, v), _segmento_cliente(rng, v), _oferta_producto(rng, v)]

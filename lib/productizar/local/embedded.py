@@ -23,8 +23,9 @@ from productizar.core import paths
 from productizar.core.capacity import load_rules
 from productizar.core.errors import LocalNotRunning
 from productizar.core.files import locked
+from productizar.core.hu import load_hu
 from productizar.local import api as local_api
-from productizar.local import demo_data, loopback, motoserver
+from productizar.local import demo_data, loopback, motoserver, seed
 
 HOST = loopback.HOST
 
@@ -110,7 +111,8 @@ def _start_moto(log: Path, wait_s: float = 30.0) -> LocalState:
 
 
 def build_results_zone(target: Path, variant: str = "local") -> None:
-    """Write a copy of the demo results zone to ``target`` atomically (a half-built file is never left)."""
+    """Write a copy of the demo results zone to ``target`` atomically (a half-built file is never left);
+    ``local``'s also holds the regression HU's tables, seeded from its committed exports."""
     tmp = target.with_name(target.name + ".building")
     tmp.unlink(missing_ok=True)
     con = duckdb.connect(str(tmp))
@@ -120,6 +122,9 @@ def build_results_zone(target: Path, variant: str = "local") -> None:
         con.execute("CHECKPOINT")
     finally:
         con.close()
+    if variant == "local":
+        regression = paths.regression_hu()
+        seed.seed(load_hu(regression), tmp, folder=regression.with_suffix(""))
     os.replace(tmp, target)
 
 

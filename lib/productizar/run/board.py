@@ -78,7 +78,7 @@ def _env_order() -> dict[str, int]:
 
 
 def collect(root: Path) -> list[Row]:
-    """Every ``HU<id>/<env>/summary.json`` under ``root``, by HU then environment."""
+    """Every ``HU<id>/<env>/summary.json`` under ``root``, by HU then environment, but the regression HU's."""
     rows = []
     for path in root.glob("HU*/*/" + evidence.SUMMARY):
         folder = path.parent.relative_to(root).as_posix()
@@ -97,6 +97,8 @@ def collect(root: Path) -> list[Row]:
                     problem=f"summary.json ilegible: {exc}",
                 )
             )
+            continue
+        if isinstance(s, dict) and s.get("regression") is True:  # the project's own regression HU: not work
             continue
         steps = [StepRecord.from_json(r) for r in s.get("steps", []) if isinstance(r, dict) and r.get("name") in STEPS]
         rows.append(

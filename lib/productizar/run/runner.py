@@ -187,6 +187,7 @@ class Runner:
         return {
             "hu_id": self.hu.id,
             "hu_title": self.hu.hu.title,
+            "regression": self.hu.hu.regression,
             "api": self.hu.api.name,
             "environment": self.env_name,
             "hu_file": str(self.hu_path),
