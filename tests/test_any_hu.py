@@ -20,7 +20,7 @@ import yaml
 
 from productizar.cli import main
 from productizar.core.hu import HU, load_hu
-from productizar.local import exports, seed
+from productizar.local import demo_data, exports, seed
 from productizar.local.synthetic import SynthesisError
 from productizar.results_zone.duckdb import DuckDBResultsZone
 from productizar.results_zone.profile import count_tables
@@ -528,7 +528,7 @@ def test_a_new_hu_seeded_synthetic_then_from_exports_then_with_its_delivered_api
 
         # the same HU from Hue, Excel and Parquet exports: seeded again, every step runs again and passes
         folder = tmp_path / "exportados"
-        zone = tmp_path / "state" / "results_zone_v1.duckdb"
+        zone = tmp_path / "state" / f"results_zone_v{demo_data.VERSION}.duckdb"  # the run's own state folder
         files = _exports_of(load_hu(hu_path), zone, folder)
         rows = {s: _file_rows(p) for s, p in files.items()}
         proc = _cli(env, tmp_path, "local", "seed", str(hu_path), "--from", str(folder))
