@@ -5,8 +5,9 @@ server (the tests that call it ask for the ``embedded`` fixture)."""
 import uuid
 
 from productizar.cloud import aws
+from productizar.core import paths
 from productizar.core.environments import Environment, get_environment
-from productizar.core.hu import TableSpec
+from productizar.core.hu import TableSpec, load_hu
 from productizar.run.endpoints import resolve
 
 
@@ -41,3 +42,11 @@ def create_table(spec: TableSpec, name: str | None = None) -> str:
 
 def count_items(name: str) -> int:
     return sum(p["Count"] for p in client().get_paginator("scan").paginate(TableName=name, Select="COUNT"))
+
+
+def spec_for(source: str, table: str, **keys) -> TableSpec:
+    """The demo HU's table ``source`` as loaded into ``table`` (keys overridden by ``keys``)."""
+    base = next(
+        t for t in load_hu(paths.project_root() / "parameters" / "hu" / "demo.yaml").tables if t.source == source
+    )
+    return base.model_copy(update={"dynamo_table": table, **keys})

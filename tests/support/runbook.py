@@ -12,3 +12,14 @@ RUNBOOK_TAGS = {
     "bancolombia:bkmensual": "no",
     "bancolombia:bkdiario": "no",
 }
+
+# the seed's two inventory queries, as written there (a trailing ";", GROUP BY positions, an unaliased count)
+SEED_LOOKUP = (
+    "SELECT package,table_name,semilla,proceso,origen_fuente,data_folder,periodicidad,descripcion,"
+    "solicita_ingestion,dia_ejecucion,hora_ejecucion,prerrequisito FROM resultados.inventario_lz "
+    "WHERE proceso LIKE '%CRD%' LIMIT 10"
+)
+SEED_CONSECUTIVE = (
+    "select cast(REGEXP_REPLACE(package,'[^0-9]+', \"\") as int) as consecutivo, package, proceso, count(*) "
+    "from resultados.inventario_lz group by 1,2,3 order by 1 DESC limit 10;"
+)

@@ -1,0 +1,288 @@
+"""The Glue side of big loads: which engine, the script and package uploaded, runs followed to their end."""
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from types import SimpleNamespace
+
+import boto3
+import pytest
+import yaml
+
+from productizar.cloud import aws, glue
+from productizar.core import naming
+from productizar.core.environments import get_environment
+from productizar.core.hu import HU
+from productizar.dynamo import engine
+from productizar.run.endpoints import resolve
+
+DEMO = Path(__file__).resolve().parents[2] / "parameters" / "hu" / "demo.yaml"
+DATA = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
+
+
+def hu_with(**load) -> HU:
+    return HU.model_validate(DATA | {"load": dict(DATA["load"], **load)})
+
+
+def sizing_facts(items: int, write_units_per_item: float = 1.0, rate: float = 4000) -> dict:
+    """Write plans as the sizing step hands them on (only what the choice reads)."""
+    hu = hu_with()
+    return {
+        t.source: SimpleNamespace(items=items, total_write_units=items * write_units_per_item, planned_rate_wcu=rate)
+        for t in hu.tables
+    }
+
+
+def test_small_tables_stay_on_one_machine_and_say_why():
+    [c, *_] = engine.choose(hu_with(), sizing_facts(100_000), single_machine_wcu=2000)
+    assert (
+        c.engine == engine.SINGLE
+        and c.reason == "100.000 ítems: una máquina (2.000 WCU/s) termina en 0,8 min, dentro de la ventana de 6 h"
+    )
+    assert c.single_machine_hours == pytest.approx(100_000 / 2000 / 3600)
+
+
+def test_big_tables_or_a_missed_window_go_to_spark():
+    [c, *_] = engine.choose(hu_with(), sizing_facts(5_000_000), single_machine_wcu=2000)
+    assert c.engine == engine.SPARK and "load.spark_from_items" in c.reason
+    # 3M items of 8 KB: 24M write units at 2,000/s is 3.3 h, more than a 2 h window
+    [c, *_] = engine.choose(hu_with(window_hours=2), sizing_facts(3_000_000, 8), single_machine_wcu=2000)
+    assert c.engine == engine.SPARK and "más que la ventana de 2 h" in c.reason
+    [c, *_] = engine.choose(hu_with(engine="single-machine"), sizing_facts(9_000_000), single_machine_wcu=2000)
+    assert c.engine == engine.SINGLE and "la HU fija" in c.reason
+
+
+@pytest.fixture
+def clients():
+    env = resolve(get_environment("local"))
+    return aws.client(env, "s3"), aws.client(env, "glue")
+
+
+STACK_JOB = {
+    "Role": "arn:aws:iam::123456789012:role/glue",
+    "Command": {"Name": "glueetl", "ScriptLocation": "s3://otro/viejo.py", "PythonVersion": "3"},
+    "Description": "Carga a DynamoDB (plantilla)",
+    "WorkerType": "G.1X",
+    "NumberOfWorkers": 4,
+    "DefaultArguments": {"--enable-metrics": "true"},
+    "NonOverridableArguments": {"--job-language": "python"},
+    "Connections": {"Connections": ["conexion-hive-vpc"]},
+    "ExecutionProperty": {"MaxConcurrentRuns": 3},
+    "NotificationProperty": {"NotifyDelayAfter": 10},
+    "SecurityConfiguration": "glue-kms",
+    "GlueVersion": "4.0",
+    "Timeout": 720,
+    "MaxRetries": 0,
+    "ExecutionClass": "STANDARD",
+}
+
+
+@pytest.mark.usefixtures("embedded")
+def test_the_script_and_package_are_uploaded_and_the_job_points_at_them(clients, tmp_path):
+    """UpdateJob runs for real on the embedded endpoint (moto's Glue backend, as AWS documents it: the whole
+    definition overwritten) and the job read back afterwards keeps every setting the stack gave it."""
+    s3, glue_client = clients
+    hu = hu_with()
+    job = naming.glue_job_name(hu.api.slug)
+    s3.create_bucket(Bucket="scripts-prueba")
+    up = glue.upload(s3, glue_client, "scripts-prueba", hu)
+    assert not up.job_updated  # no job yet: said, not hidden
+    glue_client.create_job(Name=job, Tags={"proyecto": "ofertas"}, **STACK_JOB)
+    created = glue_client.get_job(JobName=job)["Job"]
+    up = glue.upload(s3, glue_client, "scripts-prueba", hu)
+    assert up.job_updated and up.job == job
+    after = glue_client.get_job(JobName=job)["Job"]
+    assert after["Command"] == {
+        "Name": "glueetl",
+        "ScriptLocation": "s3://scripts-prueba/scripts/cargar_dynamo.py",
+        "PythonVersion": "3",
+    }
+    assert after["DefaultArguments"] == {
+        "--enable-metrics": "true",
+        "--extra-py-files": "s3://scripts-prueba/scripts/productizar.zip",
+        "--additional-python-modules": "pydantic>=2.7,<3,pyyaml>=6",
+    }
+    kept = {k: v for k, v in STACK_JOB.items() if k not in ("Command", "DefaultArguments")}
+    assert {k: after.get(k) for k in kept} == kept  # the stack's settings, every one
+    assert after["CreatedOn"] == created["CreatedOn"] and after["LastModifiedOn"] >= created["LastModifiedOn"]
+    assert glue_client.get_tags(ResourceArn=f"arn:aws:glue:us-east-1:123456789012:job/{job}")["Tags"] == {
+        "proyecto": "ofertas"
+    }
+    # a second upload changes nothing more: the same definition
+    glue.upload(s3, glue_client, "scripts-prueba", hu)
+    again = glue_client.get_job(JobName=job)["Job"]
+    assert {k: again.get(k) for k in (*kept, "Command", "DefaultArguments")} == {
+        k: after.get(k) for k in (*kept, "Command", "DefaultArguments")
+    }
+    body = s3.get_object(Bucket="scripts-prueba", Key=glue.SCRIPT_KEY)["Body"].read()
+    assert body == glue.script_path().read_bytes()
+    package = tmp_path / "productizar.zip"
+    package.write_bytes(s3.get_object(Bucket="scripts-prueba", Key=glue.PACKAGE_KEY)["Body"].read())
+    assert "productizar/dynamo/spark_load.py" in zipfile.ZipFile(package).namelist()
+    # what Glue does with --extra-py-files: the package imported from the zip, without the results-zone drivers
+    probe = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import productizar.dynamo.spark_load as s; "
+        "assert s.__file__.startswith(sys.argv[1]); "
+        "assert not [m for m in sys.modules if m.split('.')[0] in ('duckdb', 'sqlalchemy', 'sqlglot', 'pyhive')]"
+    )
+    subprocess.run([sys.executable, "-c", probe, str(package)], check=True, cwd=tmp_path)
+
+
+@pytest.mark.usefixtures("embedded")
+def test_the_embedded_update_job_overwrites_the_definition_as_aws_documents(clients):
+    """The control for the test above: an UpdateJob that gives back only the role and the command loses
+    every other setting, so keeping them is the updater's doing; an unknown job is Glue's own error."""
+    _, glue_client = clients
+    glue_client.create_job(Name="sobrescrita", **STACK_JOB)
+    glue_client.update_job(
+        JobName="sobrescrita",
+        JobUpdate={"Role": STACK_JOB["Role"], "Command": {"Name": "glueetl", "ScriptLocation": "s3://b/n.py"}},
+    )
+    job = glue_client.get_job(JobName="sobrescrita")["Job"]
+    assert job["Command"] == {"Name": "glueetl", "ScriptLocation": "s3://b/n.py"}
+    assert (job.get("Description"), job.get("Connections"), job.get("WorkerType"), job["DefaultArguments"]) == (
+        None,
+        None,
+        None,
+        {},
+    )
+    with pytest.raises(glue_client.exceptions.EntityNotFoundException, match="Job no-existe not found"):
+        glue_client.update_job(JobName="no-existe", JobUpdate={"Role": "r", "Command": {"Name": "glueetl"}})
+
+
+@pytest.mark.usefixtures("embedded")
+def test_a_run_is_followed_to_its_end(clients):
+    _, glue_client = clients
+    hu = hu_with()
+    job = "seguimiento-prueba"
+    glue_client.create_job(
+        Name=job,
+        Role="arn:aws:iam::123456789012:role/glue",
+        Command={"Name": "glueetl", "ScriptLocation": "s3://b/s.py"},
+    )
+    args = glue.job_args(hu, hu.tables[0], tasks=12, region="us-east-1")
+    run_id = glue.start(glue_client, job, args)
+    assert glue_client.get_job_run(JobName=job, RunId=run_id)["JobRun"]["Arguments"]["--tasks"] == "12"
+    lines: list[str] = []
+    run = glue.follow(glue_client, job, run_id, "tabla", poll_s=0, out=lines.append)
+    assert run["JobRunState"] == "SUCCEEDED"
+    assert [line.split(":")[1].split("(")[0].strip() for line in lines][-1] == "SUCCEEDED"
+    assert args.task_wcu * args.tasks == pytest.approx(hu.capacity.write[1] * hu.load.write_share)
+
+
+class FailingGlue:
+    """Glue's answers for a run that fails: RUNNING twice, then FAILED with the job's error (moto's runs
+    always succeed, so this one is a stand-in for the service at its boundary)."""
+
+    def __init__(self):
+        self.states = ["RUNNING", "RUNNING", "FAILED"]
+
+    def get_job_run(self, JobName, RunId):
+        state = self.states.pop(0)
+        run = {"JobRunState": state, "LogGroupName": "/aws-glue/jobs/error"}
+        if state == "FAILED":
+            run["ErrorMessage"] = "An error occurred while calling o95.pyWriteDynamicFrame: ThrottlingException"
+        return {"JobRun": run}
+
+
+def test_a_failed_run_fails_with_the_jobs_own_message():
+    lines: list[str] = []
+    with pytest.raises(glue.GlueJobFailed) as err:
+        glue.follow(FailingGlue(), "job", "jr_1", "tabla", poll_s=0, out=lines.append)
+    assert "terminó en FAILED: An error occurred while calling o95.pyWriteDynamicFrame: ThrottlingException" in str(
+        err.value
+    )
+    assert "/aws-glue/jobs/error" in str(err.value)
+    assert len(lines) == 2  # RUNNING once, then FAILED: one line per state change
+
+
+REMOTE_ACCOUNT = "444444444444"
+
+
+@pytest.fixture
+def remote_like(tmp_path, monkeypatch):
+    """An environment that reaches the session's moto server as if it were AWS: its URL written out (not
+    ``embedded``, so nothing local is started or resolved), credentials from the standard chain (a key that
+    names its own account on that server), the DuckDB zone by path, and Glue jobs not declared a gap."""
+    from productizar.local import embedded as localenv
+
+    envs = yaml.safe_load((DEMO.parents[1] / "environments.yaml").read_text(encoding="utf-8"))
+    envs["remota"] = dict(
+        envs["local"],
+        description="endpoint escrito como el de AWS (el moto de la sesión)",
+        aws={"region": "us-east-1", "endpoint": localenv.moto_endpoint()},
+        results_zone={"backend": "duckdb", "path": str(localenv.duckdb_path())},
+        known_gaps=["sse", "pitr"],
+        api={"base_url": "http://127.0.0.1:9"},
+    )
+    path = tmp_path / "environments.yaml"
+    path.write_text(yaml.safe_dump(envs, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setenv("PRODUCTIZAR_ENVIRONMENTS", str(path))
+    monkeypatch.setenv("PRODUCTIZAR_OUTPUT_ROOT", str(tmp_path / "out"))
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", f"productizar-local-{REMOTE_ACCOUNT}")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "no-secreta")
+    hu = tmp_path / "hu.yaml"
+    hu.write_text(yaml.safe_dump(DATA | {"load": dict(DATA["load"], engine="spark")}, allow_unicode=True))
+    return hu
+
+
+@pytest.mark.e2e
+def test_carga_starts_and_follows_a_glue_run_per_table_where_the_endpoint_runs_glue_jobs(remote_like):
+    """The non-local branch of the Spark engine, through the runner: coordinadores updates the job the stack's
+    pipeline created (UpdateJob for real), and carga starts one run of it per table with that table's
+    arguments and follows each to SUCCEEDED, with no spark-submit on this machine."""
+    from productizar.cloud import aws as aws_mod
+    from productizar.run import facts
+    from productizar.run.runner import Runner
+
+    first = Runner(remote_like, "remota", ["conteo", "dimensionamiento"], echo=lambda line: None).run()
+    assert first.exit_code == 0
+    plan = facts.load(first.output_dir, "dimensionamiento")["glue"]
+    env = get_environment("remota")
+    glue_client = aws_mod.client(env, "glue")
+    hu = hu_with(engine="spark")
+    job = naming.glue_job_name(hu.api.slug)
+    glue_client.create_job(  # what the pipeline's stack creates (moto's CloudFormation skips Glue jobs)
+        Name=job,
+        Role=f"arn:aws:iam::{REMOTE_ACCOUNT}:role/glue",
+        Command={"Name": "glueetl", "ScriptLocation": "s3://sin-subir/cargar_dynamo.py"},
+        WorkerType=plan["WorkerType"],
+        NumberOfWorkers=plan["NumberOfWorkers"],
+        ExecutionProperty={"MaxConcurrentRuns": plan["MaxConcurrentRuns"]},
+        GlueVersion="4.0",
+    )
+    lines: list[str] = []
+    rest = Runner(remote_like, "remota", ["infraestructura", "coordinadores", "carga"], echo=lines.append).run()
+    assert rest.exit_code == 0, "\n".join(lines)
+    updated = glue_client.get_job(JobName=job)["Job"]
+    assert updated["Command"]["ScriptLocation"].endswith("/scripts/cargar_dynamo.py")
+    assert not updated["Command"]["ScriptLocation"].startswith("s3://sin-subir/")
+    assert updated["DefaultArguments"]["--extra-py-files"].endswith("/scripts/productizar.zip")
+    assert (updated["WorkerType"], updated["NumberOfWorkers"]) == (plan["WorkerType"], plan["NumberOfWorkers"])
+    runs = glue_client.get_job_runs(JobName=job)["JobRuns"]
+    by_source = {r["Arguments"]["--source"]: r for r in runs}
+    assert sorted(by_source) == sorted(t.source for t in hu.tables) and len(runs) == len(hu.tables)
+    for t in hu.tables:
+        run = by_source[t.source]
+        assert run["JobRunState"] == "SUCCEEDED"
+        assert run["Arguments"]["--dynamo_table"] == t.names.dynamo_table
+        assert "--endpoint" not in run["Arguments"] and "--parquet" not in run["Arguments"]  # Glue's own reach
+    carga = facts.load(rest.output_dir, "carga")
+    assert carga is not None
+    assert not (rest.output_dir / "carga" / "spark").exists()  # nothing ran on this machine
+    # the runs went to the environment's own account: the session's default account (where another test may
+    # have made a job of the same name) has none of them
+    default = boto3.client(
+        "glue",
+        endpoint_url=env.aws.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="productizar-local",
+        aws_secret_access_key="productizar-local",
+    )
+    try:
+        theirs = {r["Id"] for r in default.get_job_runs(JobName=job)["JobRuns"]}
+    except default.exceptions.EntityNotFoundException:
+        theirs = set()
+    assert not theirs & {r["Id"] for r in runs}
