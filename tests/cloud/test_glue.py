@@ -10,19 +10,21 @@ import boto3
 import pytest
 import yaml
 
-from productizar.cloud import aws, glue
+from productizar.cloud import glue
 from productizar.core import naming
 from productizar.core.environments import get_environment
 from productizar.core.hu import HU
 from productizar.dynamo import engine
-from productizar.run.endpoints import resolve
+from tests.support.dynamo import clients
+from tests.support.hu import demo_data, demo_with
 
 DEMO = Path(__file__).resolve().parents[2] / "parameters" / "hu" / "demo.yaml"
-DATA = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
+DATA = demo_data()
 
 
 def hu_with(**load) -> HU:
-    return HU.model_validate(DATA | {"load": dict(DATA["load"], **load)})
+    """The demo HU with these ``load`` settings."""
+    return demo_with(load=dict(DATA["load"], **load))
 
 
 def sizing_facts(items: int, write_units_per_item: float = 1.0, rate: float = 4000) -> dict:
@@ -54,9 +56,9 @@ def test_big_tables_or_a_missed_window_go_to_spark():
 
 
 @pytest.fixture
-def clients():
-    env = resolve(get_environment("local"))
-    return aws.client(env, "s3"), aws.client(env, "glue")
+def s3_and_glue(embedded):
+    get = clients()
+    return get("s3"), get("glue")
 
 
 STACK_JOB = {
@@ -79,10 +81,10 @@ STACK_JOB = {
 
 
 @pytest.mark.usefixtures("embedded")
-def test_the_script_and_package_are_uploaded_and_the_job_points_at_them(clients, tmp_path):
+def test_the_script_and_package_are_uploaded_and_the_job_points_at_them(s3_and_glue, tmp_path):
     """UpdateJob runs for real on the embedded endpoint (moto's Glue backend, as AWS documents it: the whole
     definition overwritten) and the job read back afterwards keeps every setting the stack gave it."""
-    s3, glue_client = clients
+    s3, glue_client = s3_and_glue
     hu = hu_with()
     job = naming.glue_job_name(hu.api.slug)
     s3.create_bucket(Bucket="scripts-prueba")
@@ -130,10 +132,10 @@ def test_the_script_and_package_are_uploaded_and_the_job_points_at_them(clients,
 
 
 @pytest.mark.usefixtures("embedded")
-def test_the_embedded_update_job_overwrites_the_definition_as_aws_documents(clients):
+def test_the_embedded_update_job_overwrites_the_definition_as_aws_documents(s3_and_glue):
     """The control for the test above: an UpdateJob that gives back only the role and the command loses
     every other setting, so keeping them is the updater's doing; an unknown job is Glue's own error."""
-    _, glue_client = clients
+    _, glue_client = s3_and_glue
     glue_client.create_job(Name="sobrescrita", **STACK_JOB)
     glue_client.update_job(
         JobName="sobrescrita",
@@ -152,8 +154,8 @@ def test_the_embedded_update_job_overwrites_the_definition_as_aws_documents(clie
 
 
 @pytest.mark.usefixtures("embedded")
-def test_a_run_is_followed_to_its_end(clients):
-    _, glue_client = clients
+def test_a_run_is_followed_to_its_end(s3_and_glue):
+    _, glue_client = s3_and_glue
     hu = hu_with()
     job = "seguimiento-prueba"
     glue_client.create_job(
@@ -201,7 +203,7 @@ REMOTE_ACCOUNT = "444444444444"
 
 
 @pytest.fixture
-def remote_like(tmp_path, monkeypatch):
+def remote_like(tmp_path, monkeypatch, embedded):
     """An environment that reaches the session's moto server as if it were AWS: its URL written out (not
     ``embedded``, so nothing local is started or resolved), credentials from the standard chain (a key that
     names its own account on that server), the DuckDB zone by path, and Glue jobs not declared a gap."""

@@ -9,11 +9,10 @@ from pathlib import Path
 import pytest
 import yaml as pyyaml
 
-from productizar.cloud import aws
 from productizar.cloud.inspection import Checker
 from productizar.core import naming
 from productizar.core.hu import HU
-from tests.support.dynamo import strict
+from tests.support.dynamo import clients, strict
 from tests.support.runbook import RUNBOOK_TAGS
 
 pytestmark = pytest.mark.usefixtures("embedded")
@@ -22,10 +21,6 @@ ROOT = Path(__file__).resolve().parents[2]
 GLUE = {"NumberOfWorkers": 4, "MaxConcurrentRuns": 3}
 KEYS = ["exists", "keys", "billing_mode", "sse", "pitr", "tags", "initial_capacity"]
 KEYS += ["read_autoscaling", "read_policy", "write_autoscaling", "write_policy"]
-
-
-def clients(service):
-    return aws.client(strict(), service)
 
 
 def one_table_hu() -> HU:
@@ -42,8 +37,9 @@ def deploy(hu: HU, **wrong) -> None:
     write_max, write_target, workers, key_type, billing)."""
     t = hu.tables[0]
     name = t.names.dynamo_table
-    ddb, aas, glue = clients("dynamodb"), clients("application-autoscaling"), clients("glue")
-    kms = clients("kms").create_key(Description="tablas del API")["KeyMetadata"]["KeyId"]
+    aws_ = clients(strict())
+    ddb, aas, glue = aws_("dynamodb"), aws_("application-autoscaling"), aws_("glue")
+    kms = aws_("kms").create_key(Description="tablas del API")["KeyMetadata"]["KeyId"]
     sk_type = wrong.get("key_type", t.sort_key.type)
     create = {
         "TableName": name,
@@ -104,7 +100,7 @@ def deploy(hu: HU, **wrong) -> None:
 
 
 def checks_of(hu: HU) -> dict[str, str]:
-    checker = Checker(strict(), clients)
+    checker = Checker(strict(), clients(strict()))
     checker.table(hu, hu.tables[0])
     checker.glue_job(hu, GLUE)
     return {c.key: c.status.value for c in checker.results}

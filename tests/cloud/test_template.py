@@ -12,17 +12,12 @@ from productizar.cloud import template
 from productizar.core import naming
 from productizar.core.hu import HU, load_hu
 from tests.support.cfn import load
+from tests.support.hu import demo_with
 from tests.support.runbook import RUNBOOK_TAGS
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = load_hu(ROOT / "parameters" / "hu" / "demo.yaml")
 TWO_TABLES = ROOT / "tests" / "fixtures" / "template_two_tables.yaml"
-
-
-def hu_with(**changes) -> HU:
-    data = pyyaml.safe_load((ROOT / "parameters" / "hu" / "demo.yaml").read_text())
-    data.update(changes)
-    return HU.model_validate(data)
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +100,7 @@ def test_glue_job_figures_hu_first_then_sizing_then_defaults(patched):
         "MaxConcurrentRuns": "dimensionamiento",
     }
     assert glue_of(template.patch(template.new_api_template(DEMO), DEMO, glue=sized).text, DEMO) == ("G.1X", 5, 3)
-    hu = hu_with(glue={"worker_type": "G.2X", "number_of_workers": 6, "max_concurrent_runs": 2})
+    hu = demo_with(glue={"worker_type": "G.2X", "number_of_workers": 6, "max_concurrent_runs": 2})
     mixed = template.glue_settings(hu, recommended)
     assert mixed["source"]["NumberOfWorkers"] == "HU"
     assert glue_of(template.patch(template.new_api_template(hu), hu, glue=mixed).text, hu) == ("G.2X", 6, 2)
@@ -126,7 +121,7 @@ def test_applying_the_same_hu_twice_gives_the_same_bytes(patched):
 
 def test_existing_template_only_gains_additions():
     text = TWO_TABLES.read_text(encoding="utf-8")
-    hu = hu_with(glue={"max_concurrent_runs": 2})  # the value the existing template already has
+    hu = demo_with(glue={"max_concurrent_runs": 2})  # the value the existing template already has
     result = template.patch(text, hu, name="template.yaml")
     removed = [line for line in result.diff.splitlines() if line.startswith("-") and not line.startswith("---")]
     assert result.changed and removed == []
@@ -176,6 +171,6 @@ def test_a_file_indented_with_four_spaces_keeps_its_indentation():
     y.dump(YAML().load(TWO_TABLES.read_text(encoding="utf-8")), buf)
     four = buf.getvalue()
     assert "\n    Environment:\n" in four
-    result = template.patch(four, hu_with(glue={"max_concurrent_runs": 2}))
+    result = template.patch(four, demo_with(glue={"max_concurrent_runs": 2}))
     assert not [line for line in result.diff.splitlines() if line.startswith("-") and not line.startswith("---")]
     assert "\n    dynamoAlterCtraScoreDeltaapi:\n        Description:" in result.text

@@ -5,13 +5,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml as pyyaml
 
-from productizar.core.hu import HU, load_hu
+from productizar.core.hu import load_hu
 from productizar.dynamo import sizing
 from productizar.local import embedded as localenv
 from productizar.results_zone.duckdb import DuckDBResultsZone
 from productizar.steps import dimensionamiento
+from tests.support.hu import demo_with
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = load_hu(ROOT / "parameters" / "hu" / "demo.yaml")
@@ -20,13 +20,6 @@ A = sizing.load_assumptions()
 
 def sizes(wcu: float = 1.0, rcu: float = 1.0, source: str = "r.t") -> sizing.ItemSizes:
     return sizing.ItemSizes(source, 100, 500.0, 600.0, 700, wcu, rcu, 0, 0, 0)
-
-
-def hu_with(**changes) -> HU:
-    data = pyyaml.safe_load((ROOT / "parameters" / "hu" / "demo.yaml").read_text())
-    for key, value in changes.items():
-        data[key] = value
-    return HU.model_validate(data)
 
 
 def test_scaling_time_hand_computed():
@@ -55,7 +48,7 @@ def test_write_plan_hand_computed():
 
 
 def test_a_share_above_the_target_rides_autoscaling_and_needs_no_warming():
-    hu = hu_with(load={"window_hours": 6, "write_share": 0.9})
+    hu = demo_with(load={"window_hours": 6, "write_share": 0.9})
     plan = sizing.write_plan(sizes(wcu=2.0), 1_000_000, hu, A)
     assert plan.scales_during_load and not plan.warm and plan.warm_capacity_wcu == 0
     assert plan.hours_planned == plan.hours_with_scaling < 1  # starting at 1 WCU costs extra minutes
@@ -63,14 +56,14 @@ def test_a_share_above_the_target_rides_autoscaling_and_needs_no_warming():
 
 
 def test_warming_can_be_forced_or_refused():
-    forced = sizing.write_plan(sizes(), 1000, hu_with(load={"write_share": 0.9, "warm": "always"}), A)
+    forced = sizing.write_plan(sizes(), 1000, demo_with(load={"write_share": 0.9, "warm": "always"}), A)
     assert forced.warm and forced.warm_capacity_wcu == 8000
-    refused = sizing.write_plan(sizes(), 1_000_000, hu_with(load={"write_share": 0.5, "warm": "never"}), A)
+    refused = sizing.write_plan(sizes(), 1_000_000, demo_with(load={"write_share": 0.5, "warm": "never"}), A)
     assert not refused.warm and not refused.fits_window  # 1 M units at 0.5 WCU/s
 
 
 def test_a_load_that_does_not_fit_raises_the_maximum_just_enough():
-    hu = hu_with(load={"window_hours": 3, "write_share": 0.5})
+    hu = demo_with(load={"window_hours": 3, "write_share": 0.5})
     plan = sizing.write_plan(sizes(wcu=3.0), 30_000_000, hu, A)  # 90 M WCU: 6.3 h at 4000 WCU/s
     assert not plan.fits_window and 8000 < plan.recommended_write_max < A.table_write_quota_wcu
     budget_s = 3 * A.window_margin * 3600
@@ -83,13 +76,13 @@ def test_a_load_that_does_not_fit_raises_the_maximum_just_enough():
 
 
 def test_beyond_the_table_quota_the_plan_says_so():
-    hu = hu_with(load={"window_hours": 1, "write_share": 0.5})
+    hu = demo_with(load={"window_hours": 1, "write_share": 0.5})
     plan = sizing.write_plan(sizes(wcu=10.0), 100_000_000, hu, A)
     assert plan.quota_limited and plan.recommended_write_max == A.table_write_quota_wcu
 
 
 def test_read_plan_hand_computed():
-    hu = hu_with(capacity={"billing_mode": "PROVISIONED", "read": [1, 50], "write": [1, 8000]})
+    hu = demo_with(capacity={"billing_mode": "PROVISIONED", "read": [1, 50], "write": [1, 8000]})
     table = DEMO.tables[0].model_copy(update={"traffic": DEMO.tables[0].traffic.model_copy(update={"peak_rps": 100})})
     plan = sizing.read_plan(sizes(rcu=2.0), table, hu, A)  # 2 RCU strong -> 1 eventual; 100 x 1 x 1
     assert plan.read_units_needed == 100 and plan.provisioned_needed == 125  # 100 / 0.8
@@ -104,7 +97,7 @@ def test_glue_workers_from_the_planned_rate():
 
 
 def test_cost_hand_computed():
-    hu = hu_with(
+    hu = demo_with(
         tables=[DEMO.tables[1].model_dump()],
         capacity={"billing_mode": "PROVISIONED", "read": [1, 50], "write": [1, 8000]},
     )
@@ -129,7 +122,7 @@ def test_cost_hand_computed():
 
 
 def test_recommendation_follows_the_plan():
-    hu = hu_with(load={"window_hours": 3, "write_share": 0.5})
+    hu = demo_with(load={"window_hours": 3, "write_share": 0.5})
     z = sizes(wcu=3.0, source=hu.tables[0].source)
     s = sizing.Sizing(
         [z],
@@ -150,7 +143,7 @@ def test_recommendation_follows_the_plan():
     assert f"{s.glue.number_of_workers} workers" in text[4]
 
 
-def test_demo_sizes_from_a_sample_of_the_results_zone():
+def test_demo_sizes_from_a_sample_of_the_results_zone(embedded):
     zone = DuckDBResultsZone(localenv.duckdb_path())
     conteo = {t.source: sizing.Counts(expected_items=99_000) for t in DEMO.tables}
     samples = sizing.draw_samples(zone, DEMO, 500)
@@ -166,7 +159,7 @@ def test_demo_sizes_from_a_sample_of_the_results_zone():
     assert dimensionamiento.Facts.model_validate(plain) == facts
 
 
-def test_bad_inputs_are_clear(tmp_path):
+def test_bad_inputs_are_clear(tmp_path, embedded):
     zone = DuckDBResultsZone(localenv.duckdb_path())
     samples = sizing.draw_samples(zone, DEMO, 50)
     with pytest.raises(sizing.SizingError, match="El conteo no tiene las tablas"):
@@ -182,7 +175,7 @@ def test_bad_inputs_are_clear(tmp_path):
 
 
 def test_a_hot_partition_key_bounds_the_load_whatever_the_capacity():
-    hu = hu_with(load={"window_hours": 1, "write_share": 0.5})
+    hu = demo_with(load={"window_hours": 1, "write_share": 0.5})
     # 5 M rows under one partition key, 1 WCU each: 5 M / 1,000 WCU/s = 5,000 s at best
     plan = sizing.write_plan(sizes(wcu=1.0), 6_000_000, hu, A, max_items_per_key=5_000_000)
     assert plan.hot_key_hours == pytest.approx(5_000_000 / 1000 / 3600)

@@ -31,7 +31,7 @@ SPARK_SOURCE = "resultados_riesgos.segmento_para_spark"  # seeded for the batch 
 
 
 @pytest.fixture(scope="module")
-def parquet(tmp_path_factory):
+def parquet(tmp_path_factory, embedded):
     """The demo tables as Parquet files (what a Glue job reads from the table's location)."""
     folder = tmp_path_factory.mktemp("parquet")
     con = duckdb.connect(str(localenv.duckdb_path()), read_only=True)

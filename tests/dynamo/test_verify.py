@@ -15,15 +15,11 @@ from productizar.dynamo import verify, warming
 from productizar.dynamo.loader import load_table
 from productizar.results_zone import profile
 from productizar.steps import verificacion
-from tests.support.dynamo import local, strict
+from tests.support.dynamo import clients, local, strict
 
 pytestmark = pytest.mark.usefixtures("embedded")
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def clients(service):
-    return aws.client(local(), service)
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +37,7 @@ def deploy_and_load(small_zone):
     hu = HU.model_validate(data)
     text = template.patch(template.new_api_template(hu), hu).text
     stack.deploy(
-        clients("cloudformation"),
+        clients()("cloudformation"),
         naming.stack_name(hu.api.slug),
         text,
         stack.parameters(hu, "local", local()),
@@ -51,7 +47,8 @@ def deploy_and_load(small_zone):
     # the stack's table starts at its autoscaling minimum (1 WCU): warmed for the load, as carga does
     journal = warming.Journal(Path(tempfile.mkdtemp()) / "warming")
     name = hu.tables[0].names.dynamo_table
-    with warming.warmed(clients("dynamodb"), clients("application-autoscaling"), name, warming.WRITE, 2000, journal):
+    aws_ = clients()
+    with warming.warmed(aws_("dynamodb"), aws_("application-autoscaling"), name, warming.WRITE, 2000, journal):
         load_table(small_zone, aws.client(local(), "dynamodb", max_attempts=1), hu.tables[0], share=0.5, chunk_rows=500)
     counts = {c.source: c.expected_items for c in profile.count_tables(small_zone, hu.tables)}
     return hu, counts
@@ -61,11 +58,12 @@ def warm_reads(table, size_bytes):
     """As verificacion does: the count reads the whole table, its reads are warmed for it."""
     journal = warming.Journal(Path(tempfile.mkdtemp()) / "warming")
     units = verificacion.read_units_needed(size_bytes, 5, sample_rows=5000)
-    return warming.warmed(clients("dynamodb"), clients("application-autoscaling"), table, warming.READ, units, journal)
+    aws_ = clients()
+    return warming.warmed(aws_("dynamodb"), aws_("application-autoscaling"), table, warming.READ, units, journal)
 
 
 def checks_of(hu, zone, counts, env=None):
-    found = verificacion.check_tables(hu, env or local(), zone, clients, counts, sample_rows=5000, warm=warm_reads)
+    found = verificacion.check_tables(hu, env or local(), zone, clients(), counts, sample_rows=5000, warm=warm_reads)
     return {c.key: c for c in found.checks}, found.mismatches
 
 
@@ -82,7 +80,7 @@ def test_a_faithful_load_passes(loaded, small_zone):
 def test_missing_item_changed_attribute_missing_tag_and_pitr(small_zone):
     hu, counts = deploy_and_load(small_zone)  # its own: it deletes, changes and untags
     table = hu.tables[0].names.dynamo_table
-    ddb = clients("dynamodb")
+    ddb = clients()("dynamodb")
     items = ddb.scan(TableName=table, Limit=2)["Items"]
     gone, changed = items[0], items[1]
     ddb.delete_item(TableName=table, Key={k: gone[k] for k in ("num_documento", "fecha_corte")})
@@ -117,7 +115,7 @@ def test_missing_item_changed_attribute_missing_tag_and_pitr(small_zone):
 def test_a_wrong_key_type_is_caught(small_zone, loaded):
     hu, counts = loaded
     wrong = f"dynamo-verifica-tipo-{uuid.uuid4().hex[:6]}"
-    clients("dynamodb").create_table(
+    clients()("dynamodb").create_table(
         TableName=wrong,
         BillingMode="PAY_PER_REQUEST",
         KeySchema=[

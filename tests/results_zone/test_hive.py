@@ -26,7 +26,7 @@ HU = load_hu(DEMO)
 
 
 @pytest.fixture(scope="module")
-def duck():
+def duck(embedded):
     return DuckDBResultsZone(localenv.duckdb_path())
 
 

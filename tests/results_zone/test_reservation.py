@@ -43,7 +43,7 @@ def inventory_packages(zone: ResultsZone, tables: Tables = Tables()) -> list[str
 
 
 @pytest.fixture
-def zone(tmp_path) -> DuckDBResultsZone:
+def zone(tmp_path, embedded) -> DuckDBResultsZone:
     path = tmp_path / "zone.duckdb"
     shutil.copy(localenv.duckdb_path(), path)
     return DuckDBResultsZone(path)
@@ -185,7 +185,7 @@ def _until_contended(one_round, rounds: int = 3) -> None:
 
 
 @pytest.mark.server
-def test_concurrent_reservations_on_duckdb_get_distinct_numbers(tmp_path):
+def test_concurrent_reservations_on_duckdb_get_distinct_numbers(tmp_path, embedded):
     def one_round(r: int) -> bool:
         path = tmp_path / f"zona{r}.duckdb"
         shutil.copy(localenv.duckdb_path(), path)

@@ -16,6 +16,7 @@ from productizar.core.errors import UsageError
 from productizar.core.hu import load_hu
 from productizar.run import drift
 from productizar.run.endpoints import resolve
+from tests.support.dynamo import clients
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_PATH = ROOT / "parameters" / "hu" / "demo.yaml"
@@ -91,10 +92,6 @@ def reads(table: str) -> dict:
         "ResourceId": f"table/{table}",
         "ScalableDimension": "dynamodb:table:ReadCapacityUnits",
     }
-
-
-def clients(name):
-    return aws.clients(resolve(get_environment(name)))
 
 
 def report_of(lines):

@@ -17,6 +17,7 @@ from productizar.core.errors import InputFileError, UsageError
 from productizar.run.runner import Runner
 from tests.support.crash import Crash, CrashAfter
 from tests.support.dynamo import client, count_items, create_table
+from tests.support.hu import demo_file_with
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "parameters" / "hu" / "demo.yaml"
@@ -152,12 +153,6 @@ def test_an_alias_bomb_and_a_huge_file_are_refused_within_a_second(tmp_path):
 # ------------------------------------------------------------------------------------------- paths in an HU
 
 
-def hu_with(tmp_path: Path, old: str, new: str) -> Path:
-    path = tmp_path / "hu.yaml"
-    path.write_text(DEMO.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
-    return path
-
-
 @pytest.mark.parametrize(
     "value, message",
     [
@@ -168,7 +163,7 @@ def hu_with(tmp_path: Path, old: str, new: str) -> Path:
     ],
 )
 def test_an_hu_cannot_point_outside_its_folder(tmp_path, value, message):
-    path = hu_with(tmp_path, "ahp_matrix: demo-matriz-ahp.xlsx", f"ahp_matrix: {value}")
+    path = demo_file_with(tmp_path, "ahp_matrix: demo-matriz-ahp.xlsx", f"ahp_matrix: {value}")
     proc = productizar(tmp_path, "check", str(path))
     line = next(i for i, row in enumerate(path.read_text().splitlines(), 1) if "ahp_matrix" in row)
     assert proc.returncode == 2 and f"{path}:{line}: documents.ahp_matrix: {message}" in proc.stderr
@@ -229,7 +224,7 @@ def _assert_names_the_fields(zone):
     assert "tables[1]" not in text
 
 
-def test_a_key_column_the_table_lacks_names_the_hu_field_on_duckdb():
+def test_a_key_column_the_table_lacks_names_the_hu_field_on_duckdb(embedded):
     from productizar.local import embedded
     from productizar.results_zone.duckdb import DuckDBResultsZone
 

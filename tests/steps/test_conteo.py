@@ -46,7 +46,7 @@ def expected_counts(table: TableSpec) -> dict:
 
 
 @pytest.fixture(scope="module")
-def zone():
+def zone(embedded):
     return DuckDBResultsZone(localenv.duckdb_path())
 
 
@@ -109,7 +109,7 @@ class SlowZone(DuckDBResultsZone):
 
 
 @pytest.mark.parametrize("bound", [1, 2])
-def test_tables_are_counted_concurrently_within_the_bound(bound):
+def test_tables_are_counted_concurrently_within_the_bound(bound, embedded):
     zone = SlowZone(localenv.duckdb_path(), bound)
     profile.count_tables(zone, HU.tables, max_workers=bound)
     assert zone.peak == bound

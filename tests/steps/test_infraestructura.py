@@ -15,7 +15,7 @@ from productizar.core.hu import HU, load_hu
 from productizar.run.registry import spec
 from productizar.run.step import Step
 from productizar.steps import infraestructura
-from tests.support.dynamo import local
+from tests.support.dynamo import clients, local
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_PATH = ROOT / "parameters" / "hu" / "demo.yaml"
@@ -30,10 +30,6 @@ def unique_hu(**api) -> HU:
     for t in data["tables"]:
         t["dynamo_table"] = f"dynamo-{t['source'].split('.')[1].replace('_', '-')}-{suffix}"
     return HU.model_validate(data)
-
-
-def clients(env=None):
-    return lambda service: aws.client(env or local(), service)
 
 
 # ------------------------------------------------------------------------------------------------ scans

@@ -3,6 +3,8 @@ HU table, item counts. Resolved when called, never at import: a module that only
 server (the tests that call it ask for the ``embedded`` fixture)."""
 
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 from productizar.cloud import aws
 from productizar.core import paths
@@ -14,6 +16,11 @@ from productizar.run.endpoints import resolve
 def local(name: str = "local") -> Environment:
     """An embedded environment, resolved against the running server."""
     return resolve(get_environment(name))
+
+
+def clients(env: Environment | str = "local") -> Callable[[str], Any]:
+    """One client per service of an embedded environment: its name (resolved now) or the environment itself."""
+    return aws.clients(local(env) if isinstance(env, str) else env)
 
 
 def strict() -> Environment:
