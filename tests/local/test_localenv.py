@@ -106,3 +106,18 @@ def test_moto_endpoint_says_what_to_do_when_down(tmp_path, monkeypatch):
     monkeypatch.setenv("PRODUCTIZAR_STATE_DIR", str(tmp_path))
     with pytest.raises(LocalNotRunning, match=r"^El entorno local no está levantado: ejecute `productizar local up`"):
         localenv.moto_endpoint()
+
+
+def test_a_rehearsals_copy_of_the_demo_data_is_built_when_first_asked_for(tmp_path, monkeypatch):
+    """``up`` builds ``local``'s results zone (the demo's tables and the regression HU's) and no other: a fresh
+    state folder paid for four copies of 3·10⁵ rows each time. QA's copy is built the first time it is asked."""
+    monkeypatch.setenv("PRODUCTIZAR_STATE_DIR", str(tmp_path / "state"))
+    (tmp_path / "state").mkdir()
+    with pytest.raises(LocalNotRunning):
+        localenv.duckdb_path("qa")  # nothing set up: say so, build nothing
+    localenv.results_zone_for_seeding("local")
+    assert sorted(p.name for p in (tmp_path / "state").glob("*.duckdb")) == [localenv.duckdb_file().name]
+    qa = localenv.duckdb_path("qa")
+    assert qa == localenv.duckdb_file("qa") and qa.exists()
+    with duckdb.connect(str(qa), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM resultados_riesgos.alter_ctra_score_delta").fetchone() == (98_500,)

@@ -128,17 +128,17 @@ def build_results_zone(target: Path, variant: str = "local") -> None:
     os.replace(tmp, target)
 
 
-def ensure_results_zones() -> None:
-    """Each environment's copy of the demo results zone, built once (the caller holds the lock)."""
-    for variant in demo_data.VARIANTS:
-        if not duckdb_file(variant).exists():
-            build_results_zone(duckdb_file(variant), variant)
+def ensure_results_zone(variant: str = "local") -> None:
+    """One environment's copy of the demo results zone, built once (the caller holds the lock). ``up`` builds
+    ``local``'s; the rehearsals' copies are built when an environment first asks for them (``duckdb_path``)."""
+    if not duckdb_file(variant).exists():
+        build_results_zone(duckdb_file(variant), variant)
 
 
 def results_zone_for_seeding(variant: str) -> Path:
     """The results-zone file of one embedded environment, built first when it is missing."""
     with _lock():
-        ensure_results_zones()
+        ensure_results_zone(variant)
     return duckdb_path(variant)
 
 
@@ -148,7 +148,7 @@ def up(owner: str = "user") -> tuple[LocalState, bool]:
     ``owner`` says who stops it: a run's server is stopped by the last run using it; a user's (``local up``,
     also when it finds a run's server) stays until ``local down``."""
     with _lock():
-        ensure_results_zones()
+        ensure_results_zone("local")
         state = running()
         if state:
             if owner == "user" and state.owner != "user":  # the analyst keeps it up from now on
@@ -250,7 +250,12 @@ def moto_endpoint() -> str:
 
 
 def duckdb_path(variant: str = "local") -> Path:
+    """The file of one copy of the demo results zone; a rehearsal's copy is built on its first use once the
+    embedded default has been set up (``local``'s exists)."""
     path = duckdb_file(variant)
+    if not path.exists() and variant != "local" and duckdb_file("local").exists():
+        with _lock():
+            ensure_results_zone(variant)
     if not path.exists():
         raise LocalNotRunning(f"No existe la zona de resultados local ({path.name}): ejecute `productizar local up`.")
     return path
