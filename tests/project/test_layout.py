@@ -14,11 +14,8 @@ TOP_LEVEL = "project"
 AWAITING = {
     "productizar.cloud.discovery",
     "productizar.cloud.snapshot",
-    "productizar.core.capacity",
-    "productizar.core.checks",
     "productizar.core.differences",
     "productizar.core.duckfile",
-    "productizar.core.files",
     "productizar.core.gates",
     "productizar.core.hu_draft",
     "productizar.dynamo.engine",
