@@ -18,7 +18,6 @@ AWAITING = {
     "productizar.core.duckfile",
     "productizar.core.gates",
     "productizar.core.hu_draft",
-    "productizar.dynamo.engine",
     "productizar.local.capacity_endpoint",
     "productizar.local.glue_update",
     "productizar.results_zone.profile",
