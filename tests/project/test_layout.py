@@ -16,7 +16,6 @@ AWAITING = {
     "productizar.cloud.snapshot",
     "productizar.core.differences",
     "productizar.core.duckfile",
-    "productizar.core.gates",
     "productizar.core.hu_draft",
     "productizar.local.capacity_endpoint",
     "productizar.local.glue_update",
