@@ -46,8 +46,8 @@ test: $(STAMP) $(CHECKOV)
 	$(MAKE) --no-print-directory lint
 	$(BIN)/python -m pytest
 
-## the loop to run while working: lint, then every test that needs no server, no kernel and no JVM
-FAST := not embedded and not server and not scale and not hive and not spark and not e2e and not browser
+## the loop to run while working: lint, then every test that needs no server, no kernel, no JVM and no scanner
+FAST := not embedded and not server and not scan and not scale and not hive and not spark and not e2e and not browser
 check: $(STAMP)
 	$(MAKE) --no-print-directory lint
 	$(BIN)/python -m pytest tests -q -m "$(FAST)"

@@ -35,7 +35,7 @@ CASES = {
 
 @pytest.fixture(scope="module")
 def patched(tmp_path_factory):
-    """Every fixture patched with the demo HU, and every original and patched file scanned in one batch."""
+    """Every fixture patched with the demo HU, the original and the patched file written side by side."""
     out = tmp_path_factory.mktemp("existing")
     cases = {}
     for name, (infra, _) in CASES.items():
@@ -46,13 +46,20 @@ def patched(tmp_path_factory):
         before.write_text(text, encoding="utf-8")
         after.write_text(result.text, encoding="utf-8")
         cases[name] = (text, result, before, after)
-    scanned = scans.scan_many([p for _, _, b, a in cases.values() for p in (b, a)])
-    return {name: (text, result, scanned[b], scanned[a]) for name, (text, result, b, a) in cases.items()}
+    return cases
 
 
+@pytest.fixture(scope="module")
+def scanned(patched):
+    """Every original and patched file scanned with the real cfn-lint and checkov, in one batch."""
+    found = scans.scan_many([p for _, _, b, a in patched.values() for p in (b, a)])
+    return {name: (found[b], found[a]) for name, (_, _, b, a) in patched.items()}
+
+
+@pytest.mark.scan
 @pytest.mark.parametrize("name", list(CASES))
-def test_clean_before_means_clean_after_with_no_new_warning(patched, name):
-    _, result, before, after = patched[name]
+def test_clean_before_means_clean_after_with_no_new_warning(patched, scanned, name):
+    (_, result, _, _), (before, after) = patched[name], scanned[name]
     assert result.changed
     assert before.clean, f"the fixture itself must scan clean: {before.findings}"
     assert after.findings == [], [f"{f.tool} {f.rule} {f.resource}: {f.message}" for f in after.findings]

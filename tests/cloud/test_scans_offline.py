@@ -9,6 +9,8 @@ import subprocess
 import threading
 from pathlib import Path
 
+import pytest
+
 from productizar.cloud import scans
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,6 +48,7 @@ class Proxy:
         self.server.close()
 
 
+@pytest.mark.scan
 def test_checkov_scans_without_asking_the_package_index(monkeypatch, tmp_path):
     proxy = Proxy()
     try:

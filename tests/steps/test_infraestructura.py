@@ -35,6 +35,7 @@ def unique_hu(**api) -> HU:
 # ------------------------------------------------------------------------------------------------ scans
 
 
+@pytest.mark.scan
 @pytest.mark.parametrize("source", ["base", "two_tables"])
 def test_patched_templates_scan_clean_with_the_real_tools(tmp_path, source):
     text = (
@@ -51,11 +52,13 @@ def test_patched_templates_scan_clean_with_the_real_tools(tmp_path, source):
     assert "Escaneo limpio" in infraestructura.scan_verdict(result)
 
 
+@pytest.mark.scan
 def test_the_base_template_itself_scans_clean():
     result = scans.scan(template.BASE_TEMPLATE)
     assert result.clean and not result.findings
 
 
+@pytest.mark.scan
 def test_a_template_without_pitr_and_a_bad_property_is_caught(tmp_path):
     text = template.patch(template.new_api_template(DEMO), DEMO).text
     text = text.replace("PointInTimeRecoveryEnabled: true", "PointInTimeRecoveryEnabled: false", 1)
