@@ -62,15 +62,16 @@ def results_zone(rows: int) -> DuckDBResultsZone:
     return DuckDBResultsZone(path)
 
 
-def new_table(wcu: int | None = None, rcu: int = 5) -> str:
-    """A table keyed as ``SPEC``: on demand, or provisioned with ``wcu`` write units."""
+def new_table(wcu: int | None = None, rcu: int = 5, ddb=None) -> str:
+    """A table keyed as ``SPEC``: on demand, or provisioned with ``wcu`` write units; in the embedded default,
+    or through the DynamoDB client ``ddb``."""
     name = f"bench-{uuid.uuid4().hex[:8]}"
     billing = (
         {"BillingMode": "PROVISIONED", "ProvisionedThroughput": {"ReadCapacityUnits": rcu, "WriteCapacityUnits": wcu}}
         if wcu
         else {"BillingMode": "PAY_PER_REQUEST"}
     )
-    client().create_table(
+    (ddb or client()).create_table(
         TableName=name,
         **billing,
         KeySchema=[

@@ -37,21 +37,9 @@ def client(url: str):
     )
 
 
-def loaded(url: str, zone, rows: int) -> str:
-    """A table keyed as the benchmark's, holding ``rows`` items loaded by the loader."""
-    table = f"count-{rows}"
-    client(url).create_table(
-        TableName=table,
-        BillingMode="PAY_PER_REQUEST",
-        KeySchema=[
-            {"AttributeName": "num_documento", "KeyType": "HASH"},
-            {"AttributeName": "periodo", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "num_documento", "AttributeType": "S"},
-            {"AttributeName": "periodo", "AttributeType": "N"},
-        ],
-    )
+def loaded(url: str, zone) -> str:
+    """A table keyed as the benchmark's, holding the zone's rows loaded by the loader."""
+    table = c.new_table(ddb=client(url))
     load_table(zone, client(url), c.SPEC.model_copy(update={"dynamo_table": table}))
     return table
 
@@ -65,7 +53,7 @@ def main() -> None:
     servers = {"moto's Scan": start("--scan-as-moto"), "key order kept": start()}
     try:
         zone = c.results_zone(args.rows)
-        tables = {name: loaded(url, zone, args.rows) for name, (_, url) in servers.items()}
+        tables = {name: loaded(url, zone) for name, (_, url) in servers.items()}
         best: dict[str, float] = {}
         for _ in range(args.rounds):  # alternate the two, keep each one's best
             for name, (_, url) in servers.items():
