@@ -4,6 +4,7 @@ exactly (``make demo``'s load). Every other test runs on the regression HU's few
 import json
 
 import pytest
+import yaml
 
 from productizar.core import paths
 from productizar.core.hu import load_hu
@@ -17,10 +18,21 @@ EXPECTED = {  # the demo data's planted defects: conteo's figures, computed from
 }
 
 
-@pytest.mark.scale
-@pytest.mark.usefixtures("embedded")
-def test_the_full_size_demo_loads_and_counts_exactly(tmp_path, monkeypatch):
+@pytest.fixture
+def own_account(tmp_path, monkeypatch):
+    """``local`` in an account of this test's own on the session's server: the demo's stack and 3·10⁵ items
+    (and the read capacity autoscaling gives them after the count) are no other test's world."""
+    data = yaml.safe_load((paths.project_root() / "parameters" / "environments.yaml").read_text(encoding="utf-8"))
+    data["local"]["aws"]["account_id"] = "666666666666"
+    path = tmp_path / "environments.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setenv("PRODUCTIZAR_ENVIRONMENTS", str(path))
     monkeypatch.setenv("PRODUCTIZAR_OUTPUT_ROOT", str(tmp_path / "out"))  # its own evidence, no one else's
+
+
+@pytest.mark.scale
+@pytest.mark.usefixtures("embedded", "own_account")
+def test_the_full_size_demo_loads_and_counts_exactly():
     steps = ["conteo", "dimensionamiento", "infraestructura", "carga", "verificacion"]
     lines: list[str] = []
     result = Runner(DEMO, "local", steps, force=True, echo=lines.append).run()
@@ -32,3 +44,9 @@ def test_the_full_size_demo_loads_and_counts_exactly(tmp_path, monkeypatch):
     counts = [c for c in facts["verificacion"]["checks"] if c["key"] == "item_count"]
     assert sorted(int(c["found"]) for c in counts) == sorted(EXPECTED.values())
     assert {c["status"] for c in counts} == {"pass"}
+    # the load went to this test's own account, where the session's default one does not look
+    from tests.support.dynamo import clients
+
+    ddb = clients()("dynamodb")
+    arns = [ddb.describe_table(TableName=t.names.dynamo_table)["Table"]["TableArn"] for t in load_hu(DEMO).tables]
+    assert all(":666666666666:table/" in arn for arn in arns), arns
