@@ -22,7 +22,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-TARGET_PREFIX = "DynamoDB_20120810."
+from productizar.local.capacity_endpoint import TARGET_PREFIX
+
 # the DynamoDB calls that change no item: what is kept survives them, and only them
 READS = frozenset(
     {
