@@ -18,6 +18,7 @@ import pytest
 _TMP = Path(tempfile.mkdtemp(prefix="productizar-tests-"))
 os.environ["PRODUCTIZAR_STATE_DIR"] = str(_TMP / "state")
 os.environ["PRODUCTIZAR_OUTPUT_ROOT"] = str(_TMP / "outputs")
+os.environ["PRODUCTIZAR_CACHE_DIR"] = str(_TMP / "cache")  # the session fills its own: no earlier scan is read
 
 from tests.support.notebook_world import World  # noqa: E402  (after the variables it reads)
 

@@ -49,6 +49,7 @@ def main(argv: list[str]) -> None:
     # the same private set-up as the test session, so golden outputs match what nbval sees
     os.environ["PRODUCTIZAR_STATE_DIR"] = str(tmp / "state")
     os.environ["PRODUCTIZAR_OUTPUT_ROOT"] = str(tmp / "outputs")
+    os.environ["PRODUCTIZAR_CACHE_DIR"] = str(tmp / "cache")  # every scan runs: no earlier result is read
     try:
         from productizar.run.registry import STEPS
 

@@ -166,6 +166,7 @@ def test_the_documents_and_nfr_sections_are_checked_field_by_field(tmp_path):
         + """\
 nfr:
   p95_ms: -5
+  local_load_s: 1
 documents:
   ha: "HA3629938"
   manager: {name: Jefe, email: jefe-sin-arroba}
@@ -178,10 +179,11 @@ tables:
     )
     got = problems_of(write(tmp_path, text))
     assert any(":18: nfr.p95_ms:" in p for p in got)
-    assert any(":20: documents.ha:" in p for p in got)
-    assert any(":21: documents.manager.email:" in p for p in got)
-    assert any(":23: documents.contacts[0].phone:" in p for p in got)
-    assert len(got) == 4
+    assert any(":19: nfr.local_load_s:" in p for p in got)
+    assert any(":21: documents.ha:" in p for p in got)
+    assert any(":22: documents.manager.email:" in p for p in got)
+    assert any(":24: documents.contacts[0].phone:" in p for p in got)
+    assert len(got) == 5
 
 
 def test_the_regression_hu_keeps_the_demos_shapes_and_its_tables_list_their_columns():
@@ -196,6 +198,8 @@ def test_the_regression_hu_keeps_the_demos_shapes_and_its_tables_list_their_colu
         (t.partition_key, t.sort_key, t.name_style) for t in demo.tables
     ]
     assert regression.load.warm == "always"
+    # its Locust run is short: it proves the scenario runs; the demo keeps the default's 15 s
+    assert (regression.nfr.local_load_s, demo.nfr.local_load_s) == (3, 15)
     assert dict(regression.tables[0].column_types())["score"] == "DECIMAL(9,4)"
 
 

@@ -249,3 +249,39 @@ def test_an_existing_api_keeps_qa_and_prd_on(tmp_path):
     assert plan.pipeline.tags() == "#DEV #QA #PRD"
     assert sorted(plan.patch.not_in_hu) == ["DynamoAlterCtraHistoricoapi", "Dynamoalterctraalertasapi"]
     assert "no se borran" in infraestructura.summary(plan)
+
+
+@pytest.mark.scan
+def test_a_template_scanned_before_by_the_same_tools_is_answered_from_that_scan(tmp_path, monkeypatch):
+    """The second scan of the same bytes starts no scanner (here: none could start) and says whose result
+    it shows; one byte more, or another scanner's version, scans again."""
+    monkeypatch.setenv("PRODUCTIZAR_CACHE_DIR", str(tmp_path / "cache"))
+    path = tmp_path / "template.yaml"
+    path.write_text(template.patch(template.new_api_template(DEMO), DEMO).text)
+    first = scans.scan(path)
+    assert first.clean and first.reused_from is None
+    assert "escaneo idéntico" not in infraestructura.scan_verdict(first)
+
+    monkeypatch.setattr(scans, "_run", lambda cmd, timeout=300: pytest.fail(f"a scanner ran: {cmd[0]}"))
+    again = scans.scan(path)
+    assert again == first and again.reused_from
+    assert f"Resultado del escaneo idéntico del {again.reused_from}" in infraestructura.scan_verdict(again)
+
+    ran: list[str] = []
+    monkeypatch.setattr(scans, "_run", lambda cmd, timeout=300: ran.append(Path(cmd[0]).name) or _no_output())
+    path.write_text(path.read_text() + "\n")  # one byte more
+    with pytest.raises(ProductizarError):
+        scans.scan(path)
+    assert ran == ["cfn-lint"]
+    path.write_text(path.read_text()[:-1])  # the scanned bytes again, but another checkov
+    real = scans._tool_identity
+    monkeypatch.setattr(scans, "_tool_identity", lambda n: real(n) + ("+1" if n == "checkov" else ""))
+    with pytest.raises(ProductizarError):
+        scans.scan(path)
+    assert ran == ["cfn-lint", "cfn-lint"]
+
+
+def _no_output():
+    import subprocess
+
+    return subprocess.CompletedProcess([], 1, stdout="not json", stderr="no scanner here")

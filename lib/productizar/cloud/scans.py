@@ -2,21 +2,28 @@
 
 Both run as their own commands (as the pipeline does) on the template file. A clean scan has no cfn-lint
 finding and no failed checkov check; checks skipped in the template must carry a written reason.
+
+A scan's result is kept under the cache folder, keyed by the template's bytes and by every package
+installed beside each scanner (their versions and rules): the same template scanned by the same tools is
+answered from it, and says so; any other byte, version or configuration file scans again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
 from productizar.core import paths
 from productizar.core.errors import ProductizarError
+from productizar.core.files import write_json
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,8 @@ class ScanResult:
     findings: list[Finding]
     skipped: list[Finding]
     checkov_passed: int
+    # when the result was answered from an identical earlier scan (same bytes, same tools): that scan's time
+    reused_from: str | None = field(default=None, compare=False)
 
     @property
     def clean(self) -> bool:
@@ -149,15 +158,77 @@ def checkov(*templates: Path) -> dict[Path, _Checkov]:
     return out
 
 
-def scan_many(templates: list[Path]) -> dict[Path, ScanResult]:
-    """Scan several templates with one run of each tool (the tools' start-up is most of a scan's time)."""
-    if not templates:
-        return {}
-    lint, ckv = cfn_lint(*templates), checkov(*templates)
-    return {
-        t: ScanResult(findings=lint[t] + ckv[t].failed, skipped=ckv[t].skipped, checkov_passed=ckv[t].passed)
-        for t in templates
+#: the scanners' configuration files, read from the folder they run in: a change scans again
+CONFIG_FILES = (".cfnlintrc", ".cfnlintrc.yaml", ".checkov.yaml", ".checkov.yml")
+
+
+def _tool_identity(name: str) -> str | None:
+    """Every package installed beside a scanner (name and version), or None for a scanner outside an
+    environment of its own, whose version cannot be read without running it: its results are not kept."""
+    home = Path(_tool(name)).resolve().parent.parent
+    installed = sorted(p.name for p in home.glob("lib/python*/site-packages/*.dist-info"))
+    return "\n".join(installed) if installed else None
+
+
+def _cache_key(template: Path) -> str | None:
+    tools = [_tool_identity(n) for n in ("cfn-lint", "checkov")]
+    if None in tools:
+        return None
+    h = hashlib.sha256(template.read_bytes())
+    for part in [*tools, *((Path.cwd() / c).read_bytes().hex() for c in CONFIG_FILES if (Path.cwd() / c).is_file())]:
+        h.update(b"\0" + str(part).encode())
+    return h.hexdigest()
+
+
+def _finding(raw: dict) -> Finding:
+    return Finding(**raw)
+
+
+def _kept(key: str) -> ScanResult | None:
+    """The result kept for ``key``, if its record names that key; anything unreadable is scanned again."""
+    path = paths.cache_dir() / "scans" / f"{key}.json"
+    try:
+        kept = json.loads(path.read_text(encoding="utf-8"))
+        if kept["key"] != key:
+            return None
+        return ScanResult(
+            findings=[_finding(f) for f in kept["findings"]],
+            skipped=[_finding(f) for f in kept["skipped"]],
+            checkov_passed=int(kept["checkov_passed"]),
+            reused_from=str(kept["scanned_at"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _keep(key: str, result: ScanResult) -> None:
+    record = {
+        "key": key,
+        "scanned_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "findings": [asdict(f) for f in result.findings],
+        "skipped": [asdict(f) for f in result.skipped],
+        "checkov_passed": result.checkov_passed,
     }
+    try:
+        write_json(paths.cache_dir() / "scans" / f"{key}.json", record)
+    except (OSError, ProductizarError):  # a cache not written costs the next scan its time, nothing else
+        pass
+
+
+def scan_many(templates: list[Path]) -> dict[Path, ScanResult]:
+    """Scan several templates with one run of each tool (the tools' start-up is most of a scan's time); a
+    template scanned before with the same bytes and tools is answered from that scan."""
+    keys = {t: _cache_key(t) for t in templates}
+    out = {t: kept for t, k in keys.items() if k and (kept := _kept(k))}
+    fresh = [t for t in templates if t not in out]
+    if fresh:
+        lint, ckv = cfn_lint(*fresh), checkov(*fresh)
+        for t in fresh:
+            out[t] = ScanResult(findings=lint[t] + ckv[t].failed, skipped=ckv[t].skipped, checkov_passed=ckv[t].passed)
+            key = keys[t]
+            if key:
+                _keep(key, out[t])
+    return {t: out[t] for t in templates}
 
 
 def scan(template: Path) -> ScanResult:

@@ -297,6 +297,8 @@ class Nfr(_Strict):
     p95_ms: Annotated[int | None, Field(gt=0, le=60_000)] = None
     error_rate_pct: Annotated[float, Field(ge=0, le=100)] = 1.0
     availability_pct: Annotated[float, Field(gt=0, le=100)] = 99.5
+    # seconds of the Locust run against an API on loopback (local only; the pipeline runs DEV/QA/PRD's plan)
+    local_load_s: Annotated[int, Field(ge=3, le=600)] = 15
 
 
 class Person(_Strict):

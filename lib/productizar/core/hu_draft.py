@@ -165,6 +165,7 @@ nfr:
   error_rate_pct: 1.0                      # tasa de error máxima (%)
   availability_pct: 99.5                   # disponibilidad (%)
   # target_tps: 80                         # solicitudes por segundo (sin él: la suma de traffic.peak_rps)
+  # local_load_s: 15                       # segundos de la corrida de Locust en local (3 a 600)
 tables:
 {tables}
 # Documentos de salida a PRD (paso documentos): sin esta sección el paso se omite y dice qué agregar.

@@ -30,6 +30,12 @@ def state_dir() -> Path:
     return Path(os.environ.get("PRODUCTIZAR_STATE_DIR") or project_root() / ".productizar" / "local")
 
 
+def cache_dir() -> Path:
+    """What is kept only to avoid repeating work (a template's scan): $PRODUCTIZAR_CACHE_DIR, else beside the
+    embedded default's state; removing it costs time, never a result."""
+    return Path(os.environ.get("PRODUCTIZAR_CACHE_DIR") or project_root() / ".productizar" / "cache")
+
+
 def output_root() -> Path:
     return Path(os.environ.get("PRODUCTIZAR_OUTPUT_ROOT") or project_root() / "outputs")
 

@@ -165,10 +165,16 @@ def scan_verdict(result: ScanResult) -> str:
             + (f" y omisiones sin justificación ({', '.join(unexplained)})" if unexplained else "")
             + ": corríjalos en la plantilla o justifíquelos en su Metadata antes de desplegar."
         )
-    return (
+    text = (
         f"Escaneo limpio: cfn-lint sin hallazgos; checkov {result.checkov_passed} verificaciones aprobadas, "
         f"{len(result.skipped)} omitidas con justificación escrita en la plantilla."
     )
+    if result.reused_from:
+        text += (
+            f" Resultado del escaneo idéntico del {result.reused_from} (la misma plantilla, byte a byte, con las "
+            "mismas versiones de cfn-lint y checkov)."
+        )
+    return text
 
 
 def vsts_variables(step: Step) -> pd.DataFrame:

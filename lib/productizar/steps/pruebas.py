@@ -73,6 +73,7 @@ def run_local(step: Step, prepared: Prepared, **options: Any) -> LoadRun | None:
             "carga contra un ambiente compartido."
         )
         return None
+    options.setdefault("run_time_s", step.hu.nfr.local_load_s)
     run = loadtest.run_locust(prepared.folder, base_url, **options)
     write_text(prepared.folder / "resultados_locust.csv", loadtest.results(run).to_csv(index=False))  # the table, whole
     return run
