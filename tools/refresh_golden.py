@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def refresh(paths: list[Path], scratch: Path) -> None:
     from productizar.local import embedded as localenv
-    from productizar.run.runner import private_kernel_manager
+    from productizar.run.kernels import private_kernel_manager
 
     localenv.up()
     localenv.reset()  # as nbval runs them: from an empty AWS, each step after the previous ones

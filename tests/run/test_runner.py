@@ -195,3 +195,53 @@ def test_a_step_runs_again_when_a_declared_upstream_changes_and_only_then(tmp_pa
         assert result.exit_code == 0
     ran = {line.split()[1]: line.split()[2] for line in lines if line.startswith("[")}
     assert ran == {"conteo": "ok", "dimensionamiento": "ok", "api": "up"}  # "up to date"
+
+
+@pytest.mark.usefixtures("embedded")
+def test_each_kernel_starts_one_step_ahead_with_its_module_imported_and_none_is_left(tmp_path):
+    """While conteo runs, dimensionamiento's kernel is already up (and importing its module); a notebook's
+    history starts at 1 all the same; after the batch no kernel of the run is alive."""
+    import os
+
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    kernels = (
+        "import os, pathlib\n"
+        "mine = os.getppid()\n"
+        "def kernels():\n"
+        "    found = []\n"
+        "    for p in pathlib.Path('/proc').glob('[0-9]*'):\n"
+        "        try:\n"
+        "            cmd = (p / 'cmdline').read_bytes().decode().split('\\0')\n"
+        "            ppid = int((p / 'stat').read_text().rsplit(')', 1)[1].split()[1])\n"
+        "        except (OSError, ValueError):\n"
+        "            continue\n"
+        "        if ppid == mine and int(p.name) != os.getpid():\n"
+        "            found += [a.rsplit(' ', 1)[-1] for a in cmd if a.startswith('--IPKernelApp.exec_lines')]\n"
+        "    return found\n"
+    )
+    for name in ("conteo", "dimensionamiento"):
+        notebook(
+            nbs / f"{name}.ipynb",
+            f"import sys\nimported = 'productizar.steps.{name}' in sys.modules",
+            kernels,
+            "from productizar.run import step as notebook\n"
+            f"paso = notebook.start('{name}', hu_path, env, output_dir)\n"
+            "print(paso.record({'imported': imported, 'ahead': kernels()}))",
+        )
+    result, lines = run(["conteo", "dimensionamiento"], notebooks=nbs, force=True)
+    assert result.exit_code == 0, lines
+    by_name = {s.name: s.to_json()["facts"] for s in result.steps}
+    assert by_name["conteo"] == {"imported": True, "ahead": ["productizar.steps.dimensionamiento"]}
+    assert by_name["dimensionamiento"] == {"imported": True, "ahead": []}  # the last step: nothing ahead
+    nb = nbformat.read(result.output_dir / "conteo.ipynb", as_version=4)
+    assert [c.execution_count for c in nb.cells if c.cell_type == "code"][:2] == [1, 2]
+    children = [p for p in Path("/proc").glob("[0-9]*") if _parent(p) == os.getpid()]
+    assert not [p for p in children if b"ipykernel" in (p / "cmdline").read_bytes()]
+
+
+def _parent(proc: Path) -> int | None:
+    try:
+        return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None

@@ -23,9 +23,7 @@ from typing import Any
 
 import nbformat
 import papermill as pm
-from jupyter_client import AsyncKernelManager
 from nbclient.exceptions import DeadKernelError
-from traitlets import CaselessStrEnum, default
 
 from productizar.cloud import repository
 from productizar.core import naming, paths
@@ -40,13 +38,15 @@ from productizar.core.hu import HU, load_hu
 from productizar.core.scrub import Scrubber, default_scrubber
 from productizar.local import embedded
 from productizar.results_zone import open_zone
-from productizar.run import approvals, board, evidence, facts, lock, promotion
+from productizar.run import approvals, board, evidence, facts, kernels, lock, promotion
 from productizar.run.approvals import GateState
 from productizar.run.endpoints import resolve
 from productizar.run.headline import Headline
 from productizar.run.records import StepRecord, StepStatus
 from productizar.run.registry import STEPS, not_applicable, spec
 
+# the module each step's notebook imports: its kernel imports it as it starts
+STEP_MODULE = "productizar.steps.{}"
 # the steps that commit to the team's repositories: only their fingerprint depends on the clones given
 REPOSITORY_STEPS = frozenset({"infraestructura", "coordinadores"})
 
@@ -67,20 +67,6 @@ def _code_fingerprint() -> bytes:
     """The package's own source: a code change re-runs the steps."""
     pkg = Path(__file__).resolve().parents[1]  # lib/productizar, every room
     return b"".join(p.read_bytes() for p in sorted(pkg.rglob("*.py")))
-
-
-def private_kernel_manager(folder: Path) -> type[AsyncKernelManager]:
-    """A kernel manager whose kernel listens on Unix sockets in ``folder`` (private to this run), not on
-    loopback TCP where any local user could try to reach it."""
-
-    class PrivateKernelManager(AsyncKernelManager):
-        transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
-
-        @default("ip")
-        def _private_ip(self) -> str:
-            return str(folder / "kernel")
-
-    return PrivateKernelManager
 
 
 @dataclass
@@ -234,12 +220,12 @@ class Runner:
 
     # ---------------------------------------------------------------------------------------- execution
     def _execute(
-        self, name: str, nb_path: Path, scrubber: Scrubber
+        self, name: str, nb_path: Path, scrubber: Scrubber, kernel: kernels.Kernel
     ) -> tuple[bool, str, pm.PapermillExecutionError | None]:
         """Run one notebook and save its evidence; every way this can fail (a cell's error, a kernel that
         dies, a full disk) comes back as a failed step with a sentence, never as a traceback."""
         try:
-            return self._execute_notebook(name, nb_path, scrubber)
+            return self._execute_notebook(name, nb_path, scrubber, kernel)
         except DeadKernelError as exc:
             return (
                 False,
@@ -253,9 +239,9 @@ class Runner:
             return False, f"la ejecución del cuaderno falló: {type(exc).__name__}: {scrubber(str(exc))}", None
 
     def _execute_notebook(
-        self, name: str, nb_path: Path, scrubber: Scrubber
+        self, name: str, nb_path: Path, scrubber: Scrubber, kernel: kernels.Kernel
     ) -> tuple[bool, str, pm.PapermillExecutionError | None]:
-        """Run one notebook into a private temp folder, then save the scrubbed evidence."""
+        """Run one notebook in ``kernel`` into a private temp folder, then save the scrubbed evidence."""
         params = {
             "hu_path": str(self.hu_path),
             "env": self.env_name,
@@ -274,7 +260,7 @@ class Runner:
                     cwd=str(nb_path.parent),
                     progress_bar=False,
                     log_output=False,
-                    kernel_manager_class=private_kernel_manager(tmpdir),
+                    km=kernel.manager,
                 )
             except pm.PapermillExecutionError as exc:
                 error = exc
@@ -327,6 +313,23 @@ class Runner:
         state = embedded.running() if uses_embedded(self.env) else None
         instance = f"{state.pid}@{state.started_at}" if state else ""
         instance += "".join(f"|{o}" for o in self._origins())  # tables seeded again: the steps run again
+        ahead = kernels.Ahead(self.notebooks)
+        try:
+            return self._steps_in_order(records, code, instance, scrubber, ahead)
+        finally:
+            ahead.close()
+
+    def _next_applicable(self, position: int) -> str | None:
+        """The first step after ``position`` (1-based) that has a notebook and applies to the HU."""
+        for name in self.steps[position:]:
+            step = spec(name)
+            if (self.notebooks / step.notebook).exists() and not not_applicable(step, self.hu, self.hu_path):
+                return name
+        return None
+
+    def _steps_in_order(
+        self, records: dict[str, StepRecord], code: bytes, instance: str, scrubber: Scrubber, ahead: kernels.Ahead
+    ) -> RunResult:
         failed: str | None = None
         total = len(self.steps)
         for i, name in enumerate(self.steps, 1):
@@ -364,7 +367,14 @@ class Runner:
                 shutil.rmtree(evidence.state_dir(self.out, name), ignore_errors=True)
             facts.facts_file(self.out, name).unlink(missing_ok=True)
             wall = time.time() - 1  # file times are coarse: a margin, never a miss
-            ok, message, error = self._execute(name, nb_path, scrubber)
+            kernel = ahead.take(name, STEP_MODULE.format(name))
+            following = self._next_applicable(i)  # its kernel starts while this step runs
+            if following:
+                ahead.prepare(following, STEP_MODULE.format(following))
+            try:
+                ok, message, error = self._execute(name, nb_path, scrubber, kernel)
+            finally:
+                kernel.close()
             # the notebook and its HTML were checked as they were written: the sweep reads the rest
             own = {self.out / f"{name}.ipynb", self.out / f"{name}.html"}
             removed = evidence.sweep(self.out, wall, scrubber, checked=own)

@@ -1,0 +1,82 @@
+"""The notebooks' kernels for a batch: private to the run, and each started one step ahead.
+
+A kernel takes a second or two to start and another to import pandas, matplotlib and the step's module;
+the batch starts the next step's kernel (which imports that module as it starts, outside the notebook's
+history and execution count) while the current step runs, so most of that time is spent on the other core.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jupyter_client import AsyncKernelManager
+from jupyter_core.utils import run_sync
+from traitlets import CaselessStrEnum, default
+
+#: what every step's notebook imports first (run/step.py), and what its module adds per step
+COMMON_IMPORTS = "import productizar.run.step"
+
+
+def private_kernel_manager(folder: Path) -> type[AsyncKernelManager]:
+    """A kernel manager whose kernel listens on Unix sockets in ``folder`` (private to this run), not on
+    loopback TCP where any local user could try to reach it."""
+
+    class PrivateKernelManager(AsyncKernelManager):
+        transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+        @default("ip")
+        def _private_ip(self) -> str:
+            return str(folder / "kernel")
+
+    return PrivateKernelManager
+
+
+@dataclass
+class Kernel:
+    """A started kernel, its private folder, and the step whose module it imported."""
+
+    manager: AsyncKernelManager  # nbclient polls an async kernel's liveness while it waits for output
+    folder: Path
+    step: str
+
+    def close(self) -> None:
+        """Stop the kernel (its notebook is saved already) and remove its sockets."""
+        try:
+            if self.manager.has_kernel:
+                run_sync(self.manager.shutdown_kernel)(now=True)
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def start(step: str, module: str, cwd: Path) -> Kernel:
+    """Start a kernel in ``cwd`` that imports ``module`` as it starts; return without waiting for it."""
+    folder = Path(tempfile.mkdtemp(prefix=f"productizar-kernel-{step}-"))
+    manager = private_kernel_manager(folder)(kernel_name="python3")
+    lines = f"--IPKernelApp.exec_lines={COMMON_IMPORTS}; import {module}"
+    run_sync(manager.start_kernel)(cwd=str(cwd), extra_arguments=["--HistoryManager.hist_file=:memory:", lines])
+    return Kernel(manager, folder, step)
+
+
+@dataclass
+class Ahead:
+    """At most one kernel started ahead of its step; whatever is not taken is stopped on ``close``."""
+
+    cwd: Path
+    waiting: Kernel | None = field(default=None)
+
+    def prepare(self, step: str, module: str) -> None:
+        if self.waiting is None:
+            self.waiting = start(step, module, self.cwd)
+
+    def take(self, step: str, module: str) -> Kernel:
+        """The kernel started ahead (whichever step it was started for), or one started now."""
+        kernel, self.waiting = self.waiting, None
+        return kernel if kernel is not None else start(step, module, self.cwd)
+
+    def close(self) -> None:
+        kernel, self.waiting = self.waiting, None
+        if kernel is not None:
+            kernel.close()
