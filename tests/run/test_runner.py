@@ -245,3 +245,23 @@ def _parent(proc: Path) -> int | None:
         return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
     except (OSError, ValueError, IndexError):
         return None
+
+
+@pytest.mark.server  # starts two kernels
+def test_a_kernel_started_ahead_and_never_taken_is_stopped_with_its_sockets(tmp_path):
+    """A batch that fails (or ends) before the step a kernel was started for leaves no kernel behind."""
+    from productizar.run import kernels
+
+    ahead = kernels.Ahead(tmp_path)
+    ahead.prepare("conteo", "productizar.steps.conteo")
+    waiting = ahead.waiting
+    assert waiting is not None and waiting.manager.has_kernel and waiting.folder.is_dir()
+    pid = waiting.manager.provisioner.process.pid
+    assert ahead.take("otro", "productizar.steps.carga") is waiting  # taken whichever step it was for
+    ahead.prepare("dimensionamiento", "productizar.steps.dimensionamiento")
+    second = ahead.waiting
+    waiting.close()
+    ahead.close()
+    assert ahead.waiting is None and not waiting.folder.exists() and not second.folder.exists()
+    assert _parent(Path(f"/proc/{pid}")) is None  # stopped and reaped
+    assert not second.manager.has_kernel
