@@ -499,10 +499,12 @@ def test_a_new_hu_seeded_synthetic_then_from_exports_then_with_its_delivered_api
     )
     assert proc.returncode == 0, proc.stderr
     # small tables load at the autoscaling minimum (1 WCU) unless warmed, and at 1 RCU the API reads two items
-    # a second (DynamoDB's capacity is modelled on local): the analyst warms the load and sets a read minimum
+    # a second (DynamoDB's capacity is modelled on local): the analyst warms the load, sets a read minimum and
+    # shortens the local load test
     text = hu_path.read_text(encoding="utf-8")
-    assert "  # warm: auto " in text and "  read: [1, 50] " in text
+    assert "  # warm: auto " in text and "  read: [1, 50] " in text and "  # local_load_s: 15 " in text
     text = text.replace("  # warm: auto ", "  warm: always ").replace("  read: [1, 50] ", "  read: [10, 50]")
+    text = text.replace("  # local_load_s: 15 ", "  local_load_s: 3 ")  # a short Locust run: it proves it runs
     hu_path.write_text(text, encoding="utf-8")
     proc = _cli(env, tmp_path, "local", "seed", str(hu_path))
     assert proc.returncode == 0, proc.stderr

@@ -648,7 +648,8 @@ def test_an_attachment_that_holds_a_secret_is_not_written(tmp_path, monkeypatch)
 def test_a_runner_killed_mid_load_then_a_new_server_loads_every_item(tmp_path, monkeypatch):
     """The issue's own case: the runner is killed (SIGKILL) in the middle of carga, the embedded default is
     restarted (a new moto holds new, empty tables), and the next run loads every item of every table. On an HU
-    of three seeded tables of 1.2·10⁴ rows (the demo's 10⁵ proved nothing more, at eight times the cost)."""
+    of three seeded tables of 1.2·10⁴ rows (the loader's checkpoint follows chunks of 10⁴ rows: the first is
+    whole, the table is not; the demo's 10⁵ proved nothing more, at eight times the cost)."""
     import json
     import signal
 
@@ -665,6 +666,10 @@ def test_a_runner_killed_mid_load_then_a_new_server_loads_every_item(tmp_path, m
     drafted = [sys.executable, "-m", "productizar", "new", str(hu), "--hu-id", "3575899", "--api", "CargaCortada"]
     drafted += ["--rows", "12000"] + [a for t in tables for a in ("--table", t)]
     subprocess.run(drafted, env=env, check=True, capture_output=True, stdin=subprocess.DEVNULL)
+    # reads from 100 units: verificacion's count is this test's proof, not a wait on autoscaling at 1 unit
+    text = hu.read_text(encoding="utf-8")
+    assert "  read: [1, 50] " in text
+    hu.write_text(text.replace("  read: [1, 50] ", "  read: [100, 200] "), encoding="utf-8")
     seeded = [sys.executable, "-m", "productizar", "local", "seed", str(hu)]
     subprocess.run(seeded, env=env, check=True, capture_output=True)
     steps = "conteo,dimensionamiento,infraestructura,coordinadores,carga"
