@@ -265,3 +265,23 @@ def test_a_kernel_started_ahead_and_never_taken_is_stopped_with_its_sockets(tmp_
     assert ahead.waiting is None and not waiting.folder.exists() and not second.folder.exists()
     assert _parent(Path(f"/proc/{pid}")) is None  # stopped and reaped
     assert not second.manager.has_kernel
+
+
+@pytest.mark.usefixtures("embedded")
+def test_a_kernel_that_cannot_start_is_a_failed_step_with_a_sentence(monkeypatch, capsys):
+    """No kernel (ipykernel missing, no room for its sockets): the step fails and says so; no traceback."""
+    from jupyter_client import AsyncKernelManager
+
+    monkeypatch.setattr(AsyncKernelManager, "start_kernel", _refuse)
+    result, lines = run(["conteo", "dimensionamiento"], force=True)
+    assert result.exit_code == 1
+    by_name = {s.name: s.to_json() for s in result.steps}
+    assert by_name["conteo"]["status"] == "failed"
+    message = "no se pudo iniciar el kernel del cuaderno de conteo: No module named ipykernel"
+    assert by_name["conteo"]["message"] == message
+    assert by_name["dimensionamiento"]["status"] == "skipped"
+    assert "Traceback" not in capsys.readouterr().err
+
+
+async def _refuse(self, **kwargs):
+    raise RuntimeError("No module named ipykernel")

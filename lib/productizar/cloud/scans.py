@@ -180,10 +180,6 @@ def _cache_key(template: Path) -> str | None:
     return h.hexdigest()
 
 
-def _finding(raw: dict) -> Finding:
-    return Finding(**raw)
-
-
 def _kept(key: str) -> ScanResult | None:
     """The result kept for ``key``, if its record names that key; anything unreadable is scanned again."""
     path = paths.cache_dir() / "scans" / f"{key}.json"
@@ -192,8 +188,8 @@ def _kept(key: str) -> ScanResult | None:
         if kept["key"] != key:
             return None
         return ScanResult(
-            findings=[_finding(f) for f in kept["findings"]],
-            skipped=[_finding(f) for f in kept["skipped"]],
+            findings=[Finding(**f) for f in kept["findings"]],
+            skipped=[Finding(**f) for f in kept["skipped"]],
             checkov_passed=int(kept["checkov_passed"]),
             reused_from=str(kept["scanned_at"]),
         )

@@ -16,6 +16,8 @@ from jupyter_client import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from traitlets import CaselessStrEnum, default
 
+from productizar.core.errors import ProductizarError
+
 #: what every step's notebook imports first (run/step.py), and what its module adds per step
 COMMON_IMPORTS = "import productizar.run.step"
 
@@ -43,12 +45,19 @@ class Kernel:
     step: str
 
     def close(self) -> None:
-        """Stop the kernel (its notebook is saved already) and remove its sockets."""
+        """Stop the kernel (its notebook is saved already) and remove its sockets; a kernel that is gone
+        already, or will not stop, costs nothing more here."""
         try:
             if self.manager.has_kernel:
                 run_sync(self.manager.shutdown_kernel)(now=True)
+        except Exception:  # noqa: BLE001  (the step's outcome is decided; a stop that fails must not change it)
+            pass
         finally:
             shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class KernelNotStarted(ProductizarError):
+    """A step's kernel could not be started (no ipykernel, no room for its sockets)."""
 
 
 def start(step: str, module: str, cwd: Path) -> Kernel:
@@ -56,7 +65,11 @@ def start(step: str, module: str, cwd: Path) -> Kernel:
     folder = Path(tempfile.mkdtemp(prefix=f"productizar-kernel-{step}-"))
     manager = private_kernel_manager(folder)(kernel_name="python3")
     lines = f"--IPKernelApp.exec_lines={COMMON_IMPORTS}; import {module}"
-    run_sync(manager.start_kernel)(cwd=str(cwd), extra_arguments=["--HistoryManager.hist_file=:memory:", lines])
+    try:
+        run_sync(manager.start_kernel)(cwd=str(cwd), extra_arguments=["--HistoryManager.hist_file=:memory:", lines])
+    except Exception as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise KernelNotStarted(f"no se pudo iniciar el kernel del cuaderno de {step}: {exc}") from None
     return Kernel(manager, folder, step)
 
 
@@ -68,8 +81,13 @@ class Ahead:
     waiting: Kernel | None = field(default=None)
 
     def prepare(self, step: str, module: str) -> None:
+        """Start ``step``'s kernel now; if it cannot start, its step tries again when it runs, and fails
+        there with its own sentence (never the step running now)."""
         if self.waiting is None:
-            self.waiting = start(step, module, self.cwd)
+            try:
+                self.waiting = start(step, module, self.cwd)
+            except KernelNotStarted:
+                self.waiting = None
 
     def take(self, step: str, module: str) -> Kernel:
         """The kernel started ahead (whichever step it was started for), or one started now."""

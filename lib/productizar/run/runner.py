@@ -220,12 +220,21 @@ class Runner:
 
     # ---------------------------------------------------------------------------------------- execution
     def _execute(
-        self, name: str, nb_path: Path, scrubber: Scrubber, kernel: kernels.Kernel
+        self, name: str, nb_path: Path, scrubber: Scrubber, ahead: kernels.Ahead, following: str | None
     ) -> tuple[bool, str, pm.PapermillExecutionError | None]:
-        """Run one notebook and save its evidence; every way this can fail (a cell's error, a kernel that
-        dies, a full disk) comes back as a failed step with a sentence, never as a traceback."""
+        """Run one notebook in the kernel started for it (``following``'s starts meanwhile) and save its
+        evidence; every way this can fail (a kernel that does not start or dies, a cell's error, a full disk)
+        comes back as a failed step with a sentence, never as a traceback."""
         try:
-            return self._execute_notebook(name, nb_path, scrubber, kernel)
+            kernel = ahead.take(name, STEP_MODULE.format(name))
+            try:
+                if following:
+                    ahead.prepare(following, STEP_MODULE.format(following))
+                return self._execute_notebook(name, nb_path, scrubber, kernel)
+            finally:
+                kernel.close()
+        except kernels.KernelNotStarted as exc:
+            return False, scrubber(str(exc)), None
         except DeadKernelError as exc:
             return (
                 False,
@@ -367,14 +376,7 @@ class Runner:
                 shutil.rmtree(evidence.state_dir(self.out, name), ignore_errors=True)
             facts.facts_file(self.out, name).unlink(missing_ok=True)
             wall = time.time() - 1  # file times are coarse: a margin, never a miss
-            kernel = ahead.take(name, STEP_MODULE.format(name))
-            following = self._next_applicable(i)  # its kernel starts while this step runs
-            if following:
-                ahead.prepare(following, STEP_MODULE.format(following))
-            try:
-                ok, message, error = self._execute(name, nb_path, scrubber, kernel)
-            finally:
-                kernel.close()
+            ok, message, error = self._execute(name, nb_path, scrubber, ahead, self._next_applicable(i))
             # the notebook and its HTML were checked as they were written: the sweep reads the rest
             own = {self.out / f"{name}.ipynb", self.out / f"{name}.html"}
             removed = evidence.sweep(self.out, wall, scrubber, checked=own)
