@@ -14,7 +14,6 @@ TOP_LEVEL = "project"
 AWAITING = {
     "productizar.cloud.discovery",
     "productizar.cloud.snapshot",
-    "productizar.core.differences",
     "productizar.core.duckfile",
     "productizar.core.hu_draft",
     "productizar.local.capacity_endpoint",
