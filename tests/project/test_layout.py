@@ -20,7 +20,6 @@ AWAITING = {
     "productizar.local.glue_update",
     "productizar.results_zone.profile",
     "productizar.run.facts",
-    "productizar.run.progress",
     "productizar.steps.api",
     "productizar.steps.coordinadores",
     "productizar.steps.documentos",
