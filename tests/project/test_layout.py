@@ -19,7 +19,6 @@ AWAITING = {
     "productizar.local.capacity_endpoint",
     "productizar.local.glue_update",
     "productizar.results_zone.profile",
-    "productizar.run.facts",
     "productizar.steps.api",
     "productizar.steps.coordinadores",
     "productizar.steps.documentos",
