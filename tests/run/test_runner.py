@@ -253,12 +253,12 @@ def test_a_kernel_started_ahead_and_never_taken_is_stopped_with_its_sockets(tmp_
     from productizar.run import kernels
 
     ahead = kernels.Ahead(tmp_path)
-    ahead.prepare("conteo", "productizar.steps.conteo")
+    ahead.prepare("conteo")
     waiting = ahead.waiting
     assert waiting is not None and waiting.manager.has_kernel and waiting.folder.is_dir()
     pid = waiting.manager.provisioner.process.pid
-    assert ahead.take("otro", "productizar.steps.carga") is waiting  # taken whichever step it was for
-    ahead.prepare("dimensionamiento", "productizar.steps.dimensionamiento")
+    assert ahead.take("carga") is waiting  # taken whichever step it was for
+    ahead.prepare("dimensionamiento")
     second = ahead.waiting
     waiting.close()
     ahead.close()

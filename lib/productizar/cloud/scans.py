@@ -170,14 +170,17 @@ def _tool_identity(name: str) -> str | None:
     return "\n".join(installed) if installed else None
 
 
-def _cache_key(template: Path) -> str | None:
+def _scanners_identity() -> str | None:
+    """The scanners' packages and configuration files, read once per scan; None: results are not kept."""
     tools = [_tool_identity(n) for n in ("cfn-lint", "checkov")]
     if None in tools:
         return None
-    h = hashlib.sha256(template.read_bytes())
-    for part in [*tools, *((Path.cwd() / c).read_bytes().hex() for c in CONFIG_FILES if (Path.cwd() / c).is_file())]:
-        h.update(b"\0" + str(part).encode())
-    return h.hexdigest()
+    configs = [(Path.cwd() / c).read_bytes().hex() for c in CONFIG_FILES if (Path.cwd() / c).is_file()]
+    return "\0".join(str(part) for part in [*tools, *configs])
+
+
+def _cache_key(template: Path, scanners: str) -> str:
+    return hashlib.sha256(template.read_bytes() + b"\0" + scanners.encode()).hexdigest()
 
 
 def _kept(key: str) -> ScanResult | None:
@@ -214,7 +217,8 @@ def _keep(key: str, result: ScanResult) -> None:
 def scan_many(templates: list[Path]) -> dict[Path, ScanResult]:
     """Scan several templates with one run of each tool (the tools' start-up is most of a scan's time); a
     template scanned before with the same bytes and tools is answered from that scan."""
-    keys = {t: _cache_key(t) for t in templates}
+    scanners = _scanners_identity()
+    keys = {t: _cache_key(t, scanners) if scanners else None for t in templates}
     out = {t: kept for t, k in keys.items() if k and (kept := _kept(k))}
     fresh = [t for t in templates if t not in out]
     if fresh:

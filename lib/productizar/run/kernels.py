@@ -18,8 +18,9 @@ from traitlets import CaselessStrEnum, default
 
 from productizar.core.errors import ProductizarError
 
-#: what every step's notebook imports first (run/step.py), and what its module adds per step
+#: what every step's notebook imports first (run/step.py), and the module each step's notebook imports
 COMMON_IMPORTS = "import productizar.run.step"
+STEP_MODULE = "productizar.steps.{}"
 
 
 def private_kernel_manager(folder: Path) -> type[AsyncKernelManager]:
@@ -38,11 +39,10 @@ def private_kernel_manager(folder: Path) -> type[AsyncKernelManager]:
 
 @dataclass
 class Kernel:
-    """A started kernel, its private folder, and the step whose module it imported."""
+    """A started kernel and its private folder (its sockets, and the notebook it runs)."""
 
     manager: AsyncKernelManager  # nbclient polls an async kernel's liveness while it waits for output
     folder: Path
-    step: str
 
     def close(self) -> None:
         """Stop the kernel (its notebook is saved already) and remove its sockets; a kernel that is gone
@@ -60,17 +60,17 @@ class KernelNotStarted(ProductizarError):
     """A step's kernel could not be started (no ipykernel, no room for its sockets)."""
 
 
-def start(step: str, module: str, cwd: Path) -> Kernel:
-    """Start a kernel in ``cwd`` that imports ``module`` as it starts; return without waiting for it."""
+def start(step: str, cwd: Path) -> Kernel:
+    """Start a kernel in ``cwd`` that imports ``step``'s module as it starts; return without waiting for it."""
     folder = Path(tempfile.mkdtemp(prefix=f"productizar-kernel-{step}-"))
     manager = private_kernel_manager(folder)(kernel_name="python3")
-    lines = f"--IPKernelApp.exec_lines={COMMON_IMPORTS}; import {module}"
+    lines = f"--IPKernelApp.exec_lines={COMMON_IMPORTS}; import {STEP_MODULE.format(step)}"
     try:
         run_sync(manager.start_kernel)(cwd=str(cwd), extra_arguments=["--HistoryManager.hist_file=:memory:", lines])
     except Exception as exc:
         shutil.rmtree(folder, ignore_errors=True)
         raise KernelNotStarted(f"no se pudo iniciar el kernel del cuaderno de {step}: {exc}") from None
-    return Kernel(manager, folder, step)
+    return Kernel(manager, folder)
 
 
 @dataclass
@@ -80,19 +80,19 @@ class Ahead:
     cwd: Path
     waiting: Kernel | None = field(default=None)
 
-    def prepare(self, step: str, module: str) -> None:
+    def prepare(self, step: str) -> None:
         """Start ``step``'s kernel now; if it cannot start, its step tries again when it runs, and fails
         there with its own sentence (never the step running now)."""
         if self.waiting is None:
             try:
-                self.waiting = start(step, module, self.cwd)
+                self.waiting = start(step, self.cwd)
             except KernelNotStarted:
                 self.waiting = None
 
-    def take(self, step: str, module: str) -> Kernel:
+    def take(self, step: str) -> Kernel:
         """The kernel started ahead (whichever step it was started for), or one started now."""
         kernel, self.waiting = self.waiting, None
-        return kernel if kernel is not None else start(step, module, self.cwd)
+        return kernel if kernel is not None else start(step, self.cwd)
 
     def close(self) -> None:
         kernel, self.waiting = self.waiting, None

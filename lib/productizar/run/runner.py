@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,8 +44,6 @@ from productizar.run.headline import Headline
 from productizar.run.records import StepRecord, StepStatus
 from productizar.run.registry import STEPS, not_applicable, spec
 
-# the module each step's notebook imports: its kernel imports it as it starts
-STEP_MODULE = "productizar.steps.{}"
 # the steps that commit to the team's repositories: only their fingerprint depends on the clones given
 REPOSITORY_STEPS = frozenset({"infraestructura", "coordinadores"})
 
@@ -226,10 +223,10 @@ class Runner:
         evidence; every way this can fail (a kernel that does not start or dies, a cell's error, a full disk)
         comes back as a failed step with a sentence, never as a traceback."""
         try:
-            kernel = ahead.take(name, STEP_MODULE.format(name))
+            kernel = ahead.take(name)
             try:
                 if following:
-                    ahead.prepare(following, STEP_MODULE.format(following))
+                    ahead.prepare(following)
                 return self._execute_notebook(name, nb_path, scrubber, kernel)
             finally:
                 kernel.close()
@@ -250,35 +247,30 @@ class Runner:
     def _execute_notebook(
         self, name: str, nb_path: Path, scrubber: Scrubber, kernel: kernels.Kernel
     ) -> tuple[bool, str, pm.PapermillExecutionError | None]:
-        """Run one notebook in ``kernel`` into a private temp folder, then save the scrubbed evidence."""
+        """Run one notebook in ``kernel`` into the kernel's private folder, then save the scrubbed evidence."""
         params = {
             "hu_path": str(self.hu_path),
             "env": self.env_name,
             "output_dir": str(self.out),
             "confirm": self.confirm,
         }
-        tmpdir = Path(tempfile.mkdtemp(prefix=f"productizar-{name}-"))
-        raw = tmpdir / f"{name}.ipynb"
+        raw = kernel.folder / f"{name}.ipynb"  # private to the run, removed with the kernel
         error: pm.PapermillExecutionError | None = None
         try:
-            try:
-                pm.execute_notebook(
-                    str(nb_path),
-                    str(raw),
-                    parameters=params,
-                    cwd=str(nb_path.parent),
-                    progress_bar=False,
-                    log_output=False,
-                    km=kernel.manager,
-                )
-            except pm.PapermillExecutionError as exc:
-                error = exc
-            if not raw.exists():  # the kernel never started: nothing to keep
-                return False, f"no se pudo ejecutar el cuaderno {nb_path.name}", error
-            nb = nbformat.read(raw, as_version=4)
-            evidence.save_notebook(nb, self.out / f"{name}.ipynb", scrubber)
-        finally:
-            shutil.rmtree(tmpdir, ignore_errors=True)
+            pm.execute_notebook(
+                str(nb_path),
+                str(raw),
+                parameters=params,
+                cwd=str(nb_path.parent),
+                progress_bar=False,
+                log_output=False,
+                km=kernel.manager,
+            )
+        except pm.PapermillExecutionError as exc:
+            error = exc
+        if not raw.exists():  # the kernel never ran it: nothing to keep
+            return False, f"no se pudo ejecutar el cuaderno {nb_path.name}", error
+        evidence.save_notebook(nbformat.read(raw, as_version=4), self.out / f"{name}.ipynb", scrubber)
         if error is None:
             return True, "", None
         return False, f"{error.ename}: {scrubber(error.evalue)}", error
