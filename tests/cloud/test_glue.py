@@ -14,6 +14,7 @@ from productizar.core import naming
 from productizar.core.environments import get_environment
 from productizar.core.hu import HU
 from tests.support.dynamo import clients
+from tests.support.glue import STACK_JOB
 from tests.support.hu import demo_data, demo_with
 
 DEMO = Path(__file__).resolve().parents[2] / "parameters" / "hu" / "demo.yaml"
@@ -29,25 +30,6 @@ def hu_with(**load) -> HU:
 def s3_and_glue(embedded):
     get = clients()
     return get("s3"), get("glue")
-
-
-STACK_JOB = {
-    "Role": "arn:aws:iam::123456789012:role/glue",
-    "Command": {"Name": "glueetl", "ScriptLocation": "s3://otro/viejo.py", "PythonVersion": "3"},
-    "Description": "Carga a DynamoDB (plantilla)",
-    "WorkerType": "G.1X",
-    "NumberOfWorkers": 4,
-    "DefaultArguments": {"--enable-metrics": "true"},
-    "NonOverridableArguments": {"--job-language": "python"},
-    "Connections": {"Connections": ["conexion-hive-vpc"]},
-    "ExecutionProperty": {"MaxConcurrentRuns": 3},
-    "NotificationProperty": {"NotifyDelayAfter": 10},
-    "SecurityConfiguration": "glue-kms",
-    "GlueVersion": "4.0",
-    "Timeout": 720,
-    "MaxRetries": 0,
-    "ExecutionClass": "STANDARD",
-}
 
 
 @pytest.mark.usefixtures("embedded")
@@ -99,28 +81,6 @@ def test_the_script_and_package_are_uploaded_and_the_job_points_at_them(s3_and_g
         "assert not [m for m in sys.modules if m.split('.')[0] in ('duckdb', 'sqlalchemy', 'sqlglot', 'pyhive')]"
     )
     subprocess.run([sys.executable, "-c", probe, str(package)], check=True, cwd=tmp_path)
-
-
-@pytest.mark.usefixtures("embedded")
-def test_the_embedded_update_job_overwrites_the_definition_as_aws_documents(s3_and_glue):
-    """The control for the test above: an UpdateJob that gives back only the role and the command loses
-    every other setting, so keeping them is the updater's doing; an unknown job is Glue's own error."""
-    _, glue_client = s3_and_glue
-    glue_client.create_job(Name="sobrescrita", **STACK_JOB)
-    glue_client.update_job(
-        JobName="sobrescrita",
-        JobUpdate={"Role": STACK_JOB["Role"], "Command": {"Name": "glueetl", "ScriptLocation": "s3://b/n.py"}},
-    )
-    job = glue_client.get_job(JobName="sobrescrita")["Job"]
-    assert job["Command"] == {"Name": "glueetl", "ScriptLocation": "s3://b/n.py"}
-    assert (job.get("Description"), job.get("Connections"), job.get("WorkerType"), job["DefaultArguments"]) == (
-        None,
-        None,
-        None,
-        {},
-    )
-    with pytest.raises(glue_client.exceptions.EntityNotFoundException, match="Job no-existe not found"):
-        glue_client.update_job(JobName="no-existe", JobUpdate={"Role": "r", "Command": {"Name": "glueetl"}})
 
 
 @pytest.mark.usefixtures("embedded")
