@@ -1,16 +1,24 @@
 """Step ``verificacion``'s own decisions: the read capacity a count is warmed to, the verdict that names each
 failed check, the facts' headline (a dry run said so), and the sample's differences as the analyst reads them."""
 
+import contextlib
 import math
+import threading
 
 import pytest
 
+from productizar.core import duckfile
 from productizar.core.capacity import READ_UNIT_BYTES
 from productizar.core.checks import Check, CheckStatus
 from productizar.core.environments import WriteMode
 from productizar.core.errors import StepFailed
+from productizar.core.hu import TableSpec
+from productizar.dynamo.loader import load_table
+from productizar.results_zone.duckdb import DuckDBResultsZone
 from productizar.steps import verificacion
 from productizar.steps.verificacion import Verification
+from tests.support.dynamo import client, clients, create_table, local
+from tests.support.hu import demo_with
 
 
 def check(status: CheckStatus, key: str = "item_count") -> Check:
@@ -50,3 +58,36 @@ def test_the_sample_says_when_there_is_no_difference_and_lists_each_one_otherwis
     table = verificacion.mismatches_table(Verification([], [difference]))
     assert table.to_dict("records") == [difference]
     assert verificacion.warming_notes(Verification([], [])) == "No se calentó la lectura de ninguna tabla."
+
+
+@pytest.mark.usefixtures("embedded")
+def test_the_tables_are_counted_at_the_same_time_and_their_checks_keep_the_hus_order(tmp_path):
+    """Each count waits on its own table's read capacity: two tables' counts are in flight together (each
+    warm waits for the other's), and the checks still come table by table in the HU's order."""
+    path = tmp_path / "zona.duckdb"
+    specs = [
+        TableSpec(source="resultados_x.primera", partition_key={"name": "id", "type": "S"}),
+        TableSpec(source="resultados_x.segunda", partition_key={"name": "id", "type": "N"}),
+    ]
+    with duckfile.connect(path, read_only=False) as con:
+        con.execute("CREATE SCHEMA resultados_x")
+        con.execute("CREATE TABLE resultados_x.primera AS SELECT CAST(range AS VARCHAR) AS id FROM range(30)")
+        con.execute("CREATE TABLE resultados_x.segunda AS SELECT range AS id, 'ñ' AS texto FROM range(20)")
+    zone = DuckDBResultsZone(path)
+    hu = demo_with(tables=[s.model_dump(exclude_none=True) | {"dynamo_table": create_table(s)} for s in specs])
+    for spec in hu.tables:
+        load_table(zone, client(), spec, rate_wcu=None)
+    both = threading.Barrier(2, timeout=20)
+
+    @contextlib.contextmanager
+    def warm(table, size_bytes):
+        both.wait()  # the second table's count must start while the first one's is still warming
+        yield
+
+    v = verificacion.check_tables(
+        hu, local(), zone, clients(), {s.source: n for s, n in zip(specs, (30, 20))}, warm=warm
+    )
+    counts = [(c.table, c.found) for c in v.checks if c.key == "item_count"]
+    assert counts == [(hu.tables[0].names.dynamo_table, "30"), (hu.tables[1].names.dynamo_table, "20")]
+    tables = [c.table for c in v.checks]
+    assert tables == sorted(tables, key=[t.names.dynamo_table for t in hu.tables].index)  # grouped, in order

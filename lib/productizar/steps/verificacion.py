@@ -2,7 +2,8 @@
 
 Per table: the configuration checks of the infrastructure step (exists, keys, billing, capacity, SSE,
 PITR, tags, autoscaling, ``cloud.inspection``); then the item count by parallel Scan against what
-``conteo`` expects, and a sample compared attribute by attribute (``dynamo.verify``).
+``conteo`` expects, and a sample compared attribute by attribute (``dynamo.verify``). The tables are counted
+at the same time: each count waits on its own table's read capacity.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -21,7 +23,7 @@ from productizar.core import checks
 from productizar.core.capacity import READ_UNIT_BYTES
 from productizar.core.checks import Check
 from productizar.core.environments import Environment, WriteMode
-from productizar.core.hu import HU
+from productizar.core.hu import HU, TableSpec
 from productizar.dynamo import warming
 from productizar.dynamo.sizing import load_assumptions
 from productizar.dynamo.verify import compare_sample, count_items, segments_for
@@ -59,17 +61,19 @@ def verify(step: Step, sample_rows: int = SAMPLE_ROWS) -> Verification:
     the table has, throttled and retried."""
     expected = {source: c.expected_items for source, c in conteo.read_facts(step).tables.items()}
     clients = aws.clients(step.env)
+    dynamodb, autoscaling = clients("dynamodb"), clients("application-autoscaling")  # made before the threads
     mode = step.write_mode
     journal = warming.Journal(step.state_dir / "warming")
-    done: list[warming.Warming] = []
+    leftovers: list[warming.Warming] = []
     if not mode.dry_run:  # what a killed verificacion left raised goes back first
-        done += warming.restore_leftovers(clients("dynamodb"), clients("application-autoscaling"), journal)
+        leftovers = warming.restore_leftovers(dynamodb, autoscaling, journal)
     seconds = load_assumptions().verify_scan_s
+    done: list[warming.Warming] = []
 
     def warm(table: str, size_bytes: float) -> contextlib.AbstractContextManager[Any]:
         return warming.warmed(
-            clients("dynamodb"),
-            clients("application-autoscaling"),
+            dynamodb,
+            autoscaling,
             table,
             warming.READ,
             read_units_needed(size_bytes, seconds, sample_rows),
@@ -79,8 +83,18 @@ def verify(step: Step, sample_rows: int = SAMPLE_ROWS) -> Verification:
         )
 
     v = check_tables(step.hu, step.env, step.zone(), clients, expected, sample_rows, warm)
-    v.warmings, v.mode = done, mode
+    order = [spec.names.dynamo_table for spec in step.hu.tables]  # the counts end in any order: said in the HU's
+    v.warmings, v.mode = leftovers + sorted(done, key=lambda w: order.index(w.table)), mode
     return v
+
+
+@dataclass(frozen=True)
+class Counted:
+    """One table read whole and sampled: what its checks compare."""
+
+    segments: int
+    found: int
+    sample: dict[str, Any]
 
 
 def check_tables(
@@ -93,42 +107,52 @@ def check_tables(
     warm: Warm | None = None,
 ) -> Verification:
     """Per table: its configuration checks, then (when it exists) the item count against
-    ``expected_items[source]`` and the sample comparison."""
-    checker = Checker(env, clients)
-    ddb = checker.clients("dynamodb")
-    mismatches: list[dict[str, Any]] = []
-    for spec in hu.tables:
+    ``expected_items[source]`` and the sample comparison. The tables are counted at the same time, each on
+    its own read capacity (a count waits on its table's capacity, not on the machine); the checks keep the
+    HU's order."""
+    ddb = clients("dynamodb")
+    checkers = [(spec, Checker(env, clients)) for spec in hu.tables]  # one per table: its checks stay together
+    present = [(spec, checker) for spec, checker in checkers if checker.table(hu, spec)]
+
+    def count(spec: TableSpec) -> Counted:
         name = spec.names.dynamo_table
-        if not checker.table(hu, spec):
-            continue
-        expected = expected_items[spec.source]
-        size = ddb.describe_table(TableName=name)["Table"].get("TableSizeBytes") or expected * 200
+        size = ddb.describe_table(TableName=name)["Table"].get("TableSizeBytes") or expected_items[spec.source] * 200
         segments = segments_for(size)
         with warm(name, size) if warm else contextlib.nullcontext():
-            found = count_items(ddb, name, segments)
-            sample = compare_sample(zone, ddb, spec, sample_rows)
-        checker.add(
-            name,
-            "item_count",
-            f"ítems por Scan paralelo ({segments} segmentos)",
-            found == expected,
-            f"{expected} (conteo − claves inválidas − repetidas)",
-            found,
-        )
-        mismatches += sample["mismatches"]
-        detail = f"{sample['compared']} ítems comparados"
-        if sample["repeated_keys"]:
-            detail += f"; {sample['repeated_keys']} con clave repetida en el origen (DynamoDB conserva una)"
-        bad = len({m["Clave"] for m in sample["mismatches"]})
-        checker.add(
-            name,
-            "sample",
-            "muestra comparada atributo por atributo",
-            bad == 0,
-            "sin diferencias",
-            detail if bad == 0 else f"{bad} ítems con diferencias ({detail})",
-        )
-    return Verification(checker.results, mismatches)
+            return Counted(segments, count_items(ddb, name, segments), compare_sample(zone, ddb, spec, sample_rows))
+
+    with ThreadPoolExecutor(max_workers=max(1, len(present)), thread_name_prefix="verificacion") as pool:
+        counted = list(pool.map(count, [spec for spec, _ in present]))
+    mismatches: list[dict[str, Any]] = []
+    for (spec, checker), c in zip(present, counted):
+        mismatches += _add_counted(checker, spec, expected_items[spec.source], c)
+    return Verification([check for _, checker in checkers for check in checker.results], mismatches)
+
+
+def _add_counted(checker: Checker, spec: TableSpec, expected: int, c: Counted) -> list[dict[str, Any]]:
+    """The count's and the sample's checks of one table; the sample's differences."""
+    name = spec.names.dynamo_table
+    checker.add(
+        name,
+        "item_count",
+        f"ítems por Scan paralelo ({c.segments} segmentos)",
+        c.found == expected,
+        f"{expected} (conteo − claves inválidas − repetidas)",
+        c.found,
+    )
+    detail = f"{c.sample['compared']} ítems comparados"
+    if c.sample["repeated_keys"]:
+        detail += f"; {c.sample['repeated_keys']} con clave repetida en el origen (DynamoDB conserva una)"
+    bad = len({m["Clave"] for m in c.sample["mismatches"]})
+    checker.add(
+        name,
+        "sample",
+        "muestra comparada atributo por atributo",
+        bad == 0,
+        "sin diferencias",
+        detail if bad == 0 else f"{bad} ítems con diferencias ({detail})",
+    )
+    return list(c.sample["mismatches"])
 
 
 def checks_table(v: Verification) -> pd.DataFrame:
