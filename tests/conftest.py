@@ -12,17 +12,35 @@ from productizar.results_zone.duckdb import DuckDBResultsZone
 from productizar.results_zone.hive import HiveResultsZone
 from tests.support import hive_server as hs
 
+_AHEAD: dict[str, hs.Ahead] = {}
+
+
+def _load_demo(server: hs.HiveServer) -> None:
+    hs.load_demo(HiveResultsZone(hive_settings(server.port)), server.workdir)
+
+
+def pytest_collection_finish(session):
+    """When a selected test needs the Hive server, it starts now, in the background (about half a minute of
+    JVM start and demo load that the tests before it no longer wait for)."""
+    if session.config.option.collectonly:
+        return
+    if any("hive_server" in getattr(item, "fixturenames", ()) for item in session.items):
+        workdir = session.config._tmp_path_factory.mktemp("hive")
+        _AHEAD["hive"] = hs.Ahead(workdir, _load_demo)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """A server started ahead for tests that never ran (an interrupted session) is stopped too."""
+    if "hive" in _AHEAD:
+        _AHEAD.pop("hive").stop()
+
 
 @pytest.fixture(scope="session")
 def hive_server(tmp_path_factory):
-    """Spark's HiveThriftServer2 on loopback with the demo results zone, for the whole session."""
-    workdir = tmp_path_factory.mktemp("hive")
-    server = hs.start(workdir)
-    try:
-        hs.load_demo(HiveResultsZone(hive_settings(server.port)), workdir)
-        yield server
-    finally:
-        server.stop()
+    """Spark's HiveThriftServer2 on loopback with the demo results zone, for the whole session: the one
+    started ahead at collection, or one started now."""
+    ahead = _AHEAD.get("hive") or _AHEAD.setdefault("hive", hs.Ahead(tmp_path_factory.mktemp("hive"), _load_demo))
+    yield ahead.server()
 
 
 def hive_settings(port: int, **overrides) -> HiveZone:

@@ -12,6 +12,8 @@ import contextlib
 import os
 import shutil
 import socket
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,3 +147,32 @@ def load_demo(zone, workdir: Path) -> None:
             zone.execute(f"INSERT INTO {t.source} " + t.select_cast(f"parquet.`{path}`"))
     finally:
         con.close()
+
+
+class Ahead:
+    """The server started (and the demo zone loaded) in a background thread as soon as the session knows a
+    test will need it: Spark's JVM boots while the tests before that one run, instead of in front of it."""
+
+    def __init__(self, workdir: Path, load: Callable[[HiveServer], None]):
+        self.workdir = workdir
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hive-server")
+        self._started: Future[HiveServer] = self._pool.submit(self._start, load)
+
+    def _start(self, load: Callable[[HiveServer], None]) -> HiveServer:
+        server = start(self.workdir)
+        try:
+            load(server)
+        except BaseException:
+            server.stop()
+            raise
+        return server
+
+    def server(self) -> HiveServer:
+        """The running server, waiting for it to be up; its start's own error if it could not start."""
+        return self._started.result()
+
+    def stop(self) -> None:
+        """Stop the server once it is up (waiting for a start still under way); safe to call again."""
+        with contextlib.suppress(Exception):
+            self._started.result().stop()
+        self._pool.shutdown()
