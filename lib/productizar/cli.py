@@ -24,7 +24,6 @@ from productizar.run import approvals, board
 from productizar.run import drift as drift_command
 from productizar.run.board import render_text
 from productizar.run.registry import STEPS, parse_steps
-from productizar.run.runner import Runner
 
 T = TypeVar("T")
 
@@ -316,6 +315,10 @@ def main(argv: list[str] | None = None) -> int:
         }
         if args.push:
             repos["push"] = True
+        # here, not at the top: papermill and nbformat (jsonschema) take about two seconds to import, which no
+        # other command needs (check, new, status, local... each starts that much sooner)
+        from productizar.run.runner import Runner
+
         runner = Runner(
             args.hu_file, args.env, parse_steps(args.steps), force=args.force, confirm=args.confirm, **repos
         )

@@ -53,3 +53,16 @@ def test_check_in_process_reads_the_regression_hu_and_refuses_a_missing_file(tmp
     assert "ok (HU 9000001, 3 tables)" in capsys.readouterr().out
     assert main(["check", str(tmp_path / "no-existe.yaml")]) == 2
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_commands_that_run_no_notebook_do_not_import_the_notebook_machinery():
+    """papermill and nbformat (with jsonschema's format checkers) cost about two seconds at every start:
+    `check`, `new`, `status` and `local` never pay it; `run` imports them when it runs."""
+    probe = (
+        "import sys, productizar.cli as cli; cli.main(['check', sys.argv[1]]); "
+        "print(sorted(m for m in ('papermill', 'nbformat', 'jsonschema', 'nbclient') if m in sys.modules))"
+    )
+    hu = Path(__file__).resolve().parents[2] / "parameters" / "hu" / "regresion.yaml"
+    done = subprocess.run([sys.executable, "-c", probe, str(hu)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[]"
