@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jsonschema  # about a second to import (its format checkers): the steps' kernels import it ahead
 import pandas as pd
 
 from productizar.core import naming, paths
@@ -68,8 +69,6 @@ def coordinator_roots() -> dict[str, str]:
 
 def validate(cfg: dict[str, Any], name: str) -> None:
     schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
-    import jsonschema  # here: its format checkers take a second to import, and only this check needs it
-
     errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(cfg), key=lambda e: list(e.path))
     if errors:
         lines = [f"  {'/'.join(str(p) for p in e.path) or '(raíz)'}: {e.message}" for e in errors]
