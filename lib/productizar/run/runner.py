@@ -290,11 +290,15 @@ class Runner:
         os.environ.pop("JPY_SESSION_NAME", None)
         os.environ.update(self._repository_environment())  # the notebooks' kernels inherit it
         with lock.hold(self.out, f"HU {self.hu.id} in {self.env_name}"):
+            ahead = kernels.Ahead(self.notebooks)
             try:
                 if not uses_embedded(self.env):
-                    return self._run_steps()
+                    return self._run_steps(ahead)
+                first = self._next_applicable(0)
+                if first and embedded.running() is None:  # a new server: every step runs; the first kernel
+                    ahead.prepare(first)  # starts while the server comes up
                 with embedded.in_use(self.echo):
-                    return self._run_steps()
+                    return self._run_steps(ahead)
             except OSError as exc:  # the summary itself cannot be written (a full disk): say so, plainly
                 print(
                     f"productizar: cannot write the evidence in {self.out}: {exc.strerror or exc}"
@@ -303,8 +307,10 @@ class Runner:
                     file=sys.stderr,
                 )
                 return RunResult(1, self.out, [])
+            finally:
+                ahead.close()
 
-    def _run_steps(self) -> RunResult:
+    def _run_steps(self, ahead: kernels.Ahead) -> RunResult:
         scrubber = default_scrubber([getattr(self.env.results_zone, "password_env", None) or ""])
         self.out.mkdir(parents=True, exist_ok=True)
         board.write(paths.output_root(), scrubber)  # the index links to it from its first save on
@@ -314,11 +320,7 @@ class Runner:
         state = embedded.running() if uses_embedded(self.env) else None
         instance = f"{state.pid}@{state.started_at}" if state else ""
         instance += "".join(f"|{o}" for o in self._origins())  # tables seeded again: the steps run again
-        ahead = kernels.Ahead(self.notebooks)
-        try:
-            return self._steps_in_order(records, code, instance, scrubber, ahead)
-        finally:
-            ahead.close()
+        return self._steps_in_order(records, code, instance, scrubber, ahead)
 
     def _next_applicable(self, position: int) -> str | None:
         """The first step after ``position`` (1-based) that has a notebook and applies to the HU."""
