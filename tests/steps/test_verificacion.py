@@ -84,10 +84,21 @@ def test_the_tables_are_counted_at_the_same_time_and_their_checks_keep_the_hus_o
         both.wait()  # the second table's count must start while the first one's is still warming
         yield
 
-    v = verificacion.check_tables(
-        hu, local(), zone, clients(), {s.source: n for s, n in zip(specs, (30, 20))}, warm=warm
-    )
+    expected = {s.source: n for s, n in zip(specs, (30, 20))}
+    v = verificacion.check_tables(hu, local(), zone, clients(), expected, warm=warm)
     counts = [(c.table, c.found) for c in v.checks if c.key == "item_count"]
     assert counts == [(hu.tables[0].names.dynamo_table, "30"), (hu.tables[1].names.dynamo_table, "20")]
     tables = [c.table for c in v.checks]
     assert tables == sorted(tables, key=[t.names.dynamo_table for t in hu.tables].index)  # grouped, in order
+    # and never more at once than the bound: with one, the counts take turns
+    active, peak = [], []
+
+    @contextlib.contextmanager
+    def one_at_a_time(table, size_bytes):
+        active.append(table)
+        peak.append(len(active))
+        yield
+        active.remove(table)
+
+    one = verificacion.check_tables(hu, local(), zone, clients(), expected, warm=one_at_a_time, max_workers=1)
+    assert peak == [1, 1] and [c.as_fact() for c in one.checks] == [c.as_fact() for c in v.checks]

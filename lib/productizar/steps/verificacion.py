@@ -105,11 +105,12 @@ def check_tables(
     expected_items: Mapping[str, int],
     sample_rows: int = SAMPLE_ROWS,
     warm: Warm | None = None,
+    max_workers: int = 4,
 ) -> Verification:
     """Per table: its configuration checks, then (when it exists) the item count against
-    ``expected_items[source]`` and the sample comparison. The tables are counted at the same time, each on
-    its own read capacity (a count waits on its table's capacity, not on the machine); the checks keep the
-    HU's order."""
+    ``expected_items[source]`` and the sample comparison. Up to ``max_workers`` tables are counted at the
+    same time, each on its own read capacity (a count waits on its table's capacity, not on the machine; the
+    bound keeps an HU of many tables from raising them all at once); the checks keep the HU's order."""
     ddb = clients("dynamodb")
     checkers = [(spec, Checker(env, clients)) for spec in hu.tables]  # one per table: its checks stay together
     present = [(spec, checker) for spec, checker in checkers if checker.table(hu, spec)]
@@ -121,7 +122,7 @@ def check_tables(
         with warm(name, size) if warm else contextlib.nullcontext():
             return Counted(segments, count_items(ddb, name, segments), compare_sample(zone, ddb, spec, sample_rows))
 
-    with ThreadPoolExecutor(max_workers=max(1, len(present)), thread_name_prefix="verificacion") as pool:
+    with ThreadPoolExecutor(max(1, min(max_workers, len(present))), thread_name_prefix="verificacion") as pool:
         counted = list(pool.map(count, [spec for spec, _ in present]))
     mismatches: list[dict[str, Any]] = []
     for (spec, checker), c in zip(present, counted):
