@@ -35,7 +35,8 @@ def s3_and_glue(embedded):
 @pytest.mark.usefixtures("embedded")
 def test_the_script_and_package_are_uploaded_and_the_job_points_at_them(s3_and_glue, tmp_path):
     """UpdateJob runs for real on the embedded endpoint (moto's Glue backend, as AWS documents it: the whole
-    definition overwritten) and the job read back afterwards keeps every setting the stack gave it."""
+    definition overwritten, which ``tests/local/test_glue_update.py`` proves) and the job read back afterwards
+    keeps every setting the stack gave it."""
     s3, glue_client = s3_and_glue
     hu = hu_with()
     job = naming.glue_job_name(hu.api.slug)

@@ -14,8 +14,9 @@ from tests.support.glue import STACK_JOB
 
 @pytest.mark.usefixtures("embedded")
 def test_the_embedded_update_job_overwrites_the_definition_as_aws_documents():
-    """The control for the test above: an UpdateJob that gives back only the role and the command loses
-    every other setting, so keeping them is the updater's doing; an unknown job is Glue's own error."""
+    """The control for the upload test of ``tests/cloud/test_glue.py``: an UpdateJob that gives back only the
+    role and the command loses every other setting, so keeping them is the updater's doing; an unknown job
+    is Glue's own error."""
     glue_client = clients()("glue")
     glue_client.create_job(Name="sobrescrita", **STACK_JOB)
     glue_client.update_job(
