@@ -39,8 +39,9 @@ def pytest_sessionfinish(session, exitstatus):
 def hive_server(tmp_path_factory):
     """Spark's HiveThriftServer2 on loopback with the demo results zone, for the whole session: the one
     started ahead at collection, or one started now."""
-    ahead = _AHEAD.get("hive") or _AHEAD.setdefault("hive", hs.Ahead(tmp_path_factory.mktemp("hive"), _load_demo))
-    yield ahead.server()
+    if "hive" not in _AHEAD:
+        _AHEAD["hive"] = hs.Ahead(tmp_path_factory.mktemp("hive"), _load_demo)
+    return _AHEAD["hive"].server()
 
 
 def hive_settings(port: int, **overrides) -> HiveZone:
