@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from productizar.core import hu_draft, paths
+from productizar.core import deferred, hu_draft, paths
 from productizar.core.environments import EMBEDDED, DuckDBZone, get_environment
 from productizar.core.errors import BadInput, UsageError
 from productizar.core.hu import DEFAULT_SAMPLE_ROWS, load_hu
@@ -315,8 +315,10 @@ def main(argv: list[str] | None = None) -> int:
         }
         if args.push:
             repos["push"] = True
-        # here, not at the top: papermill and nbformat (jsonschema) take about two seconds to import, which no
-        # other command needs (check, new, status, local... each starts that much sooner)
+        # here, not at the top: papermill and nbformat (jsonschema) take a while to import, which no other
+        # command needs (check, new, status, local... each starts that much sooner); jsonschema's IRI grammar,
+        # most of that while, waits for a check that asks for it (core/deferred.py)
+        deferred.install()
         from productizar.run.runner import Runner
 
         runner = Runner(
