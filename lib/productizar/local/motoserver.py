@@ -9,6 +9,7 @@ the endpoint serializes instead. moto's work is bound by the GIL anyway, so litt
 With ``--capacity-rules`` it also meters DynamoDB as AWS does (``capacity_endpoint``): moto never throttles.
 A request signed with a key that names an account (``productizar-local-<12 digits>``) is served in that
 account (``AccountFromKey``): one server holds several environments apart, each with its own credentials.
+Connections stay open between requests (``keepalive``), which werkzeug's server does not allow.
 Glue's ``UpdateJob``, which moto's server lacks, is answered on moto's Glue backend (``glue_update``).
 A Scan page starts from each table's key order kept between pages (``scan_order``), not from a sort of the
 whole table for every page as moto does.
@@ -95,8 +96,10 @@ class DynamoDBFirst:
 
 def main(argv: list[str] | None = None) -> None:
     """Parse ``-H/--host`` and ``-p/--port`` and serve moto there until SIGTERM or SIGINT."""
-    from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-    from werkzeug.serving import run_simple
+    from moto.server import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import make_server
+
+    from productizar.local.keepalive import KeepAliveHandler
 
     parser = argparse.ArgumentParser(prog=MARKER, description=__doc__.splitlines()[0])
     parser.add_argument("-H", "--host", default="127.0.0.1")
@@ -120,7 +123,7 @@ def main(argv: list[str] | None = None) -> None:
         app = KeptScanOrder(app)
     app = AccountFromKey(Serialized(app))
     # threaded: connections are accepted while a request runs; the lock decides who runs
-    run_simple(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
+    make_server(args.host, args.port, app, threaded=True, request_handler=KeepAliveHandler).serve_forever()
 
 
 if __name__ == "__main__":
