@@ -3,7 +3,8 @@
 from pathlib import Path
 
 from productizar.core import paths
-from productizar.core.problems import Problem, format_loc, show_value
+from productizar.core.problem import Problem, format_loc
+from productizar.core.problems import show_value
 
 ROOT = Path(__file__).resolve().parents[2]
 

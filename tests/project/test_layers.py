@@ -47,6 +47,33 @@ def test_the_measure_sees_a_circle_and_an_import_the_wrong_way(tmp_path):
     assert layers.violations(graph) == ["productizar.core.b -> productizar.run.step"]
 
 
+def test_the_measure_counts_type_level_circles_and_ranks_the_mechanisms_as_they_stack(tmp_path):
+    """A circle made only of annotations is still a circle; ``dynamo`` stands on ``results_zone``, ``cloud``
+    on ``dynamo`` and ``api``, and none of them the other way round."""
+    layers = _layers()
+    pkg = tmp_path / "productizar"
+    files = {
+        "core/a.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from productizar.core.b import B\n",
+        "core/b.py": "from productizar.core.a import A\n",
+        "results_zone/base.py": "from productizar.dynamo import loader\n",  # wrong way
+        "dynamo/loader.py": "from productizar.results_zone import base\nfrom productizar.cloud import glue\n",
+        "cloud/glue.py": "from productizar.dynamo import loader\nfrom productizar.api import smoke\n",
+        "api/smoke.py": "from productizar.cloud import glue\n",  # wrong way
+    }
+    for rel, text in files.items():
+        (pkg / rel).parent.mkdir(parents=True, exist_ok=True)
+        (pkg / rel).parent.joinpath("__init__.py").write_text("")
+        (pkg / rel).write_text(text)
+    (pkg / "__init__.py").write_text("")
+    graph = layers.graph(tmp_path)
+    assert ["productizar.core.a", "productizar.core.b"] in layers.cycles(graph)
+    assert layers.violations(graph) == [
+        "productizar.api.smoke -> productizar.cloud.glue",
+        "productizar.dynamo.loader -> productizar.cloud.glue",
+        "productizar.results_zone.base -> productizar.dynamo.loader",
+    ]
+
+
 def test_each_step_has_exactly_one_module_named_as_the_step():
     modules = {p.stem for p in (ROOT / "lib" / "productizar" / "steps").glob("*.py") if p.stem != "__init__"}
     assert modules == set(STEPS)

@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
 from productizar.core import paths
 from productizar.core.errors import UsageError
-from productizar.core.problems import Loc, load_yaml_model
+from productizar.core.problem import Loc
+from productizar.core.problems import load_yaml_model
 
 REQUIRED = ("local", "dev", "qa", "prd")
 EMBEDDED = "embedded"

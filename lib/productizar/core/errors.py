@@ -8,10 +8,8 @@ command with exit status 2 before anything is written; ``StepFailed`` is a step 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from productizar.core.problems import Problem
+from productizar.core.problem import Problem
 
 
 class ProductizarError(Exception):

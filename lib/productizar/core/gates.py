@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from productizar.core import paths
 from productizar.core.environments import Environment
 from productizar.core.errors import UsageError
-from productizar.core.problems import Loc, load_yaml_model
+from productizar.core.problem import Loc
+from productizar.core.problems import load_yaml_model
 
 GATE_ID = r"^[a-z][a-z0-9_]*$"
 

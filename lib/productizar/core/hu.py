@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from productizar.core import naming
 from productizar.core.errors import ProductizarError
-from productizar.core.problems import Loc, load_yaml_model, show_value
+from productizar.core.problem import Loc
+from productizar.core.problems import load_yaml_model, show_value
 
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"

@@ -7,7 +7,6 @@ to say what is wrong: ``file:line: field.path: what is expected``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -15,19 +14,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from productizar.core.errors import InputFileError
-
-Loc = tuple[str | int, ...]
-
-
-def format_loc(loc: Loc) -> str:
-    """``("tables", 2, "partition_key", "type")`` -> ``tables[2].partition_key.type``."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out or "(file)"
+from productizar.core.problem import Loc, Problem
 
 
 def show_value(value: Any) -> str:
@@ -39,21 +26,6 @@ def show_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-@dataclass(frozen=True)
-class Problem:
-    loc: Loc
-    message: str
-    line: int | None = None
-
-    def order(self) -> tuple[int, str]:
-        """File order: by line, then by field path."""
-        return (self.line or 0, format_loc(self.loc))
-
-    def render(self, file: str) -> str:
-        where = f"{file}:{self.line}" if self.line else file
-        return f"{where}: {format_loc(self.loc)}: {self.message}"
 
 
 # A parameter file is a page of hand-written YAML: anything bigger is a mistake (or an attack), refused

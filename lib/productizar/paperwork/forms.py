@@ -20,7 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from productizar.core.errors import InputFileError
 from productizar.core.files import atomic_path
-from productizar.core.problems import Loc, Problem, YamlDocument, load_yaml_model
+from productizar.core.problem import Loc, Problem
+from productizar.core.problems import YamlDocument, load_yaml_model
 
 CELL = r"^[^!]+![A-Z]{1,3}[1-9][0-9]*$"
 MAX_ROW, MAX_COL = 1_048_576, 16_384  # Excel's grid: XFD1048576
