@@ -8,15 +8,15 @@ The rooms, bottom to top: ``core``; the mechanisms that stand on ``core`` alone 
 ``dynamo`` and ``api``); ``run``; ``steps``; the CLI at the top. A module may import its own room and the
 rooms below it; ``local`` is imported only by ``run`` and the CLI. Every import counts: inside functions,
 and the ones made for type annotations only (``if TYPE_CHECKING:``), since a circle of types is a circle.
+The graph is the package's own (``productizar.run.code``), the one that decides which steps a change re-runs.
 """
 
 from __future__ import annotations
 
-import ast
 import sys
-from pathlib import Path
 
-LIB = Path(__file__).resolve().parents[1] / "lib"
+from productizar.run.code import graph  # the graph the steps' fingerprints read too
+
 RANK = {
     "core": 0,
     "results_zone": 1,
@@ -32,37 +32,6 @@ RANK = {
     "": 6,
 }
 ONLY_FROM = {"local": {"local", "run", "cli"}}
-
-
-def modules(lib: Path = LIB) -> dict[str, Path]:
-    out = {}
-    for f in sorted((lib / "productizar").rglob("*.py")):
-        parts = f.relative_to(lib).with_suffix("").parts
-        out[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = f
-    return out
-
-
-def _imports(name: str, path: Path, known: dict[str, Path]) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
-    found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                base = ".".join(package[: len(package) - node.level + 1] + ([node.module] if node.module else []))
-            for alias in node.names:
-                target = f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base
-                if target in known and target != name:
-                    found.add(target)
-        elif isinstance(node, ast.Import):
-            found.update(a.name for a in node.names if a.name in known and a.name != name)
-    return found
-
-
-def graph(lib: Path = LIB) -> dict[str, set[str]]:
-    known = modules(lib)
-    return {name: _imports(name, path, known) for name, path in known.items()}
 
 
 def cycles(g: dict[str, set[str]]) -> list[list[str]]:

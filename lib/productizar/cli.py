@@ -37,6 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--env", required=True, help="local | local-dev | local-qa | local-prd | dev | qa | prd")
     run.add_argument("--steps", default="", help=f"comma-separated subset, in any order, of: {','.join(STEPS)}")
     run.add_argument("--force", action="store_true", help="run steps again even if they succeeded with the same inputs")
+    run.add_argument(
+        "--plan", action="store_true", help="say which steps would run and why (which input changed); run nothing"
+    )
     run.add_argument("--infra-repo", default=None, help="clone of Cloud_nu0044001_productizar: commit there")
     run.add_argument(
         "--coordinators-repo", default=None, help="clone of NU0044001_ProductizarLaAnalitica: commit there"
@@ -324,6 +327,10 @@ def main(argv: list[str] | None = None) -> int:
         runner = Runner(
             args.hu_file, args.env, parse_steps(args.steps), force=args.force, confirm=args.confirm, **repos
         )
+        if args.plan:
+            print(f"Plan de la HU {runner.hu.id} en {args.env} (no se ejecuta nada):")
+            print("\n".join(runner.plan()))
+            return 0
         return runner.run().exit_code
     except BadInput as exc:  # a parameter file's problems, or a command line that asks for what is not there
         print(exc.render(), file=sys.stderr)

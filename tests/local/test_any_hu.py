@@ -519,7 +519,7 @@ def test_a_new_hu_seeded_synthetic_then_from_exports_then_with_its_delivered_api
             n: "skipped" if n == "documentos" else "ok" for n in STEPS
         }
         assert steps["documentos"]["message"].startswith("Falta la sección «documents» en mora.yaml: agréguela")
-        assert "[10/11] documentos       skipped: Falta la sección «documents»" in proc.stdout
+        assert "[10/11] documentos       omitido: Falta la sección «documents»" in proc.stdout
         counted = steps["conteo"]["facts"]["tables"]
         assert all("datos sintéticos, no reales" in c["origin"] for c in counted.values())
         assert "datos sintéticos, no reales" in (out / "conteo.html").read_text(encoding="utf-8")
@@ -537,7 +537,7 @@ def test_a_new_hu_seeded_synthetic_then_from_exports_then_with_its_delivered_api
         assert proc.returncode == 0, proc.stderr
         proc = _cli(env, tmp_path, "run", str(hu_path), "--env", "local")
         assert proc.returncode == 0, proc.stdout + proc.stderr
-        assert "up to date" not in proc.stdout
+        assert "al día" not in proc.stdout
         steps = _steps(out)
         assert {n: s["status"] for n, s in steps.items()} == {
             n: "skipped" if n == "documentos" else "ok" for n in STEPS

@@ -369,7 +369,7 @@ def test_a_dead_kernel_is_a_recorded_failure_and_the_step_runs_again(tmp_path, m
     assert dimensionamiento["status"] == "skipped" and "conteo" in dimensionamiento["message"]
     # the next run does not take it as "up to date": it runs conteo again, and dimensionamiento gets real facts
     again, lines = _run(["conteo", "dimensionamiento"])
-    assert again.exit_code == 0 and not any("up to date" in line for line in lines)
+    assert again.exit_code == 0 and not any("al día" in line for line in lines)
     assert json.loads((out / "facts" / "dimensionamiento.json").read_text())["write_plans"]
 
 
@@ -395,7 +395,7 @@ def test_a_summary_that_says_ok_without_facts_is_not_up_to_date(tmp_path, monkey
     first, _ = _run(["conteo"])
     (first.output_dir / "facts" / "conteo.json").unlink()  # as a run killed between the two writes leaves it
     again, lines = _run(["conteo"])
-    assert again.exit_code == 0 and not any("up to date" in line for line in lines)
+    assert again.exit_code == 0 and not any("al día" in line for line in lines)
 
 
 # ------------------------------------------------------------------------------------------- concurrent runs
@@ -456,7 +456,7 @@ def test_a_second_run_of_the_same_hu_is_refused_and_a_killed_run_is_recorded(tmp
     record = json.loads((out / "summary.json").read_text())["steps"][0]
     assert record["status"] == "running" and record["fingerprint"] is None  # never a stale ok
     again, lines = _run(["conteo"])
-    assert again.exit_code == 0 and not any("up to date" in line for line in lines)
+    assert again.exit_code == 0 and not any("al día" in line for line in lines)
 
 
 @pytest.mark.usefixtures("embedded")

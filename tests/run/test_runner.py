@@ -77,11 +77,11 @@ def test_conteo_evidence_summary_and_skip_when_unchanged():
     assert "Clave nula o vacía" in html and "99.991" in html
 
     again, lines = run(["conteo"])
-    assert again.exit_code == 0 and any("up to date" in line for line in lines)
+    assert again.exit_code == 0 and any("conteo           al día desde " in line for line in lines)
     assert json.loads((out / "summary.json").read_text())["steps"][0]["ended_at"] == conteo["ended_at"]
 
-    _, lines = run(["conteo"], confirm="3575833")  # another input: runs again
-    assert any(" ok (" in line for line in lines)
+    _, lines = run(["conteo"], confirm="3575833")  # another input: runs again, and says which
+    assert any(" correcto (" in line and line.endswith("· cambió la confirmación") for line in lines), lines
 
 
 @pytest.mark.usefixtures("embedded")
@@ -92,7 +92,8 @@ def test_a_new_embedded_server_runs_the_steps_again(tmp_path, monkeypatch):
     first, _ = run(["conteo"])  # starts its own embedded default and stops it at the end
     assert first.exit_code == 0
     again, lines = run(["conteo"])  # a new server: conteo runs again instead of being skipped
-    assert again.exit_code == 0 and not any("up to date" in line for line in lines)
+    assert again.exit_code == 0 and not any("al día" in line for line in lines)
+    assert any(line.endswith("· el servidor embebido es otro (los datos que escribió ya no están)") for line in lines)
 
 
 @pytest.mark.usefixtures("embedded")
@@ -194,7 +195,11 @@ def test_a_step_runs_again_when_a_declared_upstream_changes_and_only_then(tmp_pa
         result, lines = run(["conteo", "dimensionamiento", "api"], notebooks=nbs)
         assert result.exit_code == 0
     ran = {line.split()[1]: line.split()[2] for line in lines if line.startswith("[")}
-    assert ran == {"conteo": "ok", "dimensionamiento": "ok", "api": "up"}  # "up to date"
+    assert ran == {"conteo": "correcto", "dimensionamiento": "correcto", "api": "al"}  # "al día"
+    assert [line.split(" · ")[-1] for line in lines if line.startswith("[") and "correcto" in line] == [
+        "cambió el cuaderno",
+        "cambiaron los hechos de conteo",
+    ]
 
 
 @pytest.mark.usefixtures("embedded")

@@ -26,6 +26,9 @@ class StepRecord:
     message: str = "no ejecutado todavía"
     facts: dict[str, Any] = field(default_factory=dict)
     fingerprint: str | None = None
+    # each input's digest when it ran (run/inputs.py), and why it ran: what the next run compares and says
+    inputs: dict[str, str] = field(default_factory=dict)
+    ran_because: str = ""
     notebook: str | None = None
     html: str | None = None
     # what the promotion compares: the HU's tables, keys and capacities when this step ran (HU.promotion_fingerprint)

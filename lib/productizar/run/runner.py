@@ -8,7 +8,6 @@ A step that already succeeded with the same inputs is not run again unless force
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -37,7 +36,7 @@ from productizar.core.hu import HU, load_hu
 from productizar.core.scrub import Scrubber, default_scrubber
 from productizar.local import embedded
 from productizar.results_zone import open_zone
-from productizar.run import approvals, board, evidence, facts, kernels, lock, promotion
+from productizar.run import approvals, board, code, evidence, facts, inputs, kernels, lock, promotion
 from productizar.run.approvals import GateState
 from productizar.run.endpoints import resolve
 from productizar.run.headline import Headline
@@ -50,20 +49,6 @@ REPOSITORY_STEPS = frozenset({"infraestructura", "coordinadores"})
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _sha(*parts: bytes) -> str:
-    h = hashlib.sha256()
-    for p in parts:
-        h.update(len(p).to_bytes(8, "big"))
-        h.update(p)
-    return h.hexdigest()[:16]
-
-
-def _code_fingerprint() -> bytes:
-    """The package's own source: a code change re-runs the steps."""
-    pkg = Path(__file__).resolve().parents[1]  # lib/productizar, every room
-    return b"".join(p.read_bytes() for p in sorted(pkg.rglob("*.py")))
 
 
 @dataclass
@@ -86,6 +71,7 @@ class Runner:
     coordinators_repo: str = field(default_factory=lambda: os.environ.get(repository.COORDINATORS_REPO_ENV, ""))
     push: bool = field(default_factory=lambda: os.environ.get(repository.PUSH_ENV, "") == "1")
     notebooks: Path = field(default_factory=paths.notebooks_dir)
+    source: Path = code.LIB  # where the package's source is read for each step's code inputs (run/code.py)
     echo: Callable[[str], None] = field(default=lambda line: print(line, flush=True))
     hu: HU = field(init=False)
     env: Environment = field(init=False)
@@ -95,6 +81,9 @@ class Runner:
     hu_fingerprint: str = field(init=False)
     # the figures of the run before this one (per step), to say what changed since
     baseline: dict[str, Any] = field(init=False, default_factory=dict)
+    # the embedded server the steps would write to, and where its tables' rows came from (_read_instance)
+    _server: str = field(init=False, default="")
+    _origin_list: list[str] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
         # validation first: a bad HU or environment stops here, before anything is written
@@ -191,21 +180,39 @@ class Runner:
             "steps": [records[name].to_json() for name in STEPS],
         }
 
-    def _fingerprint(self, name: str, nb_path: Path, records: dict[str, StepRecord], code: bytes, instance: str) -> str:
-        """What decides whether a step that succeeded must run again: the HU file, the environment's
-        settings, the notebook, the code, the confirmation, the embedded server's instance, and the facts of
-        the steps the registry declares upstream of it (not of every earlier step)."""
-        upstream = [records[s].facts for s in spec(name).upstream]
-        return _sha(
-            instance.encode(),
-            self.hu_path.read_bytes(),
-            json.dumps(self.env.model_dump(), sort_keys=True).encode(),
-            nb_path.read_bytes(),
-            code,
-            self.confirm.encode(),
-            json.dumps(upstream, sort_keys=True, default=str).encode(),
-            json.dumps(self._repository_environment() if name in REPOSITORY_STEPS else {}).encode(),
+    def _inputs(
+        self, name: str, nb_path: Path, records: dict[str, StepRecord], sources: dict[str, str]
+    ) -> dict[str, str]:
+        """A digest of each of the step's own inputs (``run/inputs.py``): its notebook, each source file it
+        runs, the HU file, the environment's settings, the confirmation, the clones it commits to, the
+        embedded server and its rows' origins, and the facts of the steps the registry declares upstream."""
+        out = {f"{inputs.CODE}{path}": sha for path, sha in sources.items()}
+        out.update(
+            notebook=inputs.digest(nb_path.read_bytes()),
+            hu=inputs.digest(self.hu_path.read_bytes()),
+            environment=inputs.digest(json.dumps(self.env.model_dump(), sort_keys=True).encode()),
+            confirm=inputs.digest(self.confirm.encode()),
+            repositories=inputs.digest(
+                json.dumps(self._repository_environment() if name in REPOSITORY_STEPS else {}).encode()
+            ),
+            server=inputs.digest(self._server.encode()),
+            origins=inputs.digest("|".join(self._origin_list).encode()),
         )
+        for up in spec(name).upstream:
+            out[f"{inputs.UPSTREAM}{up}"] = inputs.digest(
+                json.dumps(records[up].facts, sort_keys=True, default=str).encode()
+            )
+        return out
+
+    def _why(self, prev: StepRecord, now: dict[str, str]) -> str:
+        """Why the step runs, in one Spanish phrase; "" when it is up to date."""
+        if self.force:
+            return "--force"
+        if not prev.ok:
+            return "primera corrida" if prev.started_at is None else "la corrida anterior no terminó bien"
+        if prev.fingerprint == inputs.fingerprint(now):
+            return ""
+        return inputs.why_run(prev.inputs or None, now) or "cambiaron sus entradas"
 
     def _origins(self) -> list[str]:
         """Where each HU table's rows came from, where the results zone records it (the embedded zone's
@@ -315,12 +322,44 @@ class Runner:
         self.out.mkdir(parents=True, exist_ok=True)
         board.write(paths.output_root(), scrubber)  # the index links to it from its first save on
         records = self._load_records()
-        code = _code_fingerprint()  # read once per run
-        # a fresh embedded moto holds no stack and no tables: what ran against the previous one must run again
+        self._read_instance()
+        return self._steps_in_order(records, code.graph(self.source), scrubber, ahead)
+
+    def _read_instance(self) -> None:
+        """The embedded server now (a fresh moto holds no stack and no tables: what ran against the previous
+        one must run again) and where the tables' rows came from (seeded again: the steps run again)."""
         state = embedded.running() if uses_embedded(self.env) else None
-        instance = f"{state.pid}@{state.started_at}" if state else ""
-        instance += "".join(f"|{o}" for o in self._origins())  # tables seeded again: the steps run again
-        return self._steps_in_order(records, code, instance, scrubber, ahead)
+        self._server = f"{state.pid}@{state.started_at}" if state else ""
+        self._origin_list = self._origins()
+
+    def plan(self) -> list[str]:
+        """What ``run`` would do with each step and why, one Spanish line a step; runs and writes nothing."""
+        records = self._load_records()
+        self._read_instance()
+        graph, running, lines = code.graph(self.source), set(), []
+        for i, name in enumerate(self.steps, 1):
+            tag = f"[{i:>{len(str(len(self.steps)))}}/{len(self.steps)}] {name:<16}"
+            nb_path = self.notebooks / spec(name).notebook
+            reason = "paso sin cuaderno en esta versión" if not nb_path.exists() else None
+            reason = reason or not_applicable(spec(name), self.hu, self.hu_path)
+            if reason:
+                lines.append(f"{tag} omitido: {reason}")
+                continue
+            if uses_embedded(self.env) and not self._server:
+                because = "el servidor embebido no está en marcha (una corrida lo inicia vacío)"
+            else:
+                sources = code.step_sources(name, graph, self.source)
+                because = self._why(records[name], self._inputs(name, nb_path, records, sources))
+            waiting = [up for up in spec(name).upstream if up in running]
+            if because:
+                running.add(name)
+                lines.append(f"{tag} se ejecutaría: {because}")
+            elif waiting:
+                running.add(name)
+                lines.append(f"{tag} se ejecutaría si cambian los hechos de {', '.join(waiting)}")
+            else:
+                lines.append(f"{tag} al día desde {records[name].ended_at}")
+        return lines
 
     def _next_applicable(self, position: int) -> str | None:
         """The first step after ``position`` (1-based) that has a notebook and applies to the HU."""
@@ -331,7 +370,7 @@ class Runner:
         return None
 
     def _steps_in_order(
-        self, records: dict[str, StepRecord], code: bytes, instance: str, scrubber: Scrubber, ahead: kernels.Ahead
+        self, records: dict[str, StepRecord], graph: dict[str, set[str]], scrubber: Scrubber, ahead: kernels.Ahead
     ) -> RunResult:
         failed: str | None = None
         total = len(self.steps)
@@ -340,11 +379,11 @@ class Runner:
             nb_path = self.notebooks / spec(name).notebook
             if failed:
                 records[name] = StepRecord.skipped(name, f"no se ejecutó: falló el paso «{failed}»")
-                self.echo(f"{tag} skipped (an earlier step failed)")
+                self.echo(f"{tag} omitido: falló el paso «{failed}»")
                 continue
             if not nb_path.exists():
                 records[name] = StepRecord.skipped(name, "paso sin cuaderno en esta versión")
-                self.echo(f"{tag} skipped (not implemented yet)")
+                self.echo(f"{tag} omitido: paso sin cuaderno en esta versión")
                 continue
             reason = not_applicable(spec(name), self.hu, self.hu_path)
             if reason:  # the HU does not give what the step needs: said, not failed, and nothing executed
@@ -353,12 +392,14 @@ class Runner:
                     ended_at=_now(),
                     headline=reason,  # the board shows why, not only "omitido"
                 )
-                self.echo(f"{tag} skipped: {reason}")
+                self.echo(f"{tag} omitido: {reason}")
                 continue
-            fingerprint = self._fingerprint(name, nb_path, records, code, instance)
+            now = self._inputs(name, nb_path, records, code.step_sources(name, graph, self.source))
+            fingerprint = inputs.fingerprint(now)
             prev = records[name]
-            if not self.force and prev.ok and prev.fingerprint == fingerprint:
-                self.echo(f"{tag} up to date (ok since {prev.ended_at}; --force to run again)")
+            because = self._why(prev, now)
+            if not because:
+                self.echo(f"{tag} al día desde {prev.ended_at} (--force para ejecutarlo de nuevo)")
                 continue
             t0, started = time.monotonic(), _now()
             # recorded before its facts are touched: if this process dies, the summary says so
@@ -393,6 +434,8 @@ class Runner:
                 message=message,
                 facts=found,
                 fingerprint=fingerprint if ok else None,
+                inputs=now if ok else {},
+                ran_because=because,
                 notebook=f"{name}.ipynb" if (self.out / f"{name}.ipynb").exists() else None,
                 html=f"{name}.html" if (self.out / f"{name}.html").exists() else None,
                 hu_fingerprint=self.hu_fingerprint if ok else None,
@@ -402,7 +445,7 @@ class Runner:
                 dry_run_reason=line.reason if ok else None,
             )
             evidence.save_summary(self.out, self._summary(records), scrubber)
-            self.echo(f"{tag} {'ok' if ok else 'FAILED'} ({duration:.1f} s)")
+            self.echo(f"{tag} {'correcto' if ok else 'FALLÓ'} ({duration:.1f} s) · {because}")
             if not ok:
                 failed = name
                 self._report_failure(name, error, scrubber)
