@@ -20,8 +20,8 @@ def test_cli_runs_the_runbook_from_scratch_and_leaves_the_machine_as_it_found_it
     cmd = [sys.executable, "-m", "productizar", "run", str(paths.regression_hu()), "--env", "local"]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "started the embedded default" in proc.stdout and "stopped the embedded default" in proc.stdout
-    assert "[ 1/11] conteo           ok" in proc.stdout
+    assert "se inició el entorno embebido" in proc.stdout and "se detuvo el entorno embebido" in proc.stdout
+    assert "[ 1/11] conteo           correcto (" in proc.stdout and "· primera corrida" in proc.stdout
     out = tmp_path / "out" / "HU9000001" / "local"
     summary = json.loads((out / "summary.json").read_text())
     assert [(s["name"], s["status"]) for s in summary["steps"]] == [(name, "ok") for name in STEPS]

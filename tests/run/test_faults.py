@@ -473,9 +473,9 @@ def test_the_embedded_default_is_stopped_by_the_last_run_that_uses_it(tmp_path, 
     proc = productizar(tmp_path, "local", "down")
     assert proc.returncode == 1 and "a run is using the embedded default" in proc.stderr
     a.__exit__(None, None, None)  # A ends first: B still uses it
-    assert embedded.running() is not None and "another run is still using it" in said[-1]
+    assert embedded.running() is not None and "otra corrida lo está usando" in said[-1]
     b.__exit__(None, None, None)  # the last one out stops it
-    assert embedded.running() is None and said[-1].startswith("stopped the embedded default")
+    assert embedded.running() is None and said[-1].startswith("se detuvo el entorno embebido")
     # one the analyst started (or took over with `local up`) stays up after every run
     with embedded.in_use(said.append):
         embedded.up()  # `productizar local up` while a run uses it
@@ -717,7 +717,7 @@ def test_a_summary_that_cannot_be_written_ends_in_a_sentence(tmp_path, monkeypat
     result, _ = _run(["conteo"], force=True)
     assert result.exit_code == 1
     err = capsys.readouterr().err
-    assert "cannot write the evidence in" in err and "Traceback" not in err
+    assert "no se puede escribir la evidencia en" in err and "Traceback" not in err
 
 
 @pytest.mark.usefixtures("embedded")

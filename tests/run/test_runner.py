@@ -126,7 +126,7 @@ def test_a_failing_step_stops_the_batch_and_says_why(tmp_path, capsys):
         and "dimensionamiento" in by_name["infraestructura"]["message"]
     )
     err = capsys.readouterr().err
-    assert "dimensionamiento failed in cell" in err and "raise ProductizarError" in err
+    assert "dimensionamiento falló en la celda" in err and "raise ProductizarError" in err
     # the evidence shows the sentence, not a traceback
     nb = nbformat.read(result.output_dir / "dimensionamiento.ipynb", as_version=4)
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
@@ -177,7 +177,7 @@ def test_run_with_local_already_up_leaves_it_running():
     result, lines = run(["conteo"])
     assert result.exit_code == 0
     assert localenv.running() == before
-    assert not any("started the embedded default" in line for line in lines)
+    assert not any("se inició el entorno embebido" in line for line in lines)
 
 
 @pytest.mark.usefixtures("embedded")

@@ -189,8 +189,8 @@ def in_use(echo: Callable[[str], None] = print) -> Iterator[LocalState]:
             state, started = up(owner="run")
             if started:
                 echo(
-                    f"started the embedded default (moto on {state.endpoint}); "
-                    "what earlier runs left in it is gone (a new server starts empty)"
+                    f"se inició el entorno embebido (moto en {state.endpoint}); lo que dejaron corridas "
+                    "anteriores ya no está (un servidor nuevo empieza vacío)"
                 )
             yield state
         finally:
@@ -199,7 +199,7 @@ def in_use(echo: Callable[[str], None] = print) -> Iterator[LocalState]:
                 fcntl.flock(users, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 if started:
-                    echo("left the embedded default running: another run is still using it")
+                    echo("el entorno embebido sigue en marcha: otra corrida lo está usando")
             else:
                 try:
                     current = _read_state()
@@ -210,7 +210,7 @@ def in_use(echo: Callable[[str], None] = print) -> Iterator[LocalState]:
                         and current.pid == state.pid
                     ):
                         down()
-                        echo("stopped the embedded default (a run started it and no other run uses it)")
+                        echo("se detuvo el entorno embebido (lo inició esta corrida y ninguna otra lo usa)")
                 finally:
                     fcntl.flock(users, fcntl.LOCK_UN)
 

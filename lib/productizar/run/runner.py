@@ -287,10 +287,10 @@ class Runner:
             return
         source = "\n".join("    " + line for line in scrubber(error.source).splitlines())
         print(
-            f"\n{name} failed in cell {error.exec_count}:\n{source}\n  {error.ename}: {scrubber(error.evalue)}",
+            f"\n{name} falló en la celda {error.exec_count}:\n{source}\n  {error.ename}: {scrubber(error.evalue)}",
             file=sys.stderr,
         )
-        print(f"  evidence: {self.out / (name + '.html')}\n", file=sys.stderr)
+        print(f"  evidencia: {self.out / (name + '.html')}\n", file=sys.stderr)
 
     def run(self) -> RunResult:
         # a batch is never watched: its kernels must not think a Jupyter server opened them (run/progress.py)
@@ -308,9 +308,9 @@ class Runner:
                     return self._run_steps(ahead)
             except OSError as exc:  # the summary itself cannot be written (a full disk): say so, plainly
                 print(
-                    f"productizar: cannot write the evidence in {self.out}: {exc.strerror or exc}"
-                    f"{f' ({exc.filename})' if exc.filename else ''}. Free space or fix the folder, then run "
-                    "again: the steps without a recorded ok run again.",
+                    f"productizar: no se puede escribir la evidencia en {self.out}: {exc.strerror or exc}"
+                    f"{f' ({exc.filename})' if exc.filename else ''}. Libere espacio o corrija la carpeta y ejecute "
+                    "de nuevo: los pasos sin una corrida correcta registrada se ejecutan otra vez.",
                     file=sys.stderr,
                 )
                 return RunResult(1, self.out, [])
@@ -451,6 +451,6 @@ class Runner:
                 self._report_failure(name, error, scrubber)
         summary = self._summary(records)
         evidence.save_summary(self.out, summary, scrubber)
-        self.echo(f"evidence: {self.out / evidence.INDEX}")
-        self.echo(f"board: {board.write(paths.output_root(), scrubber)}")
+        self.echo(f"evidencia: {self.out / evidence.INDEX}")
+        self.echo(f"tablero: {board.write(paths.output_root(), scrubber)}")
         return RunResult(1 if failed else 0, self.out, [records[name] for name in STEPS])
