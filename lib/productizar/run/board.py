@@ -7,7 +7,6 @@ so it shows what the evidence says, never what a process remembers.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from productizar.core.errors import BadInput
 from productizar.core.files import write_text
 from productizar.core.scrub import Scrubber
 from productizar.run import evidence, templates
-from productizar.run.records import StepRecord
+from productizar.run.records import BadRecord, StepRecord, read_run
 from productizar.run.registry import STEPS
 
 INDEX = "index.html"
@@ -84,34 +83,24 @@ def collect(root: Path) -> list[Row]:
         folder = path.parent.relative_to(root).as_posix()
         hu_text = path.parent.parent.name.removeprefix("HU")
         try:
-            s = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            rows.append(
-                Row(
-                    int(hu_text) if hu_text.isdigit() else 0,
-                    "",
-                    path.parent.name,
-                    "failed",
-                    "",
-                    folder,
-                    problem=f"summary.json ilegible: {exc}",
-                )
-            )
+            s = read_run(path)
+        except BadRecord as exc:  # shown as such; every other HU's row stands
+            hu_id = int(hu_text) if hu_text.isdigit() else 0
+            rows.append(Row(hu_id, "", path.parent.name, "failed", "", folder, problem=str(exc)))
             continue
-        if isinstance(s, dict) and s.get("regression") is True:  # the project's own regression HU: not work
+        if s is None or s.regression:  # gone meanwhile, or the project's own regression HU: not work
             continue
-        steps = [StepRecord.from_json(r) for r in s.get("steps", []) if isinstance(r, dict) and r.get("name") in STEPS]
         rows.append(
             Row(
-                int(s.get("hu_id") or (hu_text if hu_text.isdigit() else 0)),
-                str(s.get("hu_title") or ""),
-                str(s.get("environment") or path.parent.name),
-                str(s.get("status") or "skipped"),
-                str(s.get("updated_at") or ""),
+                s.hu_id,
+                s.hu_title,
+                s.environment,
+                s.status.value,
+                s.updated_at,
                 folder,
-                steps,
-                list(s.get("dry_runs") or []),
-                list(s.get("approvals") or []),
+                [r for r in s.steps if r.name in STEPS],
+                [d.model_dump() for d in s.dry_runs],
+                list(s.approvals),
             )
         )
     order = _env_order()

@@ -10,7 +10,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from productizar.core.files import read_json, write_text
+from productizar.core.files import write_text
 from productizar.core.scrub import Scrubber, SecretInEvidence, check_clean
 from productizar.run import headline, templates
 
@@ -63,11 +63,6 @@ def sweep(out: Path, since: float, scrubber: Scrubber, checked: Collection[Path]
         except OSError:
             continue
     return removed
-
-
-def load_summary(out: Path) -> dict[str, Any] | None:
-    path = out / SUMMARY
-    return read_json(path) if path.exists() else None
 
 
 def save_summary(out: Path, summary: dict[str, Any], scrubber: Scrubber) -> None:

@@ -11,14 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
 
 from productizar.core import paths
 from productizar.core.environments import Environment
 from productizar.core.errors import BadInput
 from productizar.core.hu import HU
 from productizar.run import evidence
-from productizar.run.records import StepRecord, StepStatus
+from productizar.run.records import BadRecord, RunSummary, StepRecord, StepStatus, read_run
 from productizar.run.registry import missing_sections, spec
 
 
@@ -31,20 +30,19 @@ class Earlier:
     """The run of the same HU in the environment this one follows (None fields: it never ran there)."""
 
     env_name: str
-    summary: dict[str, Any] | None
+    summary: RunSummary | None
 
     @property
     def records(self) -> dict[str, StepRecord]:
-        steps = (self.summary or {}).get("steps", [])
-        return {r["name"]: StepRecord.from_json(r) for r in steps if isinstance(r, dict) and "name" in r}
+        return self.summary.records() if self.summary else {}
 
 
-def read_summary(hu_id: int, env_name: str) -> dict[str, Any] | None:
-    """An environment's summary of the HU; None when there is none or it cannot be read (cut short, not a
-    file): as good as no run, for a gate."""
+def read_summary(hu_id: int, env_name: str) -> RunSummary | None:
+    """An environment's run of the HU; None when there is none or it is not a run's record (cut short, not
+    a file): as good as no run, for a gate."""
     try:
-        return evidence.load_summary(paths.hu_output_dir(hu_id, env_name))
-    except (OSError, ValueError):
+        return read_run(paths.hu_output_dir(hu_id, env_name) / evidence.SUMMARY)
+    except BadRecord:
         return None
 
 
@@ -88,16 +86,12 @@ def check(hu: HU, env_name: str, env: Environment, steps: list[str]) -> list[str
     return out
 
 
-def evidence_hash(summary: dict[str, Any] | None) -> str | None:
+def evidence_hash(summary: RunSummary | None) -> str | None:
     """What names a run's evidence: every step's state, fingerprint and end (a step run again changes it)."""
     if not summary:
         return None
-    steps = [
-        [r.get("name"), r.get("status"), r.get("fingerprint"), r.get("hu_fingerprint"), r.get("ended_at")]
-        for r in summary.get("steps", [])
-        if isinstance(r, dict)
-    ]
-    payload = json.dumps([summary.get("hu_id"), summary.get("environment"), steps], sort_keys=True).encode()
+    steps = [[r.name, r.status.value, r.fingerprint, r.hu_fingerprint, r.ended_at] for r in summary.steps]
+    payload = json.dumps([summary.hu_id, summary.environment, steps], sort_keys=True).encode()
     return hashlib.sha256(payload).hexdigest()[:16]
 
 

@@ -1,11 +1,21 @@
-"""What the runner records of each step: a typed record with a closed set of statuses, saved in
-``summary.json`` under the names the contract gives (``docs/hu-file.md``)."""
+"""What the runner records of a run: each step's typed record with a closed set of statuses, and the
+run's record around them (``RunSummary``), saved as ``summary.json`` under the names the contract gives
+(``docs/hu-file.md``) and read back through ``read_run`` by everything that reads a run: the runner, the
+board, promotion and approvals. Its JSON Schema is published as ``schemas/summary.schema.json``.
+"""
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from productizar.core.errors import ProductizarError
+from productizar.core.problem import format_loc
 
 
 class StepStatus(StrEnum):
@@ -65,3 +75,89 @@ class StepRecord:
     @property
     def ok(self) -> bool:
         return self.status is StepStatus.OK
+
+
+class DryRun(BaseModel):
+    step: str
+    reason: str | None = None
+
+
+class Repositories(BaseModel):
+    infra: str | None = None
+    coordinators: str | None = None
+    push: bool = False
+
+
+class RunSummary(BaseModel):
+    """One HU's run in one environment, as ``summary.json`` holds it. Fields a later version adds are kept
+    (``extra``); a record an earlier version wrote loads with the defaults for what it lacks."""
+
+    model_config = ConfigDict(extra="allow")
+
+    hu_id: int
+    environment: str
+    hu_title: str = ""
+    regression: bool = False  # the project's own regression HU: never shown as work on the board
+    api: str = ""
+    hu_file: str = ""
+    hu_fingerprint: str | None = None
+    status: StepStatus = StepStatus.SKIPPED
+    updated_at: str = ""
+    dry_run: bool = False
+    dry_runs: list[DryRun] = []
+    promotes_from: str | None = None
+    repositories: Repositories = Repositories()
+    approvals: list[dict[str, Any]] = []
+    previous_run: dict[str, Any] | None = None
+    changes: list[dict[str, Any]] = []
+    steps: list[StepRecord] = []
+
+    @field_validator("steps", mode="before")
+    @classmethod
+    def _known_steps(cls, value: Any) -> Any:
+        """Each step's record as ``StepRecord.from_json`` reads it (an unknown status: not run)."""
+        if not isinstance(value, list):
+            return value
+        return [StepRecord.from_json(r) if isinstance(r, dict) and isinstance(r.get("name"), str) else r for r in value]
+
+    def records(self) -> dict[str, StepRecord]:
+        return {r.name: r for r in self.steps}
+
+    def to_json(self) -> dict[str, Any]:
+        out = self.model_dump(mode="json")
+        out["steps"] = [r.to_json() for r in self.steps]
+        return out
+
+
+class BadRecord(ProductizarError):
+    """A ``summary.json`` that is not a run's record: the sentence names the file and the first field."""
+
+
+def read_run(path: Path) -> RunSummary | None:
+    """The run recorded at ``path`` (None when there is none); ``BadRecord`` when it cannot be one."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise BadRecord(f"{path}: no se pudo leer ({exc.strerror or exc})") from None
+    try:
+        return RunSummary.model_validate(json.loads(text))
+    except ValueError as exc:  # not JSON (a file cut short), or JSON that is not a run's record
+        if not isinstance(exc, ValidationError):
+            why = "no es JSON válido; quizá quedó a medio escribir"
+        elif not exc.errors()[0]["loc"]:
+            why = "no es un objeto JSON con los campos de una corrida"
+        else:
+            first = exc.errors()[0]
+            shown = json.dumps(first.get("input"), ensure_ascii=False, default=str)[:60]
+            why = f"«{format_loc(tuple(first['loc']))}» no admite el valor {shown}"
+        raise BadRecord(f"{path}: no es el registro de una corrida ({why})") from None
+
+
+def summary_schema() -> dict[str, Any]:
+    """The JSON Schema of ``summary.json``, as published in ``schemas/summary.schema.json``."""
+    schema = RunSummary.model_json_schema()
+    schema["$id"] = "https://productizar/schemas/summary.schema.json"
+    schema["title"] = "summary.json: one HU's run in one environment"
+    return schema

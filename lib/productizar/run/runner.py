@@ -40,11 +40,12 @@ from productizar.run import approvals, board, code, evidence, facts, inputs, ker
 from productizar.run.approvals import GateState
 from productizar.run.endpoints import resolve
 from productizar.run.headline import Headline
-from productizar.run.records import StepRecord, StepStatus
+from productizar.run.records import BadRecord, DryRun, Repositories, RunSummary, StepRecord, StepStatus, read_run
 from productizar.run.registry import STEPS, not_applicable, spec
 
 # the steps that commit to the team's repositories: only their fingerprint depends on the clones given
 REPOSITORY_STEPS = frozenset({"infraestructura", "coordinadores"})
+NO_NOTEBOOK = "paso sin cuaderno en esta versión"
 
 
 def _now() -> str:
@@ -125,13 +126,14 @@ class Runner:
         """The records of earlier runs, made honest: a step left ``running`` belongs to a run that died (this
         run holds the lock), and an ``ok`` whose facts are gone is not ok any more."""
         try:
-            previous = evidence.load_summary(self.out) or {}
-        except ValueError:  # a summary cut short (a full disk): the steps run again
-            previous = {}
-        records = {r["name"]: StepRecord.from_json(r) for r in previous.get("steps", []) if r.get("name") in STEPS}
-        if any(r.status is not StepStatus.SKIPPED for r in records.values()):  # what "changed since" compares with
+            previous = read_run(self.out / evidence.SUMMARY)
+        except BadRecord as exc:  # a summary cut short (a full disk) or not a run's: the steps run again
+            self.echo(f"{exc}: los pasos se ejecutan de nuevo")
+            previous = None
+        records = {n: r for n, r in (previous.records() if previous else {}).items() if n in STEPS}
+        if previous and any(r.status is not StepStatus.SKIPPED for r in records.values()):  # "changed since"
             self.baseline = {
-                "updated_at": previous.get("updated_at"),
+                "updated_at": previous.updated_at,
                 "figures": {n: dict(r.figures) for n, r in records.items() if r.ok and r.figures},
             }
         for name, r in records.items():
@@ -152,33 +154,31 @@ class Runner:
         return {name: records.get(name) or StepRecord(name) for name in STEPS}
 
     def _summary(self, records: dict[str, StepRecord]) -> dict[str, Any]:
+        """The run's record (``RunSummary``) as ``summary.json`` holds it."""
         statuses = {r.status for r in records.values()}
         order = (StepStatus.FAILED, StepStatus.RUNNING, StepStatus.OK)
-        overall = next((s for s in order if s in statuses), StepStatus.SKIPPED)
-        dry = [{"step": r.name, "reason": r.dry_run_reason} for r in records.values() if r.ok and r.dry_run]
-        return {
-            "hu_id": self.hu.id,
-            "hu_title": self.hu.hu.title,
-            "regression": self.hu.hu.regression,
-            "api": self.hu.api.name,
-            "environment": self.env_name,
-            "hu_file": str(self.hu_path),
-            "hu_fingerprint": self.hu_fingerprint,
-            "status": overall.value,
-            "updated_at": _now(),
-            "dry_run": bool(dry),
-            "dry_runs": dry,
-            "promotes_from": self.env.promotes_from,
-            "repositories": {
-                "infra": self.infra_repo or None,
-                "coordinators": self.coordinators_repo or None,
-                "push": self.push,
-            },
-            "approvals": [g.as_json() for g in self.gates],
-            "previous_run": self.baseline or None,
-            "changes": board.changes(self.baseline.get("figures", {}), records),
-            "steps": [records[name].to_json() for name in STEPS],
-        }
+        dry = [DryRun(step=r.name, reason=r.dry_run_reason) for r in records.values() if r.ok and r.dry_run]
+        return RunSummary(
+            hu_id=self.hu.id,
+            hu_title=self.hu.hu.title,
+            regression=self.hu.hu.regression,
+            api=self.hu.api.name,
+            environment=self.env_name,
+            hu_file=str(self.hu_path),
+            hu_fingerprint=self.hu_fingerprint,
+            status=next((s for s in order if s in statuses), StepStatus.SKIPPED),
+            updated_at=_now(),
+            dry_run=bool(dry),
+            dry_runs=dry,
+            promotes_from=self.env.promotes_from,
+            repositories=Repositories(
+                infra=self.infra_repo or None, coordinators=self.coordinators_repo or None, push=self.push
+            ),
+            approvals=[g.as_json() for g in self.gates],
+            previous_run=self.baseline or None,
+            changes=board.changes(self.baseline.get("figures", {}), records),
+            steps=[records[name] for name in STEPS],
+        ).to_json()
 
     def _inputs(
         self, name: str, nb_path: Path, records: dict[str, StepRecord], sources: dict[str, str]
@@ -338,18 +338,15 @@ class Runner:
         self._read_instance()
         graph, running, lines = code.graph(self.source), set(), []
         for i, name in enumerate(self.steps, 1):
-            tag = f"[{i:>{len(str(len(self.steps)))}}/{len(self.steps)}] {name:<16}"
-            nb_path = self.notebooks / spec(name).notebook
-            reason = "paso sin cuaderno en esta versión" if not nb_path.exists() else None
-            reason = reason or not_applicable(spec(name), self.hu, self.hu_path)
+            tag, nb_path = self._tag(i, name), self.notebooks / spec(name).notebook
+            reason = NO_NOTEBOOK if not nb_path.exists() else not_applicable(spec(name), self.hu, self.hu_path)
             if reason:
                 lines.append(f"{tag} omitido: {reason}")
                 continue
             if uses_embedded(self.env) and not self._server:
                 because = "el servidor embebido no está en marcha (una corrida lo inicia vacío)"
             else:
-                sources = code.step_sources(name, graph, self.source)
-                because = self._why(records[name], self._inputs(name, nb_path, records, sources))
+                because = self._why(records[name], self._step_inputs(name, nb_path, records, graph))
             waiting = [up for up in spec(name).upstream if up in running]
             if because:
                 running.add(name)
@@ -360,6 +357,16 @@ class Runner:
             else:
                 lines.append(f"{tag} al día desde {records[name].ended_at}")
         return lines
+
+    def _tag(self, position: int, name: str) -> str:
+        """``[ 2/11] dimensionamiento``: where a step's line starts, in ``run`` and in ``--plan``."""
+        total = len(self.steps)
+        return f"[{position:>{len(str(total))}}/{total}] {name:<16}"
+
+    def _step_inputs(
+        self, name: str, nb_path: Path, records: dict[str, StepRecord], graph: dict[str, set[str]]
+    ) -> dict[str, str]:
+        return self._inputs(name, nb_path, records, code.step_sources(name, graph, self.source))
 
     def _next_applicable(self, position: int) -> str | None:
         """The first step after ``position`` (1-based) that has a notebook and applies to the HU."""
@@ -373,17 +380,16 @@ class Runner:
         self, records: dict[str, StepRecord], graph: dict[str, set[str]], scrubber: Scrubber, ahead: kernels.Ahead
     ) -> RunResult:
         failed: str | None = None
-        total = len(self.steps)
         for i, name in enumerate(self.steps, 1):
-            tag = f"[{i:>{len(str(total))}}/{total}] {name:<16}"
+            tag = self._tag(i, name)
             nb_path = self.notebooks / spec(name).notebook
             if failed:
                 records[name] = StepRecord.skipped(name, f"no se ejecutó: falló el paso «{failed}»")
                 self.echo(f"{tag} omitido: falló el paso «{failed}»")
                 continue
             if not nb_path.exists():
-                records[name] = StepRecord.skipped(name, "paso sin cuaderno en esta versión")
-                self.echo(f"{tag} omitido: paso sin cuaderno en esta versión")
+                records[name] = StepRecord.skipped(name, NO_NOTEBOOK)
+                self.echo(f"{tag} omitido: {NO_NOTEBOOK}")
                 continue
             reason = not_applicable(spec(name), self.hu, self.hu_path)
             if reason:  # the HU does not give what the step needs: said, not failed, and nothing executed
@@ -394,7 +400,7 @@ class Runner:
                 )
                 self.echo(f"{tag} omitido: {reason}")
                 continue
-            now = self._inputs(name, nb_path, records, code.step_sources(name, graph, self.source))
+            now = self._step_inputs(name, nb_path, records, graph)
             fingerprint = inputs.fingerprint(now)
             prev = records[name]
             because = self._why(prev, now)
