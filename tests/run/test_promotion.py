@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from productizar.core import paths
@@ -163,7 +164,9 @@ def test_prd_waits_for_every_gate_and_a_stale_or_unknown_approval_is_refused(out
     run("local-prd", ["conteo"], confirm=HU_ID)
     prd_summary = summary("local-prd")
     assert [a["gate"] for a in prd_summary["approvals"]] == [g.id for g in load_gates()]
-    assert all(a["approved"] and a["evidence"] == now for a in prd_summary["approvals"])
+    assert all(a["approved"] and a["state"] == "aprobada" and a["evidence"] == now for a in prd_summary["approvals"])
+    # PRD's record, gates included, is what the published schema says
+    jsonschema.validate(prd_summary, json.loads((ROOT / "schemas" / "summary.schema.json").read_text(encoding="utf-8")))
     # PRD's copy has more rows than DEV's
     assert prd_summary["steps"][0]["figures"]["filas · alter_ctra_score_delta"] == 106_000
     index = (paths.hu_output_dir(hu.id, "local-prd") / "index.html").read_text()

@@ -23,6 +23,7 @@ from productizar.core.gates import Gate, gates_of
 from productizar.core.hu import HU
 from productizar.core.scrub import default_scrubber
 from productizar.run import promotion
+from productizar.run.records import GateRecord, GateStatus
 
 LOG = "approvals.jsonl"
 
@@ -42,27 +43,7 @@ class Approval:
     environment: str
 
 
-@dataclass(frozen=True)
-class GateState:
-    gate: str
-    title: str
-    approved: bool
-    # "aprobada", "pendiente", or "vencida" (approved for evidence that changed since)
-    state: str
-    by: str | None = None
-    at: str | None = None
-    ref: str | None = None
-    evidence: str | None = None
-
-    def as_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def line(self) -> str:
-        if self.approved:
-            return f"{self.gate}: aprobada por {self.by} el {self.at} ({self.ref})"
-        if self.state == "vencida":
-            return f"{self.gate}: vencida, la evidencia cambió desde que {self.by} la aprobó el {self.at}"
-        return f"{self.gate}: pendiente ({self.title})"
+GateState = GateRecord  # the run's record holds each gate's state as the approvals log gives it
 
 
 def log_path(hu_id: int, env_name: str) -> Path:
@@ -92,6 +73,10 @@ def current_evidence(hu: HU, env: Environment, env_name: str) -> str | None:
     return promotion.evidence_hash(promotion.read_summary(hu.id, env_name))
 
 
+def _who(a: Approval) -> dict[str, Any]:
+    return {"by": a.by, "at": a.at, "ref": a.ref, "evidence": a.evidence}
+
+
 def states(hu: HU, env_name: str, env: Environment) -> list[GateState]:
     """Each gate of the environment with its state against the current evidence, in the runbook's order."""
     gates = gates_of(env_name, env)
@@ -105,12 +90,12 @@ def states(hu: HU, env_name: str, env: Environment) -> list[GateState]:
         good = [a for a in mine if a.evidence == now and now is not None]
         if good:
             a = good[-1]
-            out.append(GateState(g.id, g.title, True, "aprobada", a.by, a.at, a.ref, a.evidence))
+            out.append(GateState(gate=g.id, title=g.title, state=GateStatus.APPROVED, **_who(a)))
         elif mine:
             a = mine[-1]
-            out.append(GateState(g.id, g.title, False, "vencida", a.by, a.at, a.ref, a.evidence))
+            out.append(GateState(gate=g.id, title=g.title, state=GateStatus.STALE, **_who(a)))
         else:
-            out.append(GateState(g.id, g.title, False, "pendiente"))
+            out.append(GateState(gate=g.id, title=g.title, state=GateStatus.PENDING))
     return out
 
 

@@ -16,7 +16,7 @@ from productizar.core.errors import BadInput
 from productizar.core.files import write_text
 from productizar.core.scrub import Scrubber
 from productizar.run import evidence, templates
-from productizar.run.records import BadRecord, StepRecord, read_run
+from productizar.run.records import BadRecord, GateRecord, StepRecord, StepStatus, read_run
 from productizar.run.registry import STEPS
 
 INDEX = "index.html"
@@ -30,17 +30,17 @@ class Row:
     hu_id: int
     title: str
     environment: str
-    status: str
+    status: StepStatus
     updated_at: str
     folder: str  # relative to outputs/
     steps: list[StepRecord] = field(default_factory=list)
     dry_runs: list[dict[str, Any]] = field(default_factory=list)
-    approvals: list[dict[str, Any]] = field(default_factory=list)
+    approvals: list[GateRecord] = field(default_factory=list)
     problem: str | None = None  # a summary that could not be read
 
     @property
     def approved(self) -> str:
-        done = sum(1 for a in self.approvals if a.get("approved"))
+        done = sum(1 for a in self.approvals if a.approved)
         return f"{done}/{len(self.approvals)}" if self.approvals else ""
 
     def as_json(self) -> dict[str, Any]:
@@ -48,12 +48,12 @@ class Row:
             "hu_id": self.hu_id,
             "hu_title": self.title,
             "environment": self.environment,
-            "status": self.status,
+            "status": self.status.value,
             "updated_at": self.updated_at,
             "evidence": f"{self.folder}/{evidence.INDEX}",
             "dry_run": bool(self.dry_runs),
             "dry_runs": self.dry_runs,
-            "approvals": self.approvals,
+            "approvals": [a.as_json() for a in self.approvals],
             "problem": self.problem,
             "steps": [
                 {
@@ -86,7 +86,7 @@ def collect(root: Path) -> list[Row]:
             s = read_run(path)
         except BadRecord as exc:  # shown as such; every other HU's row stands
             hu_id = int(hu_text) if hu_text.isdigit() else 0
-            rows.append(Row(hu_id, "", path.parent.name, "failed", "", folder, problem=str(exc)))
+            rows.append(Row(hu_id, "", path.parent.name, StepStatus.FAILED, "", folder, problem=str(exc)))
             continue
         if s is None or s.regression:  # gone meanwhile, or the project's own regression HU: not work
             continue
@@ -95,7 +95,7 @@ def collect(root: Path) -> list[Row]:
                 s.hu_id,
                 s.hu_title,
                 s.environment,
-                s.status.value,
+                s.status,
                 s.updated_at,
                 folder,
                 [r for r in s.steps if r.name in STEPS],
@@ -138,14 +138,14 @@ def render_text(rows: list[Row]) -> str:
         gates = f" · compuertas aprobadas {row.approved}" if row.approved else ""
         dry = " · SIMULACIÓN" if row.dry_runs else ""
         out.append(
-            f"HU {row.hu_id} · {row.title} · {row.environment}: {LABELS.get(row.status, row.status)}"
+            f"HU {row.hu_id} · {row.title} · {row.environment}: {LABELS[row.status.value]}"
             f" · última corrida {row.updated_at or '—'}{gates}{dry}"
         )
         if row.problem:
             out.append(f"    {row.problem}")
         width = max((len(s.name) for s in row.steps), default=0)
         for s in row.steps:
-            detail = s.headline or (s.message if s.status.value != "ok" else "")
+            detail = s.headline or (s.message if s.status is not StepStatus.OK else "")
             if s.dry_run:  # the cell already says simulación: the line says what and why
                 detail = detail.removeprefix(DRY) + (
                     f" ({s.dry_run_reason.removeprefix(DRY)})" if s.dry_run_reason else ""

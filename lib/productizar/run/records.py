@@ -12,7 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, computed_field, field_validator
 
 from productizar.core.errors import ProductizarError
 from productizar.core.problem import format_loc
@@ -77,6 +77,43 @@ class StepRecord:
         return self.status is StepStatus.OK
 
 
+class GateStatus(StrEnum):
+    """A manual gate's state against the current evidence, in the words the evidence shows."""
+
+    APPROVED = "aprobada"
+    PENDING = "pendiente"
+    STALE = "vencida"  # approved for evidence that changed since
+
+
+class GateRecord(BaseModel):
+    """One manual gate of the environment and its state when the run started (``run/approvals.py``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    gate: str
+    title: str
+    state: GateStatus
+    by: str | None = None
+    at: str | None = None
+    ref: str | None = None
+    evidence: str | None = None  # the hash of the evidence the approval saw
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def approved(self) -> bool:
+        return self.state is GateStatus.APPROVED
+
+    def as_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    def line(self) -> str:
+        if self.state is GateStatus.APPROVED:
+            return f"{self.gate}: aprobada por {self.by} el {self.at} ({self.ref})"
+        if self.state is GateStatus.STALE:
+            return f"{self.gate}: vencida, la evidencia cambió desde que {self.by} la aprobó el {self.at}"
+        return f"{self.gate}: pendiente ({self.title})"
+
+
 class DryRun(BaseModel):
     step: str
     reason: str | None = None
@@ -107,7 +144,7 @@ class RunSummary(BaseModel):
     dry_runs: list[DryRun] = []
     promotes_from: str | None = None
     repositories: Repositories = Repositories()
-    approvals: list[dict[str, Any]] = []
+    approvals: list[GateRecord] = []
     previous_run: dict[str, Any] | None = None
     changes: list[dict[str, Any]] = []
     steps: list[StepRecord] = []
@@ -157,7 +194,7 @@ def read_run(path: Path) -> RunSummary | None:
 
 def summary_schema() -> dict[str, Any]:
     """The JSON Schema of ``summary.json``, as published in ``schemas/summary.schema.json``."""
-    schema = RunSummary.model_json_schema()
+    schema = RunSummary.model_json_schema(mode="serialization")  # what the file holds, computed fields too
     schema["$id"] = "https://productizar/schemas/summary.schema.json"
     schema["title"] = "summary.json: one HU's run in one environment"
     return schema

@@ -174,7 +174,7 @@ class Runner:
             repositories=Repositories(
                 infra=self.infra_repo or None, coordinators=self.coordinators_repo or None, push=self.push
             ),
-            approvals=[g.as_json() for g in self.gates],
+            approvals=list(self.gates),
             previous_run=self.baseline or None,
             changes=board.changes(self.baseline.get("figures", {}), records),
             steps=[records[name] for name in STEPS],
