@@ -43,9 +43,6 @@ class Approval:
     environment: str
 
 
-GateState = GateRecord  # the run's record holds each gate's state as the approvals log gives it
-
-
 def log_path(hu_id: int, env_name: str) -> Path:
     return paths.hu_output_dir(hu_id, env_name) / LOG
 
@@ -77,7 +74,7 @@ def _who(a: Approval) -> dict[str, Any]:
     return {"by": a.by, "at": a.at, "ref": a.ref, "evidence": a.evidence}
 
 
-def states(hu: HU, env_name: str, env: Environment) -> list[GateState]:
+def states(hu: HU, env_name: str, env: Environment) -> list[GateRecord]:
     """Each gate of the environment with its state against the current evidence, in the runbook's order."""
     gates = gates_of(env_name, env)
     if not gates:  # nothing to approve: no evidence to read
@@ -90,12 +87,12 @@ def states(hu: HU, env_name: str, env: Environment) -> list[GateState]:
         good = [a for a in mine if a.evidence == now and now is not None]
         if good:
             a = good[-1]
-            out.append(GateState(gate=g.id, title=g.title, state=GateStatus.APPROVED, **_who(a)))
+            out.append(GateRecord(gate=g.id, title=g.title, state=GateStatus.APPROVED, **_who(a)))
         elif mine:
             a = mine[-1]
-            out.append(GateState(gate=g.id, title=g.title, state=GateStatus.STALE, **_who(a)))
+            out.append(GateRecord(gate=g.id, title=g.title, state=GateStatus.STALE, **_who(a)))
         else:
-            out.append(GateState(gate=g.id, title=g.title, state=GateStatus.PENDING))
+            out.append(GateRecord(gate=g.id, title=g.title, state=GateStatus.PENDING))
     return out
 
 

@@ -37,10 +37,18 @@ from productizar.core.scrub import Scrubber, default_scrubber
 from productizar.local import embedded
 from productizar.results_zone import open_zone
 from productizar.run import approvals, board, code, evidence, facts, inputs, kernels, lock, promotion
-from productizar.run.approvals import GateState
 from productizar.run.endpoints import resolve
 from productizar.run.headline import Headline
-from productizar.run.records import BadRecord, DryRun, Repositories, RunSummary, StepRecord, StepStatus, read_run
+from productizar.run.records import (
+    BadRecord,
+    DryRun,
+    GateRecord,
+    Repositories,
+    RunSummary,
+    StepRecord,
+    StepStatus,
+    read_run,
+)
 from productizar.run.registry import STEPS, not_applicable, spec
 
 # the steps that commit to the team's repositories: only their fingerprint depends on the clones given
@@ -77,7 +85,7 @@ class Runner:
     hu: HU = field(init=False)
     env: Environment = field(init=False)
     out: Path = field(init=False)
-    gates: list[GateState] = field(init=False)
+    gates: list[GateRecord] = field(init=False)
     # what promotion compares (the HU's tables, keys, capacities), computed once
     hu_fingerprint: str = field(init=False)
     # the figures of the run before this one (per step), to say what changed since
