@@ -7,6 +7,7 @@ import pytest
 
 from productizar.core import paths
 from productizar.run import code, inputs
+from productizar.run.records import StepRecord, StepStatus
 from productizar.run.runner import Runner
 
 
@@ -54,6 +55,17 @@ def test_the_first_changed_input_is_said_in_spanish(change, said):
     assert inputs.why_run(before, before | change) == said
     assert (inputs.fingerprint(before) == inputs.fingerprint(before | change)) is (said == "")
     assert inputs.why_run(None, before).startswith("su registro es de una versión anterior")
+
+
+def test_a_step_without_a_good_record_runs_and_says_why():
+    now = {"hu": "1"}
+    ok = StepRecord("conteo", status=StepStatus.OK, started_at="t", fingerprint=inputs.fingerprint(now), inputs=now)
+    assert inputs.why(ok, now) == "" and inputs.why(ok, now, force=True) == "--force"
+    assert inputs.why(ok, {"hu": "2"}) == "cambió el archivo de la HU"
+    assert inputs.why(StepRecord("conteo"), now) == "primera corrida"
+    assert inputs.why(ok.but(status=StepStatus.FAILED), now) == "la corrida anterior falló o no terminó"
+    assert inputs.why(ok.but(status=StepStatus.SKIPPED), now) == "la vez anterior se omitió"  # not applicable then
+    assert inputs.why(ok.but(inputs={}, fingerprint="old"), now).startswith("su registro es de una versión anterior")
 
 
 @pytest.mark.usefixtures("embedded")

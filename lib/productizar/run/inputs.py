@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 
+from productizar.run.records import StepRecord, StepStatus
+
 CODE = "code:"  # one input per source file: code:dynamo/sizing.py
 UPSTREAM = "upstream:"  # one per upstream step: upstream:conteo
 
@@ -66,3 +68,16 @@ def why_run(before: Mapping[str, str] | None, now: Mapping[str, str]) -> str:
         names = ", ".join(k.removeprefix(UPSTREAM) for k in upstream)
         return f"cambiaron los hechos de {names}"
     return ""
+
+
+def why(prev: StepRecord, now: Mapping[str, str], force: bool = False) -> str:
+    """Why a step runs now, in one Spanish phrase; "" when it is up to date (it succeeded with these inputs)."""
+    if force:
+        return "--force"
+    if prev.status is StepStatus.FAILED:  # a run that died mid-step is recorded failed too
+        return "la corrida anterior falló o no terminó"
+    if not prev.ok:
+        return "primera corrida" if prev.started_at is None else "la vez anterior se omitió"
+    if prev.fingerprint == fingerprint(now):
+        return ""
+    return why_run(prev.inputs or None, now) or "cambiaron sus entradas"

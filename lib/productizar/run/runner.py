@@ -212,16 +212,6 @@ class Runner:
             )
         return out
 
-    def _why(self, prev: StepRecord, now: dict[str, str]) -> str:
-        """Why the step runs, in one Spanish phrase; "" when it is up to date."""
-        if self.force:
-            return "--force"
-        if not prev.ok:
-            return "primera corrida" if prev.started_at is None else "la corrida anterior no terminó bien"
-        if prev.fingerprint == inputs.fingerprint(now):
-            return ""
-        return inputs.why_run(prev.inputs or None, now) or "cambiaron sus entradas"
-
     def _origins(self) -> list[str]:
         """Where each HU table's rows came from, where the results zone records it (the embedded zone's
         seeded tables): part of every step's fingerprint, since no step's inputs say it otherwise."""
@@ -354,7 +344,7 @@ class Runner:
             if uses_embedded(self.env) and not self._server:
                 because = "el servidor embebido no está en marcha (una corrida lo inicia vacío)"
             else:
-                because = self._why(records[name], self._step_inputs(name, nb_path, records, graph))
+                because = inputs.why(records[name], self._step_inputs(name, nb_path, records, graph), self.force)
             waiting = [up for up in spec(name).upstream if up in running]
             if because:
                 running.add(name)
@@ -411,7 +401,7 @@ class Runner:
             now = self._step_inputs(name, nb_path, records, graph)
             fingerprint = inputs.fingerprint(now)
             prev = records[name]
-            because = self._why(prev, now)
+            because = inputs.why(prev, now, self.force)
             if not because:
                 self.echo(f"{tag} al día desde {prev.ended_at} (--force para ejecutarlo de nuevo)")
                 continue
