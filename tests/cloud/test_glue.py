@@ -130,7 +130,9 @@ def test_a_failed_run_fails_with_the_jobs_own_message():
     assert len(lines) == 2  # RUNNING once, then FAILED: one line per state change
 
 
-REMOTE_ACCOUNT = "444444444444"
+# this test's own account on the session's server: the pipeline tests of test_channels.py deploy the demo's
+# stack in 444444444444 and 555555555555, and a stack left here by this test must not be theirs to update
+REMOTE_ACCOUNT = "464646464646"
 
 
 @pytest.fixture
