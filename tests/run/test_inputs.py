@@ -12,8 +12,8 @@ from productizar.run.runner import Runner
 
 
 def test_each_step_runs_its_own_module_what_it_imports_and_the_kernels_entry_not_the_whole_package():
-    graph = code.graph()
-    conteo, sizing = code.step_sources("conteo", graph), code.step_sources("dimensionamiento", graph)
+    graph, files = code.graph(), code.digests()
+    conteo, sizing = code.step_sources("conteo", graph, files), code.step_sources("dimensionamiento", graph, files)
     assert {"steps/conteo.py", "run/step.py", "results_zone/profile.py"} <= conteo.keys()
     assert "dynamo/sizing.py" in sizing and "dynamo/sizing.py" not in conteo  # dimensionamiento's, not conteo's
     assert "run/board.py" not in conteo and "run/board.py" not in sizing  # the driver's board: no step's
@@ -23,12 +23,12 @@ def test_each_step_runs_its_own_module_what_it_imports_and_the_kernels_entry_not
 def test_a_comment_changes_the_digest_of_its_file_only_and_is_named(tmp_path):
     lib = tmp_path / "lib"
     shutil.copytree(code.LIB / "productizar", lib / "productizar", ignore=shutil.ignore_patterns("__pycache__"))
-    before = {s: code.step_sources(s, code.graph(lib), lib) for s in ("conteo", "dimensionamiento")}
+    before = {s: code.step_sources(s, code.graph(lib), code.digests(lib)) for s in ("conteo", "dimensionamiento")}
     with (lib / "productizar" / "run" / "board.py").open("a") as f:
         f.write("# un comentario\n")
     with (lib / "productizar" / "dynamo" / "sizing.py").open("a") as f:
         f.write("# otro\n")
-    after = {s: code.step_sources(s, code.graph(lib), lib) for s in ("conteo", "dimensionamiento")}
+    after = {s: code.step_sources(s, code.graph(lib), code.digests(lib)) for s in ("conteo", "dimensionamiento")}
     assert after["conteo"] == before["conteo"]
     changed = {k for k in after["dimensionamiento"] if after["dimensionamiento"][k] != before["dimensionamiento"][k]}
     assert changed == {"dynamo/sizing.py"}

@@ -63,11 +63,14 @@ def reached(g: dict[str, set[str]], roots: list[str]) -> set[str]:
     return seen
 
 
-def step_sources(step: str, g: dict[str, set[str]], lib: Path = LIB) -> dict[str, str]:
-    """Each source file the step runs (``dynamo/sizing.py``) and a digest of its bytes."""
-    known = modules(lib)
-    out = {}
-    for name in sorted(reached(g, [f"productizar.steps.{step}", KERNEL_ENTRY])):
-        path = known[name]
-        out[path.relative_to(lib / "productizar").as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    return out
+def digests(lib: Path = LIB) -> dict[str, tuple[str, str]]:
+    """Each module's file (``dynamo/sizing.py``) and a digest of its bytes: read once per run."""
+    return {
+        name: (path.relative_to(lib / "productizar").as_posix(), hashlib.sha256(path.read_bytes()).hexdigest()[:16])
+        for name, path in modules(lib).items()
+    }
+
+
+def step_sources(step: str, g: dict[str, set[str]], files: dict[str, tuple[str, str]]) -> dict[str, str]:
+    """Each source file the step runs and its digest (``files`` from ``digests``)."""
+    return dict(files[name] for name in sorted(reached(g, [f"productizar.steps.{step}", KERNEL_ENTRY])))

@@ -161,9 +161,7 @@ class RunSummary(BaseModel):
         return {r.name: r for r in self.steps}
 
     def to_json(self) -> dict[str, Any]:
-        out = self.model_dump(mode="json")
-        out["steps"] = [r.to_json() for r in self.steps]
-        return out
+        return self.model_dump(mode="json")  # each step as StepRecord.to_json writes it
 
 
 class BadRecord(ProductizarError):

@@ -54,6 +54,7 @@ from productizar.run.registry import STEPS, not_applicable, spec
 # the steps that commit to the team's repositories: only their fingerprint depends on the clones given
 REPOSITORY_STEPS = frozenset({"infraestructura", "coordinadores"})
 NO_NOTEBOOK = "paso sin cuaderno en esta versión"
+Source = tuple[dict[str, set[str]], dict[str, tuple[str, str]]]  # code.graph and code.digests of one run
 
 
 def _now() -> str:
@@ -321,7 +322,7 @@ class Runner:
         board.write(paths.output_root(), scrubber)  # the index links to it from its first save on
         records = self._load_records()
         self._read_instance()
-        return self._steps_in_order(records, code.graph(self.source), scrubber, ahead)
+        return self._steps_in_order(records, self._source(), scrubber, ahead)
 
     def _read_instance(self) -> None:
         """The embedded server now (a fresh moto holds no stack and no tables: what ran against the previous
@@ -334,7 +335,7 @@ class Runner:
         """What ``run`` would do with each step and why, one Spanish line a step; runs and writes nothing."""
         records = self._load_records()
         self._read_instance()
-        graph, running, lines = code.graph(self.source), set(), []
+        source, running, lines = self._source(), set(), []
         for i, name in enumerate(self.steps, 1):
             tag, nb_path = self._tag(i, name), self.notebooks / spec(name).notebook
             reason = NO_NOTEBOOK if not nb_path.exists() else not_applicable(spec(name), self.hu, self.hu_path)
@@ -344,7 +345,7 @@ class Runner:
             if uses_embedded(self.env) and not self._server:
                 because = "el servidor embebido no está en marcha (una corrida lo inicia vacío)"
             else:
-                because = inputs.why(records[name], self._step_inputs(name, nb_path, records, graph), self.force)
+                because = inputs.why(records[name], self._step_inputs(name, nb_path, records, source), self.force)
             waiting = [up for up in spec(name).upstream if up in running]
             if because:
                 running.add(name)
@@ -361,10 +362,12 @@ class Runner:
         total = len(self.steps)
         return f"[{position:>{len(str(total))}}/{total}] {name:<16}"
 
-    def _step_inputs(
-        self, name: str, nb_path: Path, records: dict[str, StepRecord], graph: dict[str, set[str]]
-    ) -> dict[str, str]:
-        return self._inputs(name, nb_path, records, code.step_sources(name, graph, self.source))
+    def _source(self) -> Source:
+        """The package's import graph and each file's digest, read once for every step of the run."""
+        return code.graph(self.source), code.digests(self.source)
+
+    def _step_inputs(self, name: str, nb_path: Path, records: dict[str, StepRecord], source: Source) -> dict[str, str]:
+        return self._inputs(name, nb_path, records, code.step_sources(name, *source))
 
     def _next_applicable(self, position: int) -> str | None:
         """The first step after ``position`` (1-based) that has a notebook and applies to the HU."""
@@ -375,7 +378,7 @@ class Runner:
         return None
 
     def _steps_in_order(
-        self, records: dict[str, StepRecord], graph: dict[str, set[str]], scrubber: Scrubber, ahead: kernels.Ahead
+        self, records: dict[str, StepRecord], source: Source, scrubber: Scrubber, ahead: kernels.Ahead
     ) -> RunResult:
         failed: str | None = None
         for i, name in enumerate(self.steps, 1):
@@ -398,7 +401,7 @@ class Runner:
                 )
                 self.echo(f"{tag} omitido: {reason}")
                 continue
-            now = self._step_inputs(name, nb_path, records, graph)
+            now = self._step_inputs(name, nb_path, records, source)
             fingerprint = inputs.fingerprint(now)
             prev = records[name]
             because = inputs.why(prev, now, self.force)
